@@ -1,0 +1,1 @@
+Console.WriteLine("ChitChat load test (under construction)");

@@ -1,0 +1,404 @@
+using System.Runtime.CompilerServices;
+using ChitChat.Storage;
+
+namespace ChitChat.InMemory;
+
+/// <summary>A complete store in process memory: for tests, demos and as the reference implementation of the contracts. Nothing survives a restart.</summary>
+public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMessageStore, IReplicationStore
+{
+    private readonly Lock _gate = new();
+    private readonly TimeProvider _time;
+    private readonly Dictionary<Guid, (ChatUser User, long Position)> _users = [];
+    private readonly Dictionary<string, Guid> _userNames = new(StringComparer.Ordinal);
+    private readonly Dictionary<Guid, (ChatRoom Room, long Position)> _rooms = [];
+    private readonly Dictionary<string, Guid> _roomNames = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<ChatMessage>> _messages = new(StringComparer.Ordinal);
+    private readonly Dictionary<Guid, long> _messagePositions = [];
+    private readonly Dictionary<(string Room, string Key), ChatMessage> _idempotency = [];
+    private readonly SortedDictionary<long, ChangeRecord> _changes = [];
+    private readonly Dictionary<string, ReplicaCheckpoint> _checkpoints = new(StringComparer.Ordinal);
+    private long _position;
+
+    /// <summary>Initializes a new instance.</summary>
+    /// <param name="timeProvider">The clock for change timestamps.</param>
+    public InMemoryChatStore(TimeProvider? timeProvider = null)
+    {
+        _time = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <inheritdoc />
+    public string ProviderName => "inmemory";
+
+    /// <inheritdoc />
+    public IUserStore Users => this;
+
+    /// <inheritdoc />
+    public IRoomStore Rooms => this;
+
+    /// <inheritdoc />
+    public IMessageStore Messages => this;
+
+    /// <inheritdoc />
+    public IReplicationStore Replication => this;
+
+    /// <inheritdoc />
+    public Task InitializeAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public Task PingAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+    Task<bool> IUserStore.TryCreateAsync(ChatUser user, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        lock (_gate)
+        {
+            if (_userNames.ContainsKey(user.NormalizedUserName) || _users.ContainsKey(user.Id))
+            {
+                return Task.FromResult(false);
+            }
+
+            PutUser(user);
+            return Task.FromResult(true);
+        }
+    }
+
+    Task<ChatUser?> IUserStore.FindByIdAsync(Guid id, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_users.TryGetValue(id, out var u) ? u.User : null);
+        }
+    }
+
+    Task<ChatUser?> IUserStore.FindByNameAsync(string userName, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(userName);
+        lock (_gate)
+        {
+            return Task.FromResult(_userNames.TryGetValue(ChatUser.Normalize(userName), out var id) ? _users[id].User : null);
+        }
+    }
+
+    Task<bool> IRoomStore.TryCreateAsync(ChatRoom room, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        lock (_gate)
+        {
+            if (_roomNames.ContainsKey(room.Name) || _rooms.ContainsKey(room.Id))
+            {
+                return Task.FromResult(false);
+            }
+
+            PutRoom(room);
+            return Task.FromResult(true);
+        }
+    }
+
+    Task<ChatRoom?> IRoomStore.FindByNameAsync(string name, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        lock (_gate)
+        {
+            return Task.FromResult(_roomNames.TryGetValue(name, out var id) ? _rooms[id].Room : null);
+        }
+    }
+
+    Task<IReadOnlyList<ChatRoom>> IRoomStore.ListAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult<IReadOnlyList<ChatRoom>>(_rooms.Values.Select(r => r.Room).OrderBy(r => r.Name, StringComparer.Ordinal).ToArray());
+        }
+    }
+
+    Task<AppendResult> IMessageStore.AppendAsync(NewMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        lock (_gate)
+        {
+            if (message.ClientMessageId is { } key && _idempotency.TryGetValue((message.Room, key), out var original))
+            {
+                return Task.FromResult(new AppendResult(original, false));
+            }
+
+            var list = RoomList(message.Room);
+            var stored = message.ToMessage(list.Count == 0 ? 1 : list[^1].Seq + 1);
+            PutMessage(stored);
+            return Task.FromResult(new AppendResult(stored, true));
+        }
+    }
+
+    Task<IReadOnlyList<ChatMessage>> IMessageStore.QueryAsync(string room, MessageQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        ArgumentOutOfRangeException.ThrowIfLessThan(query.Limit, 1);
+        lock (_gate)
+        {
+            if (!_messages.TryGetValue(room, out var list))
+            {
+                return Task.FromResult<IReadOnlyList<ChatMessage>>([]);
+            }
+
+            IEnumerable<ChatMessage> range = list;
+            if (query.AfterSeq is { } after)
+            {
+                range = range.Where(m => m.Seq > after);
+            }
+
+            if (query.BeforeSeq is { } before)
+            {
+                range = range.Where(m => m.Seq < before);
+            }
+
+            var page = query.AfterSeq is not null
+                ? range.Take(query.Limit).ToArray()
+                : range.TakeLast(query.Limit).ToArray();
+            return Task.FromResult<IReadOnlyList<ChatMessage>>(page);
+        }
+    }
+
+    Task<long> IMessageStore.GetLastSeqAsync(string room, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_messages.TryGetValue(room, out var list) && list.Count > 0 ? list[^1].Seq : 0L);
+        }
+    }
+
+    Task<ChatMessage?> IMessageStore.FindByClientMessageIdAsync(string room, string clientMessageId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_idempotency.TryGetValue((room, clientMessageId), out var m) ? m : null);
+        }
+    }
+
+    Task<ChangeBatch> IReplicationStore.ReadChangesAsync(long afterPosition, int maxCount, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
+        lock (_gate)
+        {
+            var changes = _changes.Where(kv => kv.Key > afterPosition).Take(maxCount).Select(kv => kv.Value).ToArray();
+            return Task.FromResult(new ChangeBatch(changes, _position));
+        }
+    }
+
+    Task<long> IReplicationStore.GetHeadPositionAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_position);
+        }
+    }
+
+    Task<ReplicaCheckpoint?> IReplicationStore.GetCheckpointAsync(string sourceId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_checkpoints.TryGetValue(sourceId, out var c) ? c : null);
+        }
+    }
+
+    Task<int> IReplicationStore.ApplyAsync(ReplicationWrite write, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        lock (_gate)
+        {
+            var existing = _checkpoints.GetValueOrDefault(write.SourceId);
+            if (existing is not null && existing.FencingToken > write.FencingToken)
+            {
+                throw new FencingTokenRejectedException(write.SourceId, write.FencingToken, existing.FencingToken);
+            }
+
+            var applied = 0;
+            foreach (var change in write.Changes)
+            {
+                applied += change.Kind switch
+                {
+                    DocumentKind.User => UpsertUser(change.User!),
+                    DocumentKind.Room => UpsertRoom(change.Room!),
+                    _ => UpsertMessage(change.Message!),
+                };
+            }
+
+            _checkpoints[write.SourceId] = new ReplicaCheckpoint(
+                write.SourceId,
+                write.Checkpoint ?? existing?.Position ?? 0,
+                Math.Max(write.FencingToken, existing?.FencingToken ?? 0),
+                _time.GetUtcNow());
+            return Task.FromResult(applied);
+        }
+    }
+
+    async IAsyncEnumerable<ChangeRecord> IReplicationStore.ScanAsync(DocumentKind kind, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ChangeRecord[] snapshot;
+        lock (_gate)
+        {
+            var now = _time.GetUtcNow();
+            snapshot = kind switch
+            {
+                DocumentKind.User => _users.Values.OrderBy(u => u.User.Id).Select(u => ChangeRecord.ForUser(u.Position, now, u.User)).ToArray(),
+                DocumentKind.Room => _rooms.Values.OrderBy(r => r.Room.Id).Select(r => ChangeRecord.ForRoom(r.Position, now, r.Room)).ToArray(),
+                _ => _messages.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+                    .SelectMany(kv => kv.Value)
+                    .Select(m => ChangeRecord.ForMessage(_messagePositions[m.Id], now, m))
+                    .ToArray(),
+            };
+        }
+
+        foreach (var record in snapshot)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return record;
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    private List<ChatMessage> RoomList(string room)
+    {
+        if (!_messages.TryGetValue(room, out var list))
+        {
+            _messages[room] = list = [];
+        }
+
+        return list;
+    }
+
+    private long NextPosition() => ++_position;
+
+    private void PutUser(ChatUser user)
+    {
+        var position = NextPosition();
+        if (_users.TryGetValue(user.Id, out var old))
+        {
+            _changes.Remove(old.Position);
+            _userNames.Remove(old.User.NormalizedUserName);
+        }
+
+        _users[user.Id] = (user, position);
+        _userNames[user.NormalizedUserName] = user.Id;
+        _changes[position] = ChangeRecord.ForUser(position, _time.GetUtcNow(), user);
+    }
+
+    private void PutRoom(ChatRoom room)
+    {
+        var position = NextPosition();
+        if (_rooms.TryGetValue(room.Id, out var old))
+        {
+            _changes.Remove(old.Position);
+            _roomNames.Remove(old.Room.Name);
+        }
+
+        _rooms[room.Id] = (room, position);
+        _roomNames[room.Name] = room.Id;
+        _changes[position] = ChangeRecord.ForRoom(position, _time.GetUtcNow(), room);
+    }
+
+    private void PutMessage(ChatMessage message)
+    {
+        var position = NextPosition();
+        var list = RoomList(message.Room);
+        if (_messagePositions.TryGetValue(message.Id, out var oldPosition))
+        {
+            _changes.Remove(oldPosition);
+            var index = list.FindIndex(m => m.Id == message.Id);
+            if (list[index].ClientMessageId is { } oldKey)
+            {
+                _idempotency.Remove((message.Room, oldKey));
+            }
+
+            list.RemoveAt(index);
+        }
+
+        // Keep the room ordered by seq; a replicated message may arrive out of order or collide with a drifted one.
+        var collision = list.FindIndex(m => m.Seq == message.Seq);
+        if (collision >= 0)
+        {
+            RemoveMessageAt(list, collision);
+        }
+
+        if (message.ClientMessageId is { } key && _idempotency.TryGetValue((message.Room, key), out var keyHolder) && keyHolder.Id != message.Id)
+        {
+            RemoveMessageAt(list, list.FindIndex(m => m.Id == keyHolder.Id));
+        }
+
+        var insertAt = list.FindLastIndex(m => m.Seq < message.Seq) + 1;
+        list.Insert(insertAt, message);
+        _messagePositions[message.Id] = position;
+        if (message.ClientMessageId is { } k)
+        {
+            _idempotency[(message.Room, k)] = message;
+        }
+
+        _changes[position] = ChangeRecord.ForMessage(position, _time.GetUtcNow(), message);
+    }
+
+    private void RemoveMessageAt(List<ChatMessage> list, int index)
+    {
+        var victim = list[index];
+        list.RemoveAt(index);
+        if (_messagePositions.Remove(victim.Id, out var position))
+        {
+            _changes.Remove(position);
+        }
+
+        if (victim.ClientMessageId is { } key)
+        {
+            _idempotency.Remove((victim.Room, key));
+        }
+    }
+
+    private int UpsertUser(ChatUser user)
+    {
+        if (_users.TryGetValue(user.Id, out var current) && current.User.Version >= user.Version)
+        {
+            return 0;
+        }
+
+        // A different user holding the same name (drift) loses to the replicated one.
+        if (_userNames.TryGetValue(user.NormalizedUserName, out var holder) && holder != user.Id)
+        {
+            _changes.Remove(_users[holder].Position);
+            _users.Remove(holder);
+            _userNames.Remove(user.NormalizedUserName);
+        }
+
+        PutUser(user);
+        return 1;
+    }
+
+    private int UpsertRoom(ChatRoom room)
+    {
+        if (_rooms.TryGetValue(room.Id, out var current) && current.Room.Version >= room.Version)
+        {
+            return 0;
+        }
+
+        if (_roomNames.TryGetValue(room.Name, out var holder) && holder != room.Id)
+        {
+            _changes.Remove(_rooms[holder].Position);
+            _rooms.Remove(holder);
+            _roomNames.Remove(room.Name);
+        }
+
+        PutRoom(room);
+        return 1;
+    }
+
+    private int UpsertMessage(ChatMessage message)
+    {
+        if (_messagePositions.ContainsKey(message.Id))
+        {
+            var current = _messages[message.Room].First(m => m.Id == message.Id);
+            if (current.Version >= message.Version)
+            {
+                return 0;
+            }
+        }
+
+        PutMessage(message);
+        return 1;
+    }
+}

@@ -1,0 +1,70 @@
+using System.Text.Json.Serialization;
+
+namespace ChitChat.Transport;
+
+/// <summary>An event in a room, fanned out between servers by an <see cref="IChatTransport"/>.</summary>
+/// <param name="Room">The room name.</param>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "$type")]
+[JsonDerivedType(typeof(MessagePosted), "message")]
+[JsonDerivedType(typeof(PresenceChanged), "presence")]
+[JsonDerivedType(typeof(UserTyping), "typing")]
+public abstract record RoomEvent(string Room);
+
+/// <summary>A message was persisted in a room.</summary>
+/// <param name="Message">The message.</param>
+public sealed record MessagePosted(ChatMessage Message) : RoomEvent(Message.Room);
+
+/// <summary>A user came online in a room or went offline.</summary>
+/// <param name="Room">The room name.</param>
+/// <param name="UserId">The user id.</param>
+/// <param name="UserName">The user name.</param>
+/// <param name="Online"><see langword="true"/> when the user came online.</param>
+public sealed record PresenceChanged(string Room, Guid UserId, string UserName, bool Online) : RoomEvent(Room);
+
+/// <summary>A user is typing in a room. Receivers expire the indicator after a few seconds.</summary>
+/// <param name="Room">The room name.</param>
+/// <param name="UserId">The user id.</param>
+/// <param name="UserName">The user name.</param>
+public sealed record UserTyping(string Room, Guid UserId, string UserName) : RoomEvent(Room);
+
+/// <summary>Handles events of a subscribed room. Called on the transport's thread: do little and never block.</summary>
+/// <param name="roomEvent">The event.</param>
+/// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+/// <returns>A task that completes when the event is handled.</returns>
+public delegate ValueTask RoomEventHandler(RoomEvent roomEvent, CancellationToken cancellationToken);
+
+/// <summary>The health of a transport.</summary>
+public enum TransportStatus
+{
+    /// <summary>Events reach every node.</summary>
+    Healthy,
+    /// <summary>Events reach this node only (e.g. Redis is unreachable); clients elsewhere fill gaps from history.</summary>
+    Degraded,
+}
+
+/// <summary>
+/// Server-to-server fan-out of room events: at-most-once and fast. Completeness comes from sequence numbers plus
+/// history, not from the transport. Each published event reaches every subscriber of its room on every node (including
+/// the publisher's own node) at most once.
+/// </summary>
+public interface IChatTransport
+{
+    /// <summary>Gets a short transport name for logs and health reports, e.g. <c>in-process</c>.</summary>
+    string Name { get; }
+
+    /// <summary>Gets the current status.</summary>
+    TransportStatus Status { get; }
+
+    /// <summary>Publishes an event to every subscriber of <see cref="RoomEvent.Room"/>.</summary>
+    /// <param name="roomEvent">The event.</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>A task that completes when the event is handed over.</returns>
+    ValueTask PublishAsync(RoomEvent roomEvent, CancellationToken cancellationToken = default);
+
+    /// <summary>Subscribes to a room. Events published after this returns are delivered until the returned handle is disposed.</summary>
+    /// <param name="room">The room name.</param>
+    /// <param name="handler">The handler.</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The subscription; dispose it to unsubscribe.</returns>
+    ValueTask<IAsyncDisposable> SubscribeAsync(string room, RoomEventHandler handler, CancellationToken cancellationToken = default);
+}
