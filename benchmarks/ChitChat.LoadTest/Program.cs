@@ -1,1 +1,105 @@
-Console.WriteLine("ChitChat load test (under construction)");
+// ChitChat end-to-end load tool. See docs/benchmarks.md.
+//   dotnet run -c Release --project benchmarks/ChitChat.LoadTest -- --scenario all
+//   dotnet run -c Release --project benchmarks/ChitChat.LoadTest -- --scenario fanout --receivers 500 --senders 10 --messages 20000
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using ChitChat.LoadTest;
+
+var scenarioOption = new Option<string>("--scenario") { Description = "fanout | paced | rooms | multinode | soak | all", DefaultValueFactory = _ => "fanout" };
+var receiversOption = new Option<string>("--receivers") { Description = "Receivers in the room (comma-separated list runs each)", DefaultValueFactory = _ => "10,100,500" };
+var sendersOption = new Option<int>("--senders") { Description = "Sender connections", DefaultValueFactory = _ => 10 };
+var messagesOption = new Option<int?>("--messages") { Description = "Messages per measured run (default: 2,000,000 deliveries / receivers, 2,000..20,000)" };
+var warmupOption = new Option<int>("--warmup") { Description = "Warm-up messages per run (not counted)", DefaultValueFactory = _ => 200 };
+var rateOption = new Option<double>("--rate") { Description = "Paced scenario: target deliveries per second", DefaultValueFactory = _ => 10_000 };
+var repeatOption = new Option<int>("--repeat") { Description = "Alternating repeats per target (A B A B ...); medians are reported", DefaultValueFactory = _ => 3 };
+var targetsOption = new Option<string>("--targets") { Description = "chitchat,signalr", DefaultValueFactory = _ => "chitchat,signalr" };
+var connectionsOption = new Option<int>("--connections") { Description = "Soak: idle authenticated connections", DefaultValueFactory = _ => 5000 };
+var urlOption = new Option<Uri?>("--url") { Description = "Target an already running ChitChat server instead of starting nodes (fanout only; needs rate limits off)" };
+var outOption = new Option<string>("--out") { Description = "Output directory for results.csv / results.json", DefaultValueFactory = _ => "artifacts/loadtest" };
+var configurationOption = new Option<string>("--configuration") { Description = "Build configuration of the server projects", DefaultValueFactory = _ => "Release" };
+
+var root = new RootCommand("ChitChat end-to-end fan-out load test, side by side with raw SignalR")
+{
+    scenarioOption, receiversOption, sendersOption, messagesOption, warmupOption, rateOption, repeatOption,
+    targetsOption, connectionsOption, urlOption, outOption, configurationOption,
+};
+
+root.SetAction(async (parse, ct) =>
+{
+    var scenario = parse.GetValue(scenarioOption)!;
+    var receiverCounts = parse.GetValue(receiversOption)!.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+    var senders = parse.GetValue(sendersOption);
+    var messages = parse.GetValue(messagesOption);
+    var warmup = parse.GetValue(warmupOption);
+    var rate = parse.GetValue(rateOption);
+    var repeat = parse.GetValue(repeatOption);
+    var targets = parse.GetValue(targetsOption)!.Split(',').Select(t => t.Trim().ToLowerInvariant() == "chitchat" ? Target.ChitChat : Target.SignalR).ToArray();
+    var outDir = parse.GetValue(outOption)!;
+    var url = parse.GetValue(urlOption);
+    Directory.CreateDirectory(outDir);
+    var signingKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(48));
+    var runner = new LoadRunner(signingKey, parse.GetValue(configurationOption)!, url);
+    if (url is not null)
+    {
+        targets = [Target.ChitChat];
+    }
+
+    var specs = new List<RunSpec>();
+    int Messages(int receivers) => messages ?? Math.Clamp(2_000_000 / receivers, 2_000, 20_000);
+    bool Wants(string s) => scenario == "all" || scenario == s;
+    if (Wants("fanout"))
+    {
+        specs.AddRange(receiverCounts.SelectMany(n => targets.Select(t => new RunSpec("fanout", t, 1, n, senders, Messages(n), warmup, null, 1))));
+    }
+
+    if (Wants("paced"))
+    {
+        specs.AddRange(receiverCounts.SelectMany(n => targets.Select(t => new RunSpec("paced", t, 1, n, senders, (int)Math.Min(Messages(n), rate * 10 / n), warmup, rate, 1))));
+    }
+
+    if (Wants("rooms"))
+    {
+        // 100 rooms of 10 members, every member sending: 10 messages each at a modest aggregate rate.
+        specs.AddRange(targets.Select(t => new RunSpec("rooms", t, 100, 10, 0, messages ?? 100, 10, 20_000, 1, MembersSend: true)));
+    }
+
+    if (Wants("multinode"))
+    {
+        var n = receiverCounts.Max();
+        specs.AddRange(targets.Select(t => new RunSpec("multinode", t, 1, n, senders, Messages(n), warmup, null, 2)));
+    }
+
+    var results = new List<RunResult>();
+    Console.WriteLine($"ChitChat load test — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC — {Environment.ProcessorCount} cores — .NET {Environment.Version}");
+    foreach (var group in specs.GroupBy(s => (s.Scenario, s.ReceiversPerRoom, s.Rooms, s.Nodes)))
+    {
+        for (var r = 0; r < repeat; r++)
+        {
+            foreach (var spec in group) // A B A B ...: drift on a noisy machine hits both targets
+            {
+                var result = await runner.RunAsync(spec, r, ct);
+                results.Add(result);
+                Console.Error.WriteLine(
+                    $"  {spec.Scenario,-9} {spec.Target,-8} rooms={spec.Rooms} receivers={spec.ReceiversPerRoom} nodes={spec.Nodes} run {r + 1}/{repeat}: " +
+                    $"{result.DeliveriesPerSecond,12:N0} deliveries/s  p99 {result.P99Ms,8:N1} ms  lost {result.Lost} dup {result.Duplicates}");
+            }
+        }
+    }
+
+    var soaks = new List<SoakResult>();
+    if (Wants("soak"))
+    {
+        foreach (var t in targets)
+        {
+            var soak = await runner.SoakAsync(t, parse.GetValue(connectionsOption), ct);
+            soaks.Add(soak);
+            Console.Error.WriteLine($"  soak {t}: {soak.Connections} connections in {soak.ConnectSeconds:N1} s, {soak.BytesPerConnection / 1024:N1} KB/connection");
+        }
+    }
+
+    Report.Write(results, soaks, outDir);
+    return results.Any(r => r.Lost != 0 || r.Duplicates != 0) ? 1 : 0;
+});
+
+return await root.Parse(args).InvokeAsync();

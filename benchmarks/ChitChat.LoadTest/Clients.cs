@@ -1,0 +1,209 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace ChitChat.LoadTest;
+
+/// <summary>Shapes of the ChitChat and baseline events; unknown fields are ignored.</summary>
+internal sealed record ChitChatMessage(string Room, long Seq, string Text);
+
+internal sealed record BaselineMessage(string Room, string AuthorName, string Text);
+
+internal sealed record LoginResponse(string AccessToken);
+
+/// <summary>Gets bearer tokens: ChitChat issues them at login; the baseline accepts HS256 tokens signed with the shared key.</summary>
+internal static class Tokens
+{
+    public static async Task<string> ChitChatTokenAsync(HttpClient http, Uri server, string userName, string password, CancellationToken ct)
+    {
+        var body = new { userName, password };
+        using (var reg = await http.PostAsJsonAsync(new Uri(server, "/api/auth/register"), body, ct))
+        {
+            if (!reg.IsSuccessStatusCode && (int)reg.StatusCode != 409)
+            {
+                throw new InvalidOperationException($"register {userName}: {(int)reg.StatusCode} {await reg.Content.ReadAsStringAsync(ct)}");
+            }
+        }
+
+        using var login = await http.PostAsJsonAsync(new Uri(server, "/api/auth/login"), body, ct);
+        login.EnsureSuccessStatusCode();
+        var token = await login.Content.ReadFromJsonAsync<LoginResponse>(JsonSerializerOptions.Web, ct);
+        return token!.AccessToken;
+    }
+
+    public static string BaselineToken(string signingKey, string userName)
+    {
+        static string B64(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var header = B64(Encoding.UTF8.GetBytes("""{"alg":"HS256","typ":"JWT"}"""));
+        var exp = DateTimeOffset.UtcNow.AddHours(2).ToUnixTimeSeconds();
+        var payload = B64(Encoding.UTF8.GetBytes($$"""{"sub":"{{userName}}","name":"{{userName}}","exp":{{exp}}}"""));
+        var signature = B64(HMACSHA256.HashData(Encoding.UTF8.GetBytes(signingKey), Encoding.UTF8.GetBytes(header + "." + payload)));
+        return header + "." + payload + "." + signature;
+    }
+}
+
+/// <summary>Per-room delivery bookkeeping shared by the receivers of one room.</summary>
+internal sealed class RoomPlan(string name, int totalMessages, int warmup)
+{
+    private int _nextIndex = -1;
+
+    public string Name { get; } = name;
+
+    public int TotalMessages { get; } = totalMessages;
+
+    public int Warmup { get; } = warmup;
+
+    public List<Participant> Receivers { get; } = [];
+
+    public int NextIndex() => Interlocked.Increment(ref _nextIndex);
+}
+
+/// <summary>One client connection: a receiver (joined to its room), a sender, or both.</summary>
+internal sealed class Participant : IAsyncDisposable
+{
+    private readonly Target _target;
+    private readonly RunCounters _counters;
+    private readonly RoomPlan _room;
+    private readonly byte[] _seen;
+    private readonly long[] _latencyTicks;
+    private int _latencyCount;
+    private int _warmupSeen;
+
+    public Participant(Target target, Uri server, string token, RoomPlan room, bool receiver, RunCounters counters)
+    {
+        _target = target;
+        _counters = counters;
+        _room = room;
+        IsReceiver = receiver;
+        _seen = receiver ? new byte[room.TotalMessages + 1] : [];
+        _latencyTicks = receiver ? new long[room.TotalMessages] : [];
+        Connection = new HubConnectionBuilder()
+            .WithUrl(new Uri(server, "/hubs/chat"), o =>
+            {
+                o.Transports = HttpTransportType.WebSockets;
+                o.SkipNegotiation = true;
+                o.AccessTokenProvider = () => Task.FromResult<string?>(token);
+            })
+            .Build();
+        Connection.ServerTimeout = TimeSpan.FromMinutes(5);
+        if (receiver)
+        {
+            if (target == Target.ChitChat)
+            {
+                Connection.On<ChitChatMessage>("message", m => OnDelivery(checked((int)m.Seq), m.Text));
+            }
+            else
+            {
+                Connection.On<BaselineMessage>("message", m => OnDelivery(ParseIndex(m.Text) + 1, m.Text));
+            }
+        }
+    }
+
+    public HubConnection Connection { get; }
+
+    public bool IsReceiver { get; }
+
+    public RoomPlan Room => _room;
+
+    public int WarmupSeen => Volatile.Read(ref _warmupSeen);
+
+    public ReadOnlySpan<long> Latencies => _latencyTicks.AsSpan(0, _latencyCount);
+
+    public async Task ConnectAndJoinAsync(bool join, CancellationToken ct)
+    {
+        await Connection.StartAsync(ct);
+        if (join)
+        {
+            if (_target == Target.ChitChat)
+            {
+                await Connection.InvokeAsync<JsonElement>("JoinRoom", _room.Name, (long?)null, ct);
+            }
+            else
+            {
+                await Connection.InvokeAsync("JoinRoom", _room.Name, ct);
+            }
+        }
+    }
+
+    public Task SendAsync(int index, CancellationToken ct)
+    {
+        var text = string.Create(CultureInfo.InvariantCulture, $"{index}|{Stopwatch.GetTimestamp()}|load test message");
+        return _target == Target.ChitChat
+            ? Connection.InvokeAsync<JsonElement>("SendMessage", _room.Name, text, $"lt-{_room.Name}-{index}", ct)
+            : Connection.InvokeAsync("SendMessage", _room.Name, text, ct);
+    }
+
+    public ValueTask DisposeAsync() => Connection.DisposeAsync();
+
+    private static int ParseIndex(string text) => int.Parse(text.AsSpan(0, text.IndexOf('|', StringComparison.Ordinal)), CultureInfo.InvariantCulture);
+
+    private void OnDelivery(int position, string text)
+    {
+        // position: ChitChat counts by seq (1-based); the baseline has no seq, so by the driver's message index + 1.
+        var now = Stopwatch.GetTimestamp();
+        if (position < 1 || position > _room.TotalMessages)
+        {
+            Interlocked.Increment(ref _counters.Unexpected);
+            return;
+        }
+
+        if (_seen[position]++ > 0)
+        {
+            Interlocked.Increment(ref _counters.Duplicates);
+            return;
+        }
+
+        if (position <= _room.Warmup)
+        {
+            Interlocked.Increment(ref _warmupSeen);
+            _counters.SignalWarmup();
+            return;
+        }
+
+        var first = text.IndexOf('|', StringComparison.Ordinal);
+        var second = text.IndexOf('|', first + 1);
+        var sentAt = long.Parse(text.AsSpan(first + 1, second - first - 1), CultureInfo.InvariantCulture);
+        _latencyTicks[_latencyCount++] = now - sentAt;
+        _counters.Delivered();
+    }
+}
+
+/// <summary>Counters of one measured run.</summary>
+internal sealed class RunCounters(long expectedMeasured, long expectedWarmup)
+{
+    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _warm = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _delivered;
+    private long _warmDelivered;
+    public long Duplicates;
+    public long Unexpected;
+    public long LastDeliveryTimestamp;
+
+    public long DeliveredCount => Interlocked.Read(ref _delivered);
+
+    public Task Done => _done.Task;
+
+    public Task Warm => expectedWarmup == 0 ? Task.CompletedTask : _warm.Task;
+
+    public void Delivered()
+    {
+        Volatile.Write(ref LastDeliveryTimestamp, Stopwatch.GetTimestamp());
+        if (Interlocked.Increment(ref _delivered) == expectedMeasured)
+        {
+            _done.TrySetResult();
+        }
+    }
+
+    public void SignalWarmup()
+    {
+        if (Interlocked.Increment(ref _warmDelivered) == expectedWarmup)
+        {
+            _warm.TrySetResult();
+        }
+    }
+}
