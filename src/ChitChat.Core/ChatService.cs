@@ -27,8 +27,6 @@ public sealed record RegisterRequest(string? UserName, string? Password, string?
 /// </summary>
 public sealed partial class ChatService : IDisposable
 {
-    private static readonly string DummyHash = "pbkdf2-sha256$1000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
-
     private readonly IChatStore _store;
     private readonly IChatTransport _transport;
     private readonly IPresenceTracker _presence;
@@ -39,6 +37,10 @@ public sealed partial class ChatService : IDisposable
     private readonly ChitChatOptions _options;
     private readonly PartitionedRateLimiter<Guid>? _sendLimiter;
     private readonly ConcurrentDictionary<string, ChatRoom> _knownRooms = new(StringComparer.Ordinal);
+
+    // Verified against when the user is unknown, so that an unknown user costs the same as a wrong password:
+    // made by the configured hasher, hence with the configured work factor.
+    private readonly Lazy<string> _dummyHash;
 
     /// <summary>Initializes a new instance.</summary>
     /// <param name="store">The store.</param>
@@ -75,6 +77,7 @@ public sealed partial class ChatService : IDisposable
         _metrics = metrics;
         _logger = logger;
         _options = options.Value;
+        _dummyHash = new Lazy<string>(() => hasher.Hash(Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16))));
         if (_options.SendRateLimit > 0)
         {
             var permits = _options.SendRateLimit;
@@ -185,7 +188,7 @@ public sealed partial class ChatService : IDisposable
         }
 
         // Always run one verification so that an unknown user costs the same as a wrong password.
-        var ok = _hasher.Verify(user?.PasswordHash ?? DummyHash, password) && user is not null;
+        var ok = _hasher.Verify(user?.PasswordHash ?? _dummyHash.Value, password) && user is not null;
         if (!ok)
         {
             LogInvalidCredentials();
