@@ -297,6 +297,13 @@ public sealed partial class ChatService : IDisposable
             var key = ValidateClientMessageId(clientMessageId);
             await GetRoomAsync(roomName, cancellationToken).ConfigureAwait(false);
 
+            // A retry of an accepted message gets its ack even when the sender has since reached the rate limit.
+            if (key is not null
+                && await _store.Messages.FindByClientMessageIdAsync(roomName, key, cancellationToken).ConfigureAwait(false) is { } original)
+            {
+                return Duplicate(author, original);
+            }
+
             if (_sendLimiter is not null)
             {
                 using var lease = _sendLimiter.AttemptAcquire(author.UserId);
@@ -315,8 +322,7 @@ public sealed partial class ChatService : IDisposable
             activity?.SetTag("chitchat.seq", result.Message.Seq);
             if (!result.Created)
             {
-                LogDuplicateSend(roomName, result.Message.Seq);
-                return result;
+                return Duplicate(author, result.Message);
             }
 
             _metrics.MessagesSent.Add(1);
@@ -472,6 +478,19 @@ public sealed partial class ChatService : IDisposable
         {
             LogPublishFailed(roomEvent.Room, 0, ex);
         }
+    }
+
+    private AppendResult Duplicate(ChatIdentity author, ChatMessage original)
+    {
+        // The key is unique per room, not per author: another author's message must not be returned as this sender's
+        // ack, or the sender would believe a message was stored that never was.
+        if (original.AuthorId != author.UserId)
+        {
+            throw ChatException.Validation("clientMessageId", "This clientMessageId is already used in this room by another author.");
+        }
+
+        LogDuplicateSend(original.Room, original.Seq);
+        return new AppendResult(original, false);
     }
 
     private void ValidateText(string? text)
