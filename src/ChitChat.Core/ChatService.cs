@@ -27,8 +27,6 @@ public sealed record RegisterRequest(string? UserName, string? Password, string?
 /// </summary>
 public sealed partial class ChatService : IDisposable
 {
-    private static readonly string DummyHash = "pbkdf2-sha256$1000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
-
     private readonly IChatStore _store;
     private readonly IChatTransport _transport;
     private readonly IPresenceTracker _presence;
@@ -39,6 +37,10 @@ public sealed partial class ChatService : IDisposable
     private readonly ChitChatOptions _options;
     private readonly PartitionedRateLimiter<Guid>? _sendLimiter;
     private readonly ConcurrentDictionary<string, ChatRoom> _knownRooms = new(StringComparer.Ordinal);
+
+    // Verified against when the user is unknown, so that an unknown user costs the same as a wrong password:
+    // made by the configured hasher, hence with the configured work factor.
+    private readonly Lazy<string> _dummyHash;
 
     /// <summary>Initializes a new instance.</summary>
     /// <param name="store">The store.</param>
@@ -75,6 +77,7 @@ public sealed partial class ChatService : IDisposable
         _metrics = metrics;
         _logger = logger;
         _options = options.Value;
+        _dummyHash = new Lazy<string>(() => hasher.Hash(Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16))));
         if (_options.SendRateLimit > 0)
         {
             var permits = _options.SendRateLimit;
@@ -185,7 +188,7 @@ public sealed partial class ChatService : IDisposable
         }
 
         // Always run one verification so that an unknown user costs the same as a wrong password.
-        var ok = _hasher.Verify(user?.PasswordHash ?? DummyHash, password) && user is not null;
+        var ok = _hasher.Verify(user?.PasswordHash ?? _dummyHash.Value, password) && user is not null;
         if (!ok)
         {
             LogInvalidCredentials();
@@ -294,6 +297,13 @@ public sealed partial class ChatService : IDisposable
             var key = ValidateClientMessageId(clientMessageId);
             await GetRoomAsync(roomName, cancellationToken).ConfigureAwait(false);
 
+            // A retry of an accepted message gets its ack even when the sender has since reached the rate limit.
+            if (key is not null
+                && await _store.Messages.FindByClientMessageIdAsync(roomName, key, cancellationToken).ConfigureAwait(false) is { } original)
+            {
+                return Duplicate(author, original);
+            }
+
             if (_sendLimiter is not null)
             {
                 using var lease = _sendLimiter.AttemptAcquire(author.UserId);
@@ -312,8 +322,7 @@ public sealed partial class ChatService : IDisposable
             activity?.SetTag("chitchat.seq", result.Message.Seq);
             if (!result.Created)
             {
-                LogDuplicateSend(roomName, result.Message.Seq);
-                return result;
+                return Duplicate(author, result.Message);
             }
 
             _metrics.MessagesSent.Add(1);
@@ -471,6 +480,19 @@ public sealed partial class ChatService : IDisposable
         }
     }
 
+    private AppendResult Duplicate(ChatIdentity author, ChatMessage original)
+    {
+        // The key is unique per room, not per author: another author's message must not be returned as this sender's
+        // ack, or the sender would believe a message was stored that never was.
+        if (original.AuthorId != author.UserId)
+        {
+            throw ChatException.Validation("clientMessageId", "This clientMessageId is already used in this room by another author.");
+        }
+
+        LogDuplicateSend(original.Room, original.Seq);
+        return new AppendResult(original, false);
+    }
+
     private void ValidateText(string? text)
     {
         if (string.IsNullOrWhiteSpace(text))
@@ -537,10 +559,10 @@ public sealed partial class ChatService : IDisposable
         return value;
     }
 
-    [GeneratedRegex("^[a-z0-9_-]{1,64}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[a-z0-9_-]{1,64}\z", RegexOptions.CultureInvariant)]
     private static partial Regex RoomNameRegex();
 
-    [GeneratedRegex("^[A-Za-z0-9_.-]+$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[A-Za-z0-9_.-]+\z", RegexOptions.CultureInvariant)]
     private static partial Regex UserNameRegex();
 
     [LoggerMessage(EventId = 1001, EventName = "UserRegistered", Level = LogLevel.Information, Message = "User {UserId} registered.")]

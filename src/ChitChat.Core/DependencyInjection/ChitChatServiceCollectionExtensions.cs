@@ -7,10 +7,12 @@ using ChitChat.Presence;
 using ChitChat.Security;
 using ChitChat.Storage;
 using ChitChat.Transport;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -33,9 +35,16 @@ public static class ChitChatServiceCollectionExtensions
         {
             services.AddSingleton<ChitChatMarker>();
             services.AddOptions<ChitChatOptions>()
-                .BindConfiguration(ChitChatOptions.SectionName)
                 .ValidateDataAnnotations()
                 .ValidateOnStart();
+
+            // Binds the ChitChat section like BindConfiguration would, but also works without an IConfiguration
+            // (a plain ServiceCollection in a console tool or a test), where BindConfiguration throws on first use.
+            services.AddSingleton<IConfigureOptions<ChitChatOptions>>(sp => new ConfigureOptions<ChitChatOptions>(
+                o => sp.GetService<IConfiguration>()?.GetSection(ChitChatOptions.SectionName).Bind(o)));
+            services.AddSingleton<IOptionsChangeTokenSource<ChitChatOptions>>(sp => sp.GetService<IConfiguration>() is { } configuration
+                ? new ConfigurationChangeTokenSource<ChitChatOptions>(configuration)
+                : new NoChangeTokenSource());
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ChitChatOptions>, ChitChatOptionsValidator>());
 
             services.AddMetrics();
@@ -112,4 +121,11 @@ public static class ChitChatServiceCollectionExtensions
     }
 
     private sealed class ChitChatMarker;
+
+    private sealed class NoChangeTokenSource : IOptionsChangeTokenSource<ChitChatOptions>
+    {
+        public string Name => string.Empty;
+
+        public IChangeToken GetChangeToken() => new CancellationChangeToken(CancellationToken.None);
+    }
 }

@@ -32,6 +32,12 @@ public sealed class Pbkdf2PasswordHasher(IOptions<ChitChatOptions> options) : IP
     private const int SaltSize = 16;
     private const int KeySize = 32;
 
+    // Bounds on what a stored hash may ask for, so that a tampered or planted hash cannot make Verify throw or pin a core:
+    // the iteration cap matches the largest value ChitChatOptions.PasswordHashIterations accepts.
+    private const int MaxIterations = 10_000_000;
+    private const int MinKeySize = 16;
+    private const int MaxKeySize = 64;
+
     /// <inheritdoc />
     public string Hash(string password)
     {
@@ -51,7 +57,7 @@ public sealed class Pbkdf2PasswordHasher(IOptions<ChitChatOptions> options) : IP
         ArgumentNullException.ThrowIfNull(password);
         var parts = hash.Split('$');
         if (parts.Length != 4 || parts[0] != Prefix
-            || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var iterations) || iterations < 1)
+            || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var iterations) || iterations is < 1 or > MaxIterations)
         {
             return false;
         }
@@ -63,6 +69,11 @@ public sealed class Pbkdf2PasswordHasher(IOptions<ChitChatOptions> options) : IP
             expected = Convert.FromBase64String(parts[3]);
         }
         catch (FormatException)
+        {
+            return false;
+        }
+
+        if (expected.Length is < MinKeySize or > MaxKeySize)
         {
             return false;
         }

@@ -1,0 +1,173 @@
+using ChitChat.InMemory;
+using ChitChat.Leases;
+using ChitChat.Presence;
+using ChitChat.Security;
+using ChitChat.Storage;
+using ChitChat.Transport;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace ChitChat.Core.Tests;
+
+public sealed class DependencyInjectionTests
+{
+    private static ServiceProvider Build(Action<IServiceCollection> configure)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        configure(services);
+        return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+    }
+
+    [Theory]
+    [InlineData(typeof(ChatService))]
+    [InlineData(typeof(IChatStore))]
+    [InlineData(typeof(IChatTransport))]
+    [InlineData(typeof(IPresenceTracker))]
+    [InlineData(typeof(ILeaseProvider))]
+    [InlineData(typeof(IPasswordHasher))]
+    [InlineData(typeof(TimeProvider))]
+    public void AddChitChat_registers_each_service_once_as_a_singleton(Type serviceType)
+    {
+        var services = new ServiceCollection();
+
+        services.AddChitChat();
+
+        var descriptor = Assert.Single(services, d => d.ServiceType == serviceType);
+        Assert.Equal(ServiceLifetime.Singleton, descriptor.Lifetime);
+    }
+
+    [Fact]
+    public void AddChitChat_defaults_are_the_single_node_implementations()
+    {
+        using var sp = Build(s => s.AddChitChat());
+
+        Assert.IsType<InMemoryChatStore>(sp.GetRequiredService<IChatStore>());
+        Assert.IsType<InProcessTransport>(sp.GetRequiredService<IChatTransport>());
+        Assert.IsType<InMemoryPresenceTracker>(sp.GetRequiredService<IPresenceTracker>());
+        Assert.IsType<InMemoryLeaseProvider>(sp.GetRequiredService<ILeaseProvider>());
+        Assert.IsType<Pbkdf2PasswordHasher>(sp.GetRequiredService<IPasswordHasher>());
+        Assert.Same(TimeProvider.System, sp.GetRequiredService<TimeProvider>());
+        Assert.Same(sp.GetRequiredService<ChatService>(), sp.GetRequiredService<ChatService>());
+        Assert.Same(sp.GetRequiredService<IChatStore>(), sp.GetRequiredService<ChatService>().Store);
+    }
+
+    [Fact]
+    public void AddChitChat_keeps_a_time_provider_registered_before_it()
+    {
+        var fake = new FakeTimeProvider();
+
+        using var sp = Build(s => s.AddSingleton<TimeProvider>(fake).AddChitChat());
+
+        Assert.Same(fake, sp.GetRequiredService<TimeProvider>());
+    }
+
+    [Fact]
+    public void AddChitChat_twice_is_harmless_and_applies_both_delegates()
+    {
+        var services = new ServiceCollection().AddLogging();
+
+        services.AddChitChat(o => o.MaxMessageLength = 123);
+        services.AddChitChat(o => o.SendRateLimit = 7);
+
+        Assert.Single(services, d => d.ServiceType == typeof(ChatService));
+        Assert.Single(services, d => d.ServiceType == typeof(IChatStore));
+        Assert.Single(services, d => d.ServiceType == typeof(IHostedService) && d.ImplementationType?.Name == "ChitChatInitializer");
+        using var sp = services.BuildServiceProvider();
+        var options = sp.GetRequiredService<IOptions<ChitChatOptions>>().Value;
+        Assert.Equal(123, options.MaxMessageLength);
+        Assert.Equal(7, options.SendRateLimit);
+        Assert.Single(sp.GetServices<IHostedService>(), s => s.GetType().Name == "ChitChatInitializer");
+    }
+
+    [Fact]
+    public void UseStore_replaces_the_default_store()
+    {
+        var mine = new InMemoryChatStore();
+
+        using var sp = Build(s => s.AddChitChat().UseStore(_ => mine));
+
+        Assert.Same(mine, sp.GetRequiredService<IChatStore>());
+        Assert.Same(mine, sp.GetRequiredService<ChatService>().Store);
+    }
+
+    [Fact]
+    public void UseInMemoryStore_replaces_a_store_chosen_before()
+    {
+        var mine = new InMemoryChatStore();
+        var services = new ServiceCollection().AddLogging();
+
+        services.AddChitChat().UseStore(_ => mine).UseInMemoryStore();
+
+        Assert.Single(services, d => d.ServiceType == typeof(IChatStore));
+        using var sp = services.BuildServiceProvider();
+        var store = sp.GetRequiredService<IChatStore>();
+        Assert.IsType<InMemoryChatStore>(store);
+        Assert.NotSame(mine, store);
+    }
+
+    [Fact]
+    public void UseInProcessTransport_replaces_a_transport_chosen_before()
+    {
+        var services = new ServiceCollection().AddLogging();
+        var builder = services.AddChitChat();
+        services.AddSingleton<IChatTransport, RecordingTransport>();
+
+        builder.UseInProcessTransport();
+
+        Assert.Single(services, d => d.ServiceType == typeof(IChatTransport));
+        using var sp = services.BuildServiceProvider();
+        Assert.IsType<InProcessTransport>(sp.GetRequiredService<IChatTransport>());
+    }
+
+    [Fact]
+    public void UseStore_with_settings_picks_the_in_memory_factory()
+    {
+        using var sp = Build(s => s.AddChitChat().UseStore(new ChatStoreSettings { Store = "InMemory" }));
+
+        Assert.IsType<InMemoryChatStore>(sp.GetRequiredService<IChatStore>());
+    }
+
+    [Fact]
+    public void Null_arguments_are_rejected_by_parameter_name()
+    {
+        var builder = new ServiceCollection().AddChitChat();
+
+        Assert.Equal("services", Assert.Throws<ArgumentNullException>(() => ((IServiceCollection)null!).AddChitChat()).ParamName);
+        Assert.Equal("builder", Assert.Throws<ArgumentNullException>(() => ((IChitChatBuilder)null!).UseInMemoryStore()).ParamName);
+        Assert.Equal("builder", Assert.Throws<ArgumentNullException>(() => ((IChitChatBuilder)null!).UseInProcessTransport()).ParamName);
+        Assert.Equal("builder", Assert.Throws<ArgumentNullException>(() => ((IChitChatBuilder)null!).UseStore(_ => new InMemoryChatStore())).ParamName);
+        Assert.Equal("builder", Assert.Throws<ArgumentNullException>(() => ((IChitChatBuilder)null!).UseStore(new ChatStoreSettings())).ParamName);
+        Assert.Equal("factory", Assert.Throws<ArgumentNullException>(() => builder.UseStore((Func<IServiceProvider, IChatStore>)null!)).ParamName);
+        Assert.Equal("settings", Assert.Throws<ArgumentNullException>(() => builder.UseStore((ChatStoreSettings)null!)).ParamName);
+    }
+
+    [Fact]
+    public void Options_bind_from_the_ChitChat_section_and_the_delegate_wins()
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["ChitChat:MaxMessageLength"] = "123",
+                ["ChitChat:DefaultRoom"] = "lobby",
+                ["ChitChat:SendRateLimit"] = "5",
+                ["ChitChat:SendRateWindow"] = "00:00:30",
+                ["ChitChat:MaxHistoryPageSize"] = "99",
+                ["Other:MaxMessageLength"] = "1",
+            })
+            .Build();
+
+        using var sp = Build(s => s.AddSingleton<IConfiguration>(configuration).AddChitChat(o => o.SendRateLimit = 6));
+        var options = sp.GetRequiredService<IOptions<ChitChatOptions>>().Value;
+
+        Assert.Equal(123, options.MaxMessageLength);
+        Assert.Equal("lobby", options.DefaultRoom);
+        Assert.Equal(TimeSpan.FromSeconds(30), options.SendRateWindow);
+        Assert.Equal(99, options.MaxHistoryPageSize);
+        Assert.Equal(6, options.SendRateLimit);
+        Assert.Same(options, sp.GetRequiredService<ChatService>().Options);
+    }
+}

@@ -1,0 +1,142 @@
+namespace ChitChat.Core.Tests;
+
+public sealed class HistoryTests
+{
+    private static async Task<ChatHarness> RoomWithMessagesAsync(int count, Action<ChitChatOptions>? configure = null)
+    {
+        var h = await ChatHarness.CreateAsync(configure);
+        var alice = await h.UserAsync("alice");
+        for (var i = 1; i <= count; i++)
+        {
+            await h.Chat.SendAsync(alice, "global", $"m{i}", null).Timed();
+        }
+
+        return h;
+    }
+
+    private static long[] Seqs(IEnumerable<ChatMessage> messages) => messages.Select(m => m.Seq).ToArray();
+
+    private static long[] Range(long from, long to) => Enumerable.Range((int)from, (int)(to - from + 1)).Select(i => (long)i).ToArray();
+
+    [Fact]
+    public async Task The_default_page_is_the_latest_messages_ascending()
+    {
+        await using var h = await RoomWithMessagesAsync(60);
+
+        var page = await h.Chat.GetHistoryAsync("global").Timed();
+
+        Assert.Equal(Range(11, 60), Seqs(page));
+        Assert.Equal("m60", page[^1].Text);
+    }
+
+    [Fact]
+    public async Task The_page_size_defaults_and_clamps_from_the_options()
+    {
+        await using var h = await RoomWithMessagesAsync(30, o => (o.DefaultHistoryPageSize, o.MaxHistoryPageSize) = (10, 20));
+
+        Assert.Equal(Range(21, 30), Seqs(await h.Chat.GetHistoryAsync("global").Timed()));
+        Assert.Equal(Range(11, 30), Seqs(await h.Chat.GetHistoryAsync("global", limit: 1000).Timed()));
+        Assert.Equal(Range(11, 30), Seqs(await h.Chat.GetHistoryAsync("global", limit: int.MaxValue).Timed()));
+        Assert.Equal(Range(28, 30), Seqs(await h.Chat.GetHistoryAsync("global", limit: 3).Timed()));
+    }
+
+    [Fact]
+    public async Task Before_and_after_page_backwards_and_forwards()
+    {
+        await using var h = await RoomWithMessagesAsync(30);
+
+        Assert.Equal(Range(10, 14), Seqs(await h.Chat.GetHistoryAsync("global", beforeSeq: 15, limit: 5).Timed()));
+        Assert.Equal(Range(1, 2), Seqs(await h.Chat.GetHistoryAsync("global", beforeSeq: 3, limit: 5).Timed()));
+        Assert.Empty(await h.Chat.GetHistoryAsync("global", beforeSeq: 1).Timed());
+        Assert.Equal(Range(26, 30), Seqs(await h.Chat.GetHistoryAsync("global", afterSeq: 25).Timed()));
+        Assert.Equal(Range(6, 8), Seqs(await h.Chat.GetHistoryAsync("global", afterSeq: 5, limit: 3).Timed()));
+        Assert.Equal(Range(1, 30), Seqs(await h.Chat.GetHistoryAsync("global", afterSeq: 0).Timed()));
+        Assert.Empty(await h.Chat.GetHistoryAsync("global", afterSeq: 30).Timed());
+        Assert.Equal(Range(11, 13), Seqs(await h.Chat.GetHistoryAsync("global", beforeSeq: 20, afterSeq: 10, limit: 3).Timed()));
+        Assert.Equal(Range(11, 19), Seqs(await h.Chat.GetHistoryAsync("global", beforeSeq: 20, afterSeq: 10).Timed()));
+    }
+
+    [Fact]
+    public async Task An_empty_room_has_an_empty_history()
+    {
+        await using var h = await ChatHarness.CreateAsync();
+
+        Assert.Empty(await h.Chat.GetHistoryAsync("global").Timed());
+    }
+
+    [Theory]
+    [InlineData(0, null, null, "limit")]
+    [InlineData(-1, null, null, "limit")]
+    [InlineData(int.MinValue, null, null, "limit")]
+    [InlineData(null, 0L, null, "before")]
+    [InlineData(null, -5L, null, "before")]
+    [InlineData(null, null, -1L, "after")]
+    public async Task Invalid_paging_is_validation_failed(int? limit, long? before, long? after, string field)
+    {
+        await using var h = await RoomWithMessagesAsync(3);
+
+        var ex = await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.Chat.GetHistoryAsync("global", before, after, limit));
+
+        Assert.Equal([field], ex.Errors!.Keys);
+    }
+
+    [Fact]
+    public async Task Catch_up_returns_what_was_missed_up_to_the_cap()
+    {
+        await using var h = await RoomWithMessagesAsync(12, o => o.CatchUpLimit = 5);
+
+        var fromStart = await h.Chat.CatchUpAsync("GLOBAL", null).Timed();
+        var fromZero = await h.Chat.CatchUpAsync("global", 0).Timed();
+        var tail = await h.Chat.CatchUpAsync("global", 10).Timed();
+        var exactlyCap = await h.Chat.CatchUpAsync("global", 7).Timed();
+
+        Assert.Equal("global", fromStart.Room);
+        Assert.Equal(12, fromStart.LastSeq);
+        Assert.Equal(Range(1, 5), Seqs(fromStart.Missed));
+        Assert.True(fromStart.HasMore);
+        Assert.Equal(Range(1, 5), Seqs(fromZero.Missed));
+        Assert.True(fromZero.HasMore);
+        Assert.Equal(Range(11, 12), Seqs(tail.Missed));
+        Assert.False(tail.HasMore);
+        Assert.Equal(Range(8, 12), Seqs(exactlyCap.Missed));
+        Assert.False(exactlyCap.HasMore);
+    }
+
+    [Theory]
+    [InlineData(12L)]
+    [InlineData(13L)]
+    [InlineData(long.MaxValue)]
+    public async Task Catch_up_from_the_end_or_beyond_is_empty(long afterSeq)
+    {
+        await using var h = await RoomWithMessagesAsync(12);
+
+        var result = await h.Chat.CatchUpAsync("global", afterSeq).Timed();
+
+        Assert.Empty(result.Missed);
+        Assert.False(result.HasMore);
+        Assert.Equal(12, result.LastSeq);
+    }
+
+    [Fact]
+    public async Task Catch_up_of_an_empty_room_is_empty_with_last_seq_zero()
+    {
+        await using var h = await ChatHarness.CreateAsync();
+
+        var result = await h.Chat.CatchUpAsync("global", null).Timed();
+
+        Assert.Equal("global", result.Room);
+        Assert.Equal(0, result.LastSeq);
+        Assert.Empty(result.Missed);
+        Assert.False(result.HasMore);
+    }
+
+    [Fact]
+    public async Task Catch_up_from_a_negative_seq_is_validation_failed()
+    {
+        await using var h = await ChatHarness.CreateAsync();
+
+        var ex = await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.Chat.CatchUpAsync("global", -1));
+
+        Assert.Equal(["afterSeq"], ex.Errors!.Keys);
+    }
+}

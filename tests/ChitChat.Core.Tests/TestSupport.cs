@@ -1,0 +1,130 @@
+using System.Collections.Concurrent;
+using ChitChat.InMemory;
+using ChitChat.Security;
+using ChitChat.Transport;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace ChitChat.Core.Tests;
+
+/// <summary>Timeouts for every await in these tests: generous, because the machine is shared and noisy.</summary>
+internal static class Wait
+{
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    public static Task<T> Timed<T>(this Task<T> task) => task.WaitAsync(Timeout, TestContext.Current.CancellationToken);
+
+    public static Task Timed(this Task task) => task.WaitAsync(Timeout, TestContext.Current.CancellationToken);
+
+    public static Task<T> Timed<T>(this ValueTask<T> task) => task.AsTask().Timed();
+
+    public static Task Timed(this ValueTask task) => task.AsTask().Timed();
+
+    /// <summary>Runs <paramref name="action"/>, asserts it fails with a <see cref="ChatException"/> of <paramref name="code"/>, and returns it.</summary>
+    public static async Task<ChatException> ChatErrorAsync(string code, Func<Task> action)
+    {
+        var ex = await Assert.ThrowsAsync<ChatException>(action).Timed();
+        Assert.Equal(code, ex.Code);
+        return ex;
+    }
+}
+
+/// <summary>A transport that records every published event (and can be told to fail).</summary>
+internal sealed class RecordingTransport : IChatTransport
+{
+    private readonly ConcurrentQueue<RoomEvent> _published = new();
+
+    public string Name => "recording";
+
+    public TransportStatus Status => TransportStatus.Healthy;
+
+    public bool Fail { get; set; }
+
+    public IReadOnlyList<RoomEvent> Published => _published.ToArray();
+
+    public IReadOnlyList<T> PublishedOf<T>()
+        where T : RoomEvent => _published.OfType<T>().ToArray();
+
+    public ValueTask PublishAsync(RoomEvent roomEvent, CancellationToken cancellationToken = default)
+    {
+        if (Fail)
+        {
+            throw new InvalidOperationException("The transport is down (test).");
+        }
+
+        _published.Enqueue(roomEvent);
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<IAsyncDisposable> SubscribeAsync(string room, RoomEventHandler handler, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("ChatService never subscribes.");
+}
+
+/// <summary>Wraps a hasher and records the hashes it was asked to verify against.</summary>
+internal sealed class RecordingHasher(IPasswordHasher inner) : IPasswordHasher
+{
+    private readonly ConcurrentQueue<string> _verified = new();
+
+    public IReadOnlyList<string> VerifiedHashes => _verified.ToArray();
+
+    public string Hash(string password) => inner.Hash(password);
+
+    public bool Verify(string hash, string password)
+    {
+        _verified.Enqueue(hash);
+        return inner.Verify(hash, password);
+    }
+}
+
+/// <summary>
+/// A <see cref="ChatService"/> wired the way <c>AddChitChat</c> wires it (real in-memory store, presence, hasher and metrics),
+/// with a <see cref="RecordingTransport"/> instead of the in-process one.
+/// </summary>
+internal sealed class ChatHarness : IAsyncDisposable
+{
+    private ChatHarness(ServiceProvider services)
+    {
+        Services = services;
+        Chat = services.GetRequiredService<ChatService>();
+        Transport = (RecordingTransport)services.GetRequiredService<IChatTransport>();
+        Store = (InMemoryChatStore)services.GetRequiredService<ChitChat.Storage.IChatStore>();
+    }
+
+    public ServiceProvider Services { get; }
+
+    public ChatService Chat { get; }
+
+    public RecordingTransport Transport { get; }
+
+    public InMemoryChatStore Store { get; }
+
+    public static async Task<ChatHarness> CreateAsync(Action<ChitChatOptions>? configure = null, Action<IServiceCollection>? services = null)
+    {
+        var collection = new ServiceCollection();
+        collection.AddLogging();
+        collection.AddChitChat(o =>
+        {
+            o.PasswordHashIterations = 1000; // fast tests; production uses 600,000
+            o.SendRateLimit = 0;
+            configure?.Invoke(o);
+        });
+        collection.RemoveAll<IChatTransport>();
+        collection.AddSingleton<IChatTransport, RecordingTransport>();
+        services?.Invoke(collection);
+        var provider = collection.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+        var harness = new ChatHarness(provider);
+        await harness.Chat.EnsureDefaultRoomAsync().Timed();
+        return harness;
+    }
+
+    /// <summary>Registers a user and returns the identity a host would derive from their token.</summary>
+    public async Task<ChatIdentity> UserAsync(string userName, string password = "correct horse")
+    {
+        var user = await Chat.RegisterAsync(new RegisterRequest(userName, password)).Timed();
+        return new ChatIdentity(user.Id, user.UserName);
+    }
+
+    public Task<long> LastSeqAsync(string room = "global") => Store.Messages.GetLastSeqAsync(room).Timed();
+
+    public ValueTask DisposeAsync() => Services.DisposeAsync();
+}
