@@ -87,7 +87,7 @@ public sealed class RedisLeaseProvider : ILeaseProvider
             var multiplexer = await _connection.GetAsync(cancellationToken).ConfigureAwait(false);
             return await multiplexer.GetDatabase().ScriptEvaluateAsync(script, keys, args).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException or TimeoutException)
         {
             throw new ChatException(ChatErrorCodes.Unavailable, "Leases are unavailable: Redis cannot be reached.", retryAfter: TimeSpan.FromSeconds(5), innerException: ex);
         }

@@ -67,6 +67,7 @@ public sealed partial class RedisPresenceTracker : IPresenceTracker
             result = 1
           end
         end
+
         """ + PurgeScript + """
 
         return result
@@ -220,7 +221,7 @@ public sealed partial class RedisPresenceTracker : IPresenceTracker
             var multiplexer = await _connection.GetAsync(cancellationToken).ConfigureAwait(false);
             return await multiplexer.GetDatabase().ScriptEvaluateAsync(script, keys, args).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException or TimeoutException)
         {
             throw new ChatException(ChatErrorCodes.Unavailable, "Presence is unavailable: Redis cannot be reached.", retryAfter: TimeSpan.FromSeconds(5), innerException: ex);
         }
