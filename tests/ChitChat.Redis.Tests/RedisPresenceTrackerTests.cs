@@ -113,5 +113,43 @@ public sealed class RedisPresenceTrackerTests(RedisServerFixture redis) : IClass
         Assert.Equal(ChatErrorCodes.Unavailable, error.Code);
     }
 
+    [Fact]
+    public async Task Heartbeats_restore_a_nodes_presence_after_Redis_restarts_empty()
+    {
+        await using var server = RedisServerFixture.CreateUnstarted();
+        await server.StartAsync().WaitAsync(Timeout);
+        await using var nodes = new RedisTestNodes(server.ConnectionString);
+        var options = nodes.Options(TimeSpan.FromSeconds(3), TimeSpan.FromMilliseconds(300));
+        var node = new RedisPresenceTracker(nodes.Connection(options), options, NullLogger<RedisPresenceTracker>.Instance);
+        var observer = nodes.Presence();
+        var room = Room();
+        var user = new OnlineUser(Guid.NewGuid(), "survivor");
+        Assert.True(await node.JoinAsync(room, "conn", user).AsTask().WaitAsync(Timeout));
+
+        using var heartbeat = new RedisPresenceHeartbeatService(node, options, TimeProvider.System, NullLogger<RedisPresenceHeartbeatService>.Instance);
+        await heartbeat.StartAsync(CancellationToken.None).WaitAsync(Timeout);
+        try
+        {
+            await server.RestartAsync().WaitAsync(Timeout);
+            await Poll.UntilAsync(
+                async () =>
+                {
+                    try
+                    {
+                        return (await observer.GetOnlineAsync(room)).Contains(user);
+                    }
+                    catch (ChatException ex) when (ex.Code == ChatErrorCodes.Unavailable)
+                    {
+                        return false;
+                    }
+                },
+                "the heartbeat restores the user's presence in the restarted (empty) Redis");
+        }
+        finally
+        {
+            await heartbeat.StopAsync(CancellationToken.None).WaitAsync(Timeout);
+        }
+    }
+
     private static string Room() => "presence-" + Guid.NewGuid().ToString("N")[..12];
 }
