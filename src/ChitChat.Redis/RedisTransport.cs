@@ -1,0 +1,400 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using System.Text.Json;
+using ChitChat.Transport;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace ChitChat.Redis;
+
+/// <summary>
+/// Fans room events out over Redis pub/sub (one channel per room, <c>{KeyPrefix}room:{room}</c>). Each event is delivered to
+/// this node's subscribers at once and published to Redis once; other nodes deliver it to theirs, and the publishing node
+/// ignores its own echo, so local delivery is exactly once whether Redis is up or not. While Redis is unreachable events reach
+/// this node only and <see cref="Status"/> is <see cref="TransportStatus.Degraded"/>; once it is back the rooms are
+/// subscribed again and the status returns to <see cref="TransportStatus.Healthy"/>. Clients elsewhere fill gaps from history.
+/// </summary>
+public sealed partial class RedisTransport : IChatTransport, IAsyncDisposable
+{
+    private readonly RedisConnectionProvider _connection;
+    private readonly ILogger<RedisTransport> _logger;
+    private readonly string _channelPrefix;
+    private readonly string _nodeId = Guid.NewGuid().ToString("N");
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly ConcurrentDictionary<string, RoomState> _rooms = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _disposing = new();
+    private int _pending;
+    private int _resubscribing;
+    private int _degradedLogged;
+    private Task _resubscribe = Task.CompletedTask;
+
+    /// <summary>Initializes a new instance.</summary>
+    /// <param name="connection">The shared Redis connection.</param>
+    /// <param name="options">The Redis options (for <see cref="RedisChitChatOptions.KeyPrefix"/>).</param>
+    /// <param name="logger">The logger.</param>
+    public RedisTransport(RedisConnectionProvider connection, IOptions<RedisChitChatOptions> options, ILogger<RedisTransport> logger)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(logger);
+        _connection = connection;
+        _logger = logger;
+        _channelPrefix = options.Value.KeyPrefix + "room:";
+        _connection.Restored += OnRestored;
+    }
+
+    /// <inheritdoc />
+    public string Name => "redis";
+
+    /// <inheritdoc />
+    /// <remarks>Healthy when Redis is connected and every room with local subscribers is subscribed on Redis.</remarks>
+    public TransportStatus Status =>
+        _connection.IsConnected && Volatile.Read(ref _pending) == 0 ? TransportStatus.Healthy : TransportStatus.Degraded;
+
+    /// <summary>Gets this node's id, carried in every published envelope.</summary>
+    internal string NodeId => _nodeId;
+
+    /// <inheritdoc />
+    public async ValueTask PublishAsync(RoomEvent roomEvent, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(roomEvent);
+        ArgumentException.ThrowIfNullOrEmpty(roomEvent.Room);
+
+        await DeliverLocallyAsync(roomEvent, cancellationToken).ConfigureAwait(false);
+
+        try
+        {
+            var multiplexer = await _connection.GetAsync(cancellationToken).ConfigureAwait(false);
+            if (!multiplexer.IsConnected)
+            {
+                LogPublishSkipped(roomEvent.Room);
+                LogDegradedOnce();
+                return;
+            }
+
+            if (Volatile.Read(ref _pending) > 0)
+            {
+                StartResubscribe();
+            }
+
+            var payload = JsonSerializer.SerializeToUtf8Bytes(new RedisEnvelope(_nodeId, roomEvent), RedisJsonContext.Default.RedisEnvelope);
+
+            // Fire-and-forget keeps publishing non-blocking; the connection still sends in order, so per-room order holds.
+            await multiplexer.GetSubscriber().PublishAsync(Channel(roomEvent.Room), payload, CommandFlags.FireAndForget).ConfigureAwait(false);
+            Volatile.Write(ref _degradedLogged, 0);
+        }
+        catch (Exception ex) when (ex is RedisException or ObjectDisposedException or TimeoutException)
+        {
+            // At-most-once: the local node already has the event; other nodes fill the gap from history.
+            LogPublishFailed(roomEvent.Room, ex);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IAsyncDisposable> SubscribeAsync(string room, RoomEventHandler handler, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(room);
+        ArgumentNullException.ThrowIfNull(handler);
+        var subscription = new Subscription(this, room, handler);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var state = _rooms.GetOrAdd(room, static _ => new RoomState());
+            state.Locals = state.Locals.Add(subscription);
+            if (state.Queue is null && !state.Pending)
+            {
+                state.Pending = true;
+                Interlocked.Increment(ref _pending);
+                await TrySubscribeRedisAsync(room, state, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        return subscription;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        _connection.Restored -= OnRestored;
+        await _disposing.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _resubscribe.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            foreach (var state in _rooms.Values)
+            {
+                if (state.Queue is { } queue)
+                {
+                    state.Queue = null;
+                    await UnsubscribeQuietlyAsync(queue).ConfigureAwait(false);
+                }
+            }
+
+            _rooms.Clear();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private RedisChannel Channel(string room) => RedisChannel.Literal(_channelPrefix + room);
+
+    private async ValueTask DeliverLocallyAsync(RoomEvent roomEvent, CancellationToken cancellationToken)
+    {
+        if (!_rooms.TryGetValue(roomEvent.Room, out var state))
+        {
+            return;
+        }
+
+        foreach (var subscription in state.Locals)
+        {
+            if (subscription.IsDisposed)
+            {
+                continue;
+            }
+
+            try
+            {
+                await subscription.Handler(roomEvent, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // One failing subscriber never stops delivery to the others.
+                LogHandlerFailed(roomEvent.Room, ex);
+            }
+        }
+    }
+
+    /// <summary>Subscribes a room on Redis; must run under <see cref="_gate"/>. Leaves the room pending when Redis is unreachable.</summary>
+    private async Task TrySubscribeRedisAsync(string room, RoomState state, CancellationToken cancellationToken)
+    {
+        var multiplexer = await _connection.GetAsync(cancellationToken).ConfigureAwait(false);
+        if (!multiplexer.IsConnected)
+        {
+            LogDegradedOnce();
+            return;
+        }
+
+        var subscriber = multiplexer.GetSubscriber();
+        var channel = Channel(room);
+        try
+        {
+            var queue = await subscriber.SubscribeAsync(channel).ConfigureAwait(false);
+
+            // The queue delivers sequentially, which keeps each publisher's per-room order.
+            queue.OnMessage(message => OnRedisMessageAsync(room, message));
+            state.Queue = queue;
+            state.Pending = false;
+            Interlocked.Decrement(ref _pending);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // Forget the half-registered subscription so that a retry cannot deliver twice; retried on reconnect.
+            LogSubscribeFailed(room, ex);
+            try
+            {
+                await subscriber.UnsubscribeAsync(channel, handler: null, CommandFlags.FireAndForget).ConfigureAwait(false);
+            }
+            catch (Exception cleanup) when (cleanup is RedisException or TimeoutException)
+            {
+                LogSubscribeFailed(room, cleanup);
+            }
+        }
+    }
+
+    private async Task OnRedisMessageAsync(string room, ChannelMessage message)
+    {
+        RedisEnvelope? envelope;
+        try
+        {
+            envelope = JsonSerializer.Deserialize(((ReadOnlyMemory<byte>)message.Message).Span, RedisJsonContext.Default.RedisEnvelope);
+        }
+        catch (JsonException ex)
+        {
+            LogInvalidEnvelope(room, ex);
+            return;
+        }
+
+        if (envelope?.Event is null || string.Equals(envelope.Node, _nodeId, StringComparison.Ordinal))
+        {
+            // Our own echo: delivered locally when published.
+            return;
+        }
+
+        if (!string.Equals(envelope.Event.Room, room, StringComparison.Ordinal))
+        {
+            LogInvalidEnvelope(room, null);
+            return;
+        }
+
+        await DeliverLocallyAsync(envelope.Event, _disposing.Token).ConfigureAwait(false);
+    }
+
+    private async ValueTask RemoveAsync(Subscription subscription)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (!_rooms.TryGetValue(subscription.Room, out var state))
+            {
+                return;
+            }
+
+            state.Locals = state.Locals.Remove(subscription);
+            if (!state.Locals.IsEmpty)
+            {
+                return;
+            }
+
+            _rooms.TryRemove(subscription.Room, out _);
+            if (state.Pending)
+            {
+                state.Pending = false;
+                Interlocked.Decrement(ref _pending);
+            }
+
+            if (state.Queue is { } queue)
+            {
+                state.Queue = null;
+                await UnsubscribeQuietlyAsync(queue).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task UnsubscribeQuietlyAsync(ChannelMessageQueue queue)
+    {
+        try
+        {
+            await queue.UnsubscribeAsync(CommandFlags.FireAndForget).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            LogUnsubscribeFailed(queue.Channel.ToString(), ex);
+        }
+    }
+
+    private void OnRestored(object? sender, EventArgs e) => StartResubscribe();
+
+    private void StartResubscribe()
+    {
+        if (Volatile.Read(ref _pending) == 0 || _disposing.IsCancellationRequested || Interlocked.Exchange(ref _resubscribing, 1) != 0)
+        {
+            return;
+        }
+
+        // Tracked (awaited on dispose), never started from a constructor.
+        _resubscribe = Task.Run(ResubscribePendingAsync);
+    }
+
+    private async Task ResubscribePendingAsync()
+    {
+        try
+        {
+            await _gate.WaitAsync(_disposing.Token).ConfigureAwait(false);
+            try
+            {
+                var count = 0;
+                foreach (var (room, state) in _rooms)
+                {
+                    if (state.Pending && _connection.IsConnected)
+                    {
+                        await TrySubscribeRedisAsync(room, state, _disposing.Token).ConfigureAwait(false);
+                        count += state.Pending ? 0 : 1;
+                    }
+                }
+
+                if (count > 0)
+                {
+                    LogResubscribed(count);
+                }
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+        catch (OperationCanceledException) when (_disposing.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            LogSubscribeFailed("*", ex);
+        }
+        finally
+        {
+            Volatile.Write(ref _resubscribing, 0);
+        }
+    }
+
+    private void LogDegradedOnce()
+    {
+        if (Interlocked.Exchange(ref _degradedLogged, 1) == 0)
+        {
+            LogDegraded();
+        }
+    }
+
+    [LoggerMessage(EventId = 4101, EventName = "RedisTransportDegraded", Level = LogLevel.Warning, Message = "Redis is unreachable: room events reach this node only until it returns.")]
+    private partial void LogDegraded();
+
+    [LoggerMessage(EventId = 4102, EventName = "RedisPublishSkipped", Level = LogLevel.Debug, Message = "Redis is unreachable; an event of room {Room} was delivered on this node only.")]
+    private partial void LogPublishSkipped(string room);
+
+    [LoggerMessage(EventId = 4103, EventName = "RedisPublishFailed", Level = LogLevel.Warning, Message = "Publishing an event of room {Room} to Redis failed; it was delivered on this node only.")]
+    private partial void LogPublishFailed(string room, Exception exception);
+
+    [LoggerMessage(EventId = 4104, EventName = "RedisSubscribeFailed", Level = LogLevel.Warning, Message = "Subscribing room {Room} on Redis failed; retrying when the connection is restored.")]
+    private partial void LogSubscribeFailed(string room, Exception exception);
+
+    [LoggerMessage(EventId = 4105, EventName = "RedisUnsubscribeFailed", Level = LogLevel.Debug, Message = "Unsubscribing channel {Channel} on Redis failed.")]
+    private partial void LogUnsubscribeFailed(string channel, Exception exception);
+
+    [LoggerMessage(EventId = 4106, EventName = "RedisTransportHandlerFailed", Level = LogLevel.Error, Message = "A subscriber of room {Room} failed to handle an event.")]
+    private partial void LogHandlerFailed(string room, Exception exception);
+
+    [LoggerMessage(EventId = 4107, EventName = "RedisInvalidEnvelope", Level = LogLevel.Warning, Message = "Ignored an unreadable event on the channel of room {Room}.")]
+    private partial void LogInvalidEnvelope(string room, Exception? exception);
+
+    [LoggerMessage(EventId = 4108, EventName = "RedisResubscribed", Level = LogLevel.Information, Message = "Subscribed {Count} room(s) on Redis again; events reach every node.")]
+    private partial void LogResubscribed(int count);
+
+    private sealed class RoomState
+    {
+        public ImmutableArray<Subscription> Locals { get; set; } = [];
+
+        public ChannelMessageQueue? Queue { get; set; }
+
+        public bool Pending { get; set; }
+    }
+
+    private sealed class Subscription(RedisTransport owner, string room, RoomEventHandler handler) : IAsyncDisposable
+    {
+        private int _disposed;
+
+        public string Room { get; } = room;
+
+        public RoomEventHandler Handler { get; } = handler;
+
+        public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+        public ValueTask DisposeAsync() =>
+            Interlocked.Exchange(ref _disposed, 1) == 0 ? owner.RemoveAsync(this) : ValueTask.CompletedTask;
+    }
+}
