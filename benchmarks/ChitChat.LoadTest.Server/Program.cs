@@ -17,5 +17,6 @@ if (!string.IsNullOrEmpty(redis))
 chat.AddAspNetCore();
 
 var app = builder.Build();
+app.UseChitChat();
 app.MapChitChat();
 app.Run();

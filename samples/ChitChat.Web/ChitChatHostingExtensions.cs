@@ -33,9 +33,7 @@ internal static class ChitChatHostingExtensions
         {
             case "SQLITE":
                 var connectionString = configuration["ChitChat:Sqlite:ConnectionString"] ?? DefaultSqliteConnectionString;
-                _ = connectionString;
-                // TODO(integrator): UseSqlite — replace the next line with: chat.UseSqlite(connectionString);
-                chat.UseInMemoryStore();
+                chat.UseSqlite(connectionString);
                 break;
             case "INMEMORY":
                 chat.UseInMemoryStore();
@@ -58,8 +56,9 @@ internal static class ChitChatHostingExtensions
                 chat.UseInProcessTransport();
                 break;
             case "REDIS":
-                // TODO(integrator): chat.UseRedisTransport(configuration["ChitChat:Redis:Configuration"]);
-                throw new InvalidOperationException("ChitChat:Transport=Redis is not available in this build of the sample yet.");
+                // Binds ChitChat:Redis (Configuration, PresenceTimeout, ...): transport, cross-node presence and leases.
+                chat.UseRedisTransport();
+                break;
             default:
                 throw new InvalidOperationException($"ChitChat:Transport must be InProcess or Redis (was '{transport}').");
         }
