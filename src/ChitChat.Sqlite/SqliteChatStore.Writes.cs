@@ -25,7 +25,7 @@ public sealed partial class SqliteChatStore
 
     private WriterConnection? _writer;
 
-    private async Task<T> WriteAsync<T>(Func<WriteContext, T> body, CancellationToken cancellationToken)
+    private async Task<T> WriteAsync<T>(Func<WriteContext, T> body, CancellationToken cancellationToken, bool multiStatement = false)
     {
         cancellationToken.ThrowIfCancellationRequested();
         try
@@ -37,7 +37,7 @@ public sealed partial class SqliteChatStore
             throw Fail(ex);
         }
 
-        var operation = new WriteOperation<T>(body, cancellationToken);
+        var operation = new WriteOperation<T>(body, cancellationToken, multiStatement);
         try
         {
             if (!_queue.Writer.TryWrite(operation))
@@ -91,17 +91,33 @@ public sealed partial class SqliteChatStore
                 var context = writer.Begin(transaction, _time.GetUtcNow());
                 foreach (var operation in batch)
                 {
-                    context.Execute("SAVEPOINT w;");
+                    // Appends and creations change the file with their last statement only (statement-level atomicity),
+                    // so only multi-statement writes (replication batches) pay for a savepoint.
+                    if (operation.MultiStatement)
+                    {
+                        // Pending sequence numbers go to the file first, outside the savepoint, so that rolling the
+                        // savepoint back cannot take earlier appends' counters with it.
+                        context.FlushSequences();
+                        context.Execute("SAVEPOINT w;");
+                    }
+
                     try
                     {
                         operation.Execute(context);
-                        context.Execute("RELEASE w;");
+                        if (operation.MultiStatement)
+                        {
+                            context.Execute("RELEASE w;");
+                        }
                     }
                     catch (Exception ex) when (ex is not SqliteException sqlite || !SqliteErrors.IsUnavailable(sqlite))
                     {
-                        context.Execute("ROLLBACK TO w;");
-                        context.Execute("RELEASE w;");
-                        context.ForgetCachedSequences();
+                        if (operation.MultiStatement)
+                        {
+                            context.Execute("ROLLBACK TO w;");
+                            context.Execute("RELEASE w;");
+                        }
+
+                        context.ForgetCleanSequences();
                         operation.Fail(ex);
                     }
                 }
@@ -337,6 +353,7 @@ public sealed partial class SqliteChatStore
     private sealed class WriteContext
     {
         private readonly Dictionary<string, long> _lastSeqs = new(StringComparer.Ordinal);
+        private readonly HashSet<string> _dirtyRooms = new(StringComparer.Ordinal);
         private WriterConnection _writer = null!;
         private long? _position;
         private bool _positionChanged;
@@ -355,6 +372,7 @@ public sealed partial class SqliteChatStore
             _position = null;
             _positionChanged = false;
             _lastSeqs.Clear();
+            _dirtyRooms.Clear();
         }
 
         public SqliteCommand Command(string sql) => _writer.Command(sql, Transaction);
@@ -381,21 +399,47 @@ public sealed partial class SqliteChatStore
             return last;
         }
 
+        /// <summary>Records a room's new last sequence number; written to the file by <see cref="FlushSequences"/> (once per room per transaction).</summary>
         public void SetLastSeq(string room, long seq)
         {
-            NonQuery(
-                "INSERT INTO room_sequences (room, last_seq) VALUES ($room, $seq) ON CONFLICT (room) DO UPDATE SET last_seq = excluded.last_seq;",
-                ("$room", room),
-                ("$seq", seq));
             _lastSeqs[room] = seq;
+            _dirtyRooms.Add(room);
         }
 
-        /// <summary>Drops cached sequence numbers (after a rolled-back savepoint or a replicated message), so they are re-read.</summary>
-        public void ForgetCachedSequences() => _lastSeqs.Clear();
+        /// <summary>Writes the sequence numbers advanced by appends in this transaction.</summary>
+        public void FlushSequences()
+        {
+            foreach (var room in _dirtyRooms)
+            {
+                NonQuery(
+                    "INSERT INTO room_sequences (room, last_seq) VALUES ($room, $seq) ON CONFLICT (room) DO UPDATE SET last_seq = excluded.last_seq;",
+                    ("$room", room),
+                    ("$seq", _lastSeqs[room]));
+            }
 
-        /// <summary>Writes the advanced change position; called once before COMMIT.</summary>
+            _dirtyRooms.Clear();
+        }
+
+        /// <summary>Drops every cached sequence number after a replicated message rewrote room_sequences (flushed before).</summary>
+        public void ForgetCachedSequences()
+        {
+            _lastSeqs.Clear();
+            _dirtyRooms.Clear();
+        }
+
+        /// <summary>Drops the cached sequence numbers that are already in the file (after a failed write), keeping pending ones.</summary>
+        public void ForgetCleanSequences()
+        {
+            foreach (var room in _lastSeqs.Keys.Where(r => !_dirtyRooms.Contains(r)).ToArray())
+            {
+                _lastSeqs.Remove(room);
+            }
+        }
+
+        /// <summary>Writes the advanced sequence numbers and change position; called once before COMMIT.</summary>
         public void Flush()
         {
+            FlushSequences();
             if (_positionChanged)
             {
                 NonQuery("UPDATE change_position SET position = $position WHERE id = 1;", ("$position", _position!.Value));
@@ -434,9 +478,12 @@ public sealed partial class SqliteChatStore
     }
 
     /// <summary>A queued write, completed by the writer loop.</summary>
-    private abstract class WriteOperation(CancellationToken cancellationToken)
+    private abstract class WriteOperation(CancellationToken cancellationToken, bool multiStatement)
     {
         public CancellationToken CancellationToken { get; } = cancellationToken;
+
+        /// <summary>Gets whether the write runs several changing statements and so needs a savepoint to fail alone.</summary>
+        public bool MultiStatement { get; } = multiStatement;
 
         public abstract void Execute(WriteContext context);
 
@@ -447,7 +494,7 @@ public sealed partial class SqliteChatStore
         public abstract void Cancel();
     }
 
-    private sealed class WriteOperation<T>(Func<WriteContext, T> body, CancellationToken cancellationToken) : WriteOperation(cancellationToken)
+    private sealed class WriteOperation<T>(Func<WriteContext, T> body, CancellationToken cancellationToken, bool multiStatement) : WriteOperation(cancellationToken, multiStatement)
     {
         // Continuations run on the thread pool, never inline on the writer loop.
         private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -297,7 +297,7 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
             }
         }
 
-        return WriteAsync(ctx => Apply(ctx, write), cancellationToken);
+        return WriteAsync(ctx => Apply(ctx, write), cancellationToken, multiStatement: true);
     }
 
     async IAsyncEnumerable<ChangeRecord> IReplicationStore.ScanAsync(DocumentKind kind, [EnumeratorCancellation] CancellationToken cancellationToken)

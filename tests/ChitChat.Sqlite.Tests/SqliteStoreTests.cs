@@ -170,7 +170,8 @@ public sealed class SqliteStoreTests : IDisposable
         var file = _directory.File("shared.db");
         const int perProcess = 400;
 
-        await using var store = Open(file);
+        // A generous busy timeout: three processes contend for one write lock on a loaded machine.
+        await using var store = Open(file, o => o.BusyTimeout = TimeSpan.FromSeconds(60));
         await store.InitializeAsync().WaitAsync(Timeout);
         using var first = WriterProcess.Start(writer, file, "shared", perProcess, 16, "p1");
         using var second = WriterProcess.Start(writer, file, "shared", perProcess, 16, "p2");
