@@ -146,6 +146,36 @@ public sealed class DependencyInjectionTests
     }
 
     [Fact]
+    public void AddChitChat_works_without_an_IConfiguration()
+    {
+        var services = new ServiceCollection().AddLogging();
+
+        services.AddChitChat(o => o.MaxMessageLength = 77);
+
+        Assert.DoesNotContain(services, d => d.ServiceType == typeof(IConfiguration));
+        using var sp = services.BuildServiceProvider();
+        Assert.Equal(77, sp.GetRequiredService<IOptions<ChitChatOptions>>().Value.MaxMessageLength);
+        Assert.Equal(77, sp.GetRequiredService<IOptionsMonitor<ChitChatOptions>>().CurrentValue.MaxMessageLength);
+        Assert.Equal(77, sp.GetRequiredService<ChatService>().Options.MaxMessageLength);
+    }
+
+    [Fact]
+    public void The_options_monitor_follows_configuration_reloads()
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["ChitChat:MaxMessageLength"] = "100" })
+            .Build();
+        using var sp = Build(s => s.AddSingleton<IConfiguration>(configuration).AddChitChat());
+        var monitor = sp.GetRequiredService<IOptionsMonitor<ChitChatOptions>>();
+        Assert.Equal(100, monitor.CurrentValue.MaxMessageLength);
+
+        configuration["ChitChat:MaxMessageLength"] = "200";
+        configuration.Reload();
+
+        Assert.Equal(200, monitor.CurrentValue.MaxMessageLength);
+    }
+
+    [Fact]
     public void Options_bind_from_the_ChitChat_section_and_the_delegate_wins()
     {
         var configuration = new ConfigurationBuilder()
