@@ -87,9 +87,11 @@ public sealed class ChatPage : IAsyncDisposable
     public async Task OpenRoomAsync(string room)
     {
         var item = Page.GetByTestId("room-item").And(Page.Locator($"[data-room='{room}']"));
-        if (!await item.IsVisibleAsync())
+        if (await Page.GetByTestId("sidebar-toggle").IsVisibleAsync()
+            && !await Page.EvaluateAsync<bool>("() => document.body.classList.contains('sidebar-open')"))
         {
             await Page.GetByTestId("sidebar-toggle").ClickAsync();
+            await Expect(item).ToBeInViewportAsync();
         }
 
         await item.ClickAsync();

@@ -59,8 +59,8 @@ public sealed class ChatUiTests(WebUiFixture fixture) : IClassFixture<WebUiFixtu
         await Expect(bob.MessageWithText("Hi Bob, how are you?")).ToHaveCountAsync(1);
         await bob.SendAndWaitAsync("Great, thanks Alice! Shipping the new release today.");
         await Expect(alice.MessageWithText("Great, thanks Alice! Shipping the new release today.")).ToHaveCountAsync(1);
-        await alice.SendAndWaitAsync("Nice 🎉 multi-line\nworks too");
-        await Expect(bob.MessageWithText("Nice 🎉 multi-line\nworks too")).ToHaveCountAsync(1);
+        await alice.SendAndWaitAsync("Nice! Multi-line\nworks too");
+        await Expect(bob.MessageWithText("Nice! Multi-line\nworks too")).ToHaveCountAsync(1);
 
         // Exactly once each, own messages marked, same order as the server.
         var token = await fixture.Api.LoginAsync(aliceName, ChatPage.Password);
@@ -306,7 +306,7 @@ public sealed class ChatUiTests(WebUiFixture fixture) : IClassFixture<WebUiFixtu
         await alice.OpenRoomAsync(room); // through the toggle
         await Expect(sidebar).Not.ToBeInViewportAsync();
         await bob.OpenRoomAsync(room);
-        await bob.SendAndWaitAsync("Hello from my phone 📱");
+        await bob.SendAndWaitAsync("Hello from my phone");
         await alice.SendAndWaitAsync("Looks great on a small screen!");
         await Expect(bob.MessageWithText("Looks great on a small screen!")).ToHaveCountAsync(1);
         await alice.ScreenshotAsync("chat-mobile");

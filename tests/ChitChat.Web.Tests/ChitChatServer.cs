@@ -12,9 +12,9 @@ public sealed class ChitChatServer : IAsyncDisposable
 {
     public const string SigningKey = "chitchat-web-tests-signing-key-0123456789abcdef";
 
-    private readonly WebApplicationFactory<Program> _factory;
+    private readonly WebApplicationFactory<Program>? _factory;
 
-    private ChitChatServer(WebApplicationFactory<Program> factory, Uri baseAddress)
+    private ChitChatServer(WebApplicationFactory<Program>? factory, Uri baseAddress)
     {
         _factory = factory;
         BaseAddress = baseAddress;
@@ -24,8 +24,17 @@ public sealed class ChitChatServer : IAsyncDisposable
     public Uri BaseAddress { get; }
 
     /// <summary>Starts a server; <paramref name="settings"/> override or add configuration keys.</summary>
+    /// <remarks>
+    /// With <c>CHITCHAT_WEB_TESTS_URL</c> set, the tests run against that already running server instead (a
+    /// development aid; the configuration overrides then do not apply).
+    /// </remarks>
     public static ChitChatServer Start(IReadOnlyDictionary<string, string?>? settings = null)
     {
+        if (Environment.GetEnvironmentVariable("CHITCHAT_WEB_TESTS_URL") is { Length: > 0 } external)
+        {
+            return new ChitChatServer(null, new Uri(external));
+        }
+
         var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
         {
             builder.UseSetting("ChitChat:Store", "InMemory");
@@ -45,5 +54,5 @@ public sealed class ChitChatServer : IAsyncDisposable
         return new ChitChatServer(factory, new Uri(address.EndsWith('/') ? address : address + "/"));
     }
 
-    public ValueTask DisposeAsync() => _factory.DisposeAsync();
+    public ValueTask DisposeAsync() => _factory?.DisposeAsync() ?? ValueTask.CompletedTask;
 }
