@@ -41,6 +41,8 @@ public sealed class ChitChatServer : IAsyncDisposable
             builder.UseSetting("ChitChat:Transport", "InProcess");
             builder.UseSetting("ChitChat:PasswordHashIterations", "1000");
             builder.UseSetting("ChitChat:Auth:SigningKey", SigningKey);
+            builder.UseSetting("ChitChat:Auth:RateLimit", "0"); // every test signs users up from 127.0.0.1
+            builder.UseSetting("Logging:LogLevel:Default", "Warning");
             foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
             {
                 builder.UseSetting(key, value);

@@ -71,6 +71,7 @@ export function fromProblem(status, body, retryAfterHeader) {
   } else {
     friendly = detail || (body && typeof body.title === 'string' && body.title) || `Request failed (HTTP ${status}).`;
   }
+  if (code === 'rate_limited') friendly = 'Too many attempts. Please wait a moment and try again.';
   if (code === 'rate_limited' || code === 'unavailable') friendly = withRetryAfter(friendly, retryAfter);
   return new ChatError(code, friendly, { detail, errors, retryAfter, status });
 }
