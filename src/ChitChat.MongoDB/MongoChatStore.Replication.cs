@@ -224,7 +224,7 @@ public sealed partial class MongoChatStore
             }
             catch (Exception ex) when (IsDuplicateKey(ex))
             {
-                var current = await collection.Find(Builders<TDocument>.Filter.Eq(Fields.Id, id(model)))
+                var current = await collection.Find(MongoDefinitions.IdEquals<TDocument>(id(model)))
                     .Project(Builders<TDocument>.Projection.Include(Fields.Version))
                     .FirstOrDefaultAsync(CancellationToken.None).ConfigureAwait(false);
                 if (current is not null && current[Fields.Version].ToInt64() >= version(model))

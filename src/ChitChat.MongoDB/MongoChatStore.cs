@@ -206,7 +206,7 @@ public sealed partial class MongoChatStore : IChatStore, IUserStore, IRoomStore,
     Task<ChatUser?> IUserStore.FindByIdAsync(Guid id, CancellationToken cancellationToken) =>
         RunAsync("find user", async ct =>
         {
-            var doc = await _users.Find(Builders<UserDocument>.Filter.Eq(Fields.Id, id)).FirstOrDefaultAsync(ct).ConfigureAwait(false);
+            var doc = await _users.Find(MongoDefinitions.IdEquals<UserDocument>(id)).FirstOrDefaultAsync(ct).ConfigureAwait(false);
             return doc?.ToModel();
         }, cancellationToken);
 
@@ -301,7 +301,7 @@ public sealed partial class MongoChatStore : IChatStore, IUserStore, IRoomStore,
                     }
 
                     if (DuplicateIndexName(ex) == "_id_"
-                        && await _messagesPrimary.Find(Builders<MessageDocument>.Filter.Eq(Fields.Id, message.Id)).FirstOrDefaultAsync(CancellationToken.None).ConfigureAwait(false) is { } same)
+                        && await _messagesPrimary.Find(MongoDefinitions.IdEquals<MessageDocument>(message.Id)).FirstOrDefaultAsync(CancellationToken.None).ConfigureAwait(false) is { } same)
                     {
                         return new AppendResult(same.ToModel(), false); // the same message id was appended before
                     }

@@ -47,6 +47,15 @@ internal static class MongoDefinitions
         new(Builders<MessageDocument>.IndexKeys.Ascending(Fields.Position), new CreateIndexOptions { Name = "ix_pos" }),
     ];
 
+    // ---- ids -------------------------------------------------------------------------------------------------------
+
+    /// <summary>A GUID as stored: binary subtype 4. Filters name fields by string, so the value is given as BSON explicitly
+    /// (a plain Guid value would be rendered with the registry's default Guid serializer, not the member's).</summary>
+    public static BsonBinaryData StoredGuid(Guid id) => new(id, GuidRepresentation.Standard);
+
+    /// <summary><c>{_id: UUID(id)}</c>.</summary>
+    public static FilterDefinition<T> IdEquals<T>(Guid id) => Builders<T>.Filter.Eq(Fields.Id, StoredGuid(id));
+
     // ---- users, rooms ----------------------------------------------------------------------------------------------
 
     public static FilterDefinition<UserDocument> UserByNormalizedName(string normalizedName) =>
@@ -161,21 +170,21 @@ internal static class MongoDefinitions
     /// <summary>Last writer wins: <c>{_id: id, v: {$lt: version}}</c>. Used with upsert: a missing document is inserted; a
     /// document with an equal or higher version does not match, and the upsert then fails on <c>_id</c> (treated as "no change").</summary>
     public static FilterDefinition<T> OlderVersion<T>(Guid id, long version) =>
-        Builders<T>.Filter.Eq(Fields.Id, id) & Builders<T>.Filter.Lt(Fields.Version, version);
+        IdEquals<T>(id) & Builders<T>.Filter.Lt(Fields.Version, version);
 
     /// <summary>Other users holding the same normalized name (drift between stores): the replicated user wins.</summary>
     public static FilterDefinition<UserDocument> OtherUsersWithName(Guid id, string normalizedName) =>
-        Builders<UserDocument>.Filter.Eq(Fields.NormalizedUserName, normalizedName) & Builders<UserDocument>.Filter.Ne(Fields.Id, id);
+        Builders<UserDocument>.Filter.Eq(Fields.NormalizedUserName, normalizedName) & Builders<UserDocument>.Filter.Ne(Fields.Id, StoredGuid(id));
 
     public static FilterDefinition<RoomDocument> OtherRoomsWithName(Guid id, string name) =>
-        Builders<RoomDocument>.Filter.Eq(Fields.RoomName, name) & Builders<RoomDocument>.Filter.Ne(Fields.Id, id);
+        Builders<RoomDocument>.Filter.Eq(Fields.RoomName, name) & Builders<RoomDocument>.Filter.Ne(Fields.Id, StoredGuid(id));
 
     /// <summary>Other messages of the room holding the same seq or idempotency key: the replicated message wins.</summary>
     public static FilterDefinition<MessageDocument> OtherMessagesInSlot(Guid id, string room, long seq, string? clientMessageId)
     {
         var f = Builders<MessageDocument>.Filter;
         var slot = clientMessageId is null ? f.Eq(Fields.Seq, seq) : f.Or(f.Eq(Fields.Seq, seq), f.Eq(Fields.ClientMessageId, clientMessageId));
-        return f.Eq(Fields.Room, room) & f.Ne(Fields.Id, id) & slot;
+        return f.Eq(Fields.Room, room) & f.Ne(Fields.Id, StoredGuid(id)) & slot;
     }
 
     public static FilterDefinition<CheckpointDocument> CheckpointById(string sourceId) => Builders<CheckpointDocument>.Filter.Eq(Fields.Id, sourceId);
