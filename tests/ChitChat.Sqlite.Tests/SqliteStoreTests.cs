@@ -1,0 +1,382 @@
+using ChitChat.Storage;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace ChitChat.Sqlite.Tests;
+
+/// <summary>SQLite-specific behaviour: schema, durability, group commit, availability, DI.</summary>
+public sealed class SqliteStoreTests : IDisposable
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+    private readonly TempDirectory _directory = new();
+
+    public void Dispose() => _directory.Dispose();
+
+    [Fact]
+    public async Task Initialization_creates_the_parent_directory_WAL_and_schema_version_and_is_idempotent()
+    {
+        var file = Path.Combine(_directory.Path, "nested", "deeper", "chitchat.db");
+        await using (var store = Open(file))
+        {
+            await store.InitializeAsync().WaitAsync(Timeout);
+            await store.InitializeAsync().WaitAsync(Timeout); // twice on one instance
+            await store.Rooms.TryCreateAsync(Room("kept")).WaitAsync(Timeout);
+        }
+
+        Assert.True(File.Exists(file));
+        await using (var reopened = Open(file))
+        {
+            await reopened.InitializeAsync().WaitAsync(Timeout); // an existing file at the current version
+            Assert.NotNull(await reopened.Rooms.FindByNameAsync("kept").WaitAsync(Timeout));
+        }
+
+        using var raw = Raw(file);
+        Assert.Equal(SqliteChatStore.SchemaVersion, Convert.ToInt32(Scalar(raw, "PRAGMA user_version;")));
+        Assert.Equal(1, SqliteChatStore.SchemaVersion);
+        Assert.Equal("wal", Scalar(raw, "PRAGMA journal_mode;"));
+        Assert.Equal(1L, Scalar(raw, "SELECT COUNT(*) FROM rooms;"));
+        foreach (var table in new[] { "users", "rooms", "messages", "room_sequences", "change_position", "replica_checkpoints" })
+        {
+            Assert.Equal(1L, Scalar(raw, $"SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}';"));
+        }
+    }
+
+    [Fact]
+    public async Task A_file_from_a_newer_schema_is_refused()
+    {
+        var file = _directory.File("future.db");
+        await using (var store = Open(file))
+        {
+            await store.InitializeAsync().WaitAsync(Timeout);
+        }
+
+        using (var raw = Raw(file))
+        {
+            Scalar(raw, $"PRAGMA user_version = {SqliteChatStore.SchemaVersion + 1};");
+        }
+
+        await using var newer = Open(file);
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => newer.InitializeAsync().WaitAsync(Timeout));
+        Assert.Contains("newer", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Acknowledged_appends_survive_closing_and_reopening_the_file()
+    {
+        var file = _directory.File("durable.db");
+        var acknowledged = new List<ChatMessage>();
+        await using (var store = Open(file))
+        {
+            for (var i = 0; i < 50; i++)
+            {
+                acknowledged.Add((await store.Messages.AppendAsync(Message("durable", $"m{i}", $"k{i}")).WaitAsync(Timeout)).Message);
+            }
+        }
+
+        await using var reopened = Open(file);
+        var stored = await reopened.Messages.QueryAsync("durable", new MessageQuery(0, null, 100)).WaitAsync(Timeout);
+        Assert.Equal(acknowledged, stored);
+        Assert.Equal(50, await reopened.Messages.GetLastSeqAsync("durable").WaitAsync(Timeout));
+        var retry = await reopened.Messages.AppendAsync(Message("durable", "again", "k7")).WaitAsync(Timeout);
+        Assert.False(retry.Created);
+        Assert.Equal(acknowledged[7], retry.Message);
+        Assert.Equal(51, (await reopened.Messages.AppendAsync(Message("durable", "next")).WaitAsync(Timeout)).Message.Seq);
+    }
+
+    [Fact]
+    public async Task Dispose_commits_every_queued_append_before_closing()
+    {
+        var file = _directory.File("drain.db");
+        Task<AppendResult>[] pending;
+        var store = Open(file);
+        await store.InitializeAsync().WaitAsync(Timeout);
+        pending = Enumerable.Range(0, 100).Select(i => store.Messages.AppendAsync(Message("drain", $"m{i}"))).ToArray();
+        await store.DisposeAsync().AsTask().WaitAsync(Timeout);
+
+        var results = await Task.WhenAll(pending).WaitAsync(Timeout);
+        Assert.All(results, r => Assert.True(r.Created));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => store.Messages.AppendAsync(Message("drain", "late")).WaitAsync(Timeout));
+
+        await using var reopened = Open(file);
+        Assert.Equal(100, await reopened.Messages.GetLastSeqAsync("drain").WaitAsync(Timeout));
+        Directory.Delete(_directory.Path, recursive: true); // every handle is closed
+    }
+
+    [Fact]
+    public async Task Group_commit_puts_many_concurrent_appends_in_one_transaction()
+    {
+        var file = _directory.File("group.db");
+        await using var store = Open(file);
+        await store.InitializeAsync().WaitAsync(Timeout);
+
+        // Hold the write lock so that all 200 appends are queued while the writer waits for it.
+        Task<AppendResult>[] pending;
+        using (var locker = Raw(file))
+        {
+            using var hold = locker.BeginTransaction(deferred: false);
+            pending = Enumerable.Range(0, 200).Select(i => store.Messages.AppendAsync(Message("group", $"m{i}"))).ToArray();
+            hold.Commit();
+        }
+
+        var results = await Task.WhenAll(pending).WaitAsync(Timeout);
+        Assert.Equal(Enumerable.Range(1, 200).Select(i => (long)i), results.Select(r => r.Message.Seq).Order());
+        Assert.InRange(store.CommittedTransactions, 1, 2); // the writer may have taken the first append alone
+        Assert.Equal(200, store.CommittedWrites);
+    }
+
+    [Fact]
+    public async Task A_batch_size_of_one_commits_once_per_append()
+    {
+        await using var store = Open(_directory.File("single.db"), o => o.MaxBatchSize = 1);
+        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => store.Messages.AppendAsync(Message("single", $"m{i}")))).WaitAsync(Timeout);
+        Assert.Equal(Enumerable.Range(1, 200).Select(i => (long)i), results.Select(r => r.Message.Seq).Order());
+        Assert.Equal(200, store.CommittedTransactions);
+    }
+
+    [Fact]
+    public async Task A_failing_write_in_a_batch_does_not_undo_the_others()
+    {
+        var file = _directory.File("savepoint.db");
+        await using var store = Open(file);
+        await store.Replication.ApplyAsync(new ReplicationWrite([], "primary", 10, 1)).WaitAsync(Timeout);
+
+        Task<AppendResult>[] appends;
+        Task<int> stale;
+        using (var locker = Raw(file))
+        {
+            using var hold = locker.BeginTransaction(deferred: false);
+            var before = Enumerable.Range(0, 5).Select(i => store.Messages.AppendAsync(Message("mixed", $"a{i}"))).ToArray();
+            stale = store.Replication.ApplyAsync(new ReplicationWrite([ChangeRecord.ForRoom(1, DateTimeOffset.UtcNow, Room("stale"))], "primary", 3, 2));
+            var after = Enumerable.Range(0, 5).Select(i => store.Messages.AppendAsync(Message("mixed", $"b{i}"))).ToArray();
+            appends = [.. before, .. after];
+            hold.Commit();
+        }
+
+        await Assert.ThrowsAsync<FencingTokenRejectedException>(() => stale.WaitAsync(Timeout));
+        var results = await Task.WhenAll(appends).WaitAsync(Timeout);
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => (long)i), results.Select(r => r.Message.Seq).Order());
+        Assert.Null(await store.Rooms.FindByNameAsync("stale").WaitAsync(Timeout));
+        Assert.Equal(10, await store.Messages.GetLastSeqAsync("mixed").WaitAsync(Timeout));
+    }
+
+    [Fact]
+    public async Task Writers_in_several_processes_share_one_gap_free_sequence()
+    {
+        var writer = typeof(SqliteStoreTests).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+            .Cast<System.Reflection.AssemblyMetadataAttribute>().Single(a => a.Key == "ChitChat.Sqlite.Writer").Value!;
+        Assert.True(File.Exists(writer), $"the helper process is built at {writer}");
+        var file = _directory.File("shared.db");
+        const int perProcess = 400;
+
+        await using var store = Open(file);
+        await store.InitializeAsync().WaitAsync(Timeout);
+        using var first = WriterProcess.Start(writer, file, "shared", perProcess, 16, "p1");
+        using var second = WriterProcess.Start(writer, file, "shared", perProcess, 16, "p2");
+        await first.WaitReadyAsync().WaitAsync(Timeout);
+        await second.WaitReadyAsync().WaitAsync(Timeout);
+
+        first.Go();
+        second.Go();
+        var local = Task.WhenAll(Enumerable.Range(0, 16).Select(w => Task.Run(async () =>
+        {
+            for (var i = w; i < perProcess; i += 16)
+            {
+                Assert.True((await store.Messages.AppendAsync(Message("shared", $"p0 {i}", $"p0-{i}"))).Created);
+            }
+        })));
+        await local.WaitAsync(TimeSpan.FromMinutes(3));
+        Assert.Equal(0, await first.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3)));
+        Assert.Equal(0, await second.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3)));
+
+        const int total = 3 * perProcess;
+        Assert.Equal(total, await store.Messages.GetLastSeqAsync("shared").WaitAsync(Timeout));
+        var stored = await store.Messages.QueryAsync("shared", new MessageQuery(0, null, total + 10)).WaitAsync(Timeout);
+        Assert.Equal(Enumerable.Range(1, total).Select(i => (long)i), stored.Select(m => m.Seq));
+        Assert.Equal(total, stored.Select(m => m.ClientMessageId).Distinct().Count());
+        foreach (var label in new[] { "p0", "p1", "p2" })
+        {
+            Assert.Equal(perProcess, stored.Count(m => m.ClientMessageId!.StartsWith(label + "-", StringComparison.Ordinal)));
+        }
+
+        // The change feed of the shared file is gap-free in content too: each message exactly once.
+        var feed = await store.Replication.ReadChangesAsync(0, total + 10).WaitAsync(Timeout);
+        Assert.Equal(total, feed.Changes.Select(c => c.DocumentId).Distinct().Count());
+        using var raw = Raw(file);
+        Assert.Equal("ok", Scalar(raw, "PRAGMA integrity_check;"));
+    }
+
+    [Fact]
+    public async Task A_write_lock_held_beyond_the_busy_timeout_makes_writes_unavailable_and_writes_nothing()
+    {
+        var file = _directory.File("write-locked.db");
+        await using var store = Open(file, o => o.BusyTimeout = TimeSpan.FromMilliseconds(200));
+        Assert.Equal(1, (await store.Messages.AppendAsync(Message("locked", "before")).WaitAsync(Timeout)).Message.Seq);
+
+        using (var locker = Raw(file))
+        {
+            using var hold = locker.BeginTransaction(deferred: false); // another writer that never lets go
+            var ex = await Assert.ThrowsAsync<ChatStoreUnavailableException>(() => store.Messages.AppendAsync(Message("locked", "during", "k")).WaitAsync(Timeout));
+            Assert.Equal(ChatErrorCodes.Unavailable, ex.Code);
+            Assert.NotNull(ex.RetryAfter);
+            await store.PingAsync().WaitAsync(Timeout); // WAL: readers are not blocked by a writer
+            hold.Rollback();
+        }
+
+        // Nothing half-written: the failed append left no message, no sequence number and no key.
+        Assert.Equal(1, await store.Messages.GetLastSeqAsync("locked").WaitAsync(Timeout));
+        Assert.Null(await store.Messages.FindByClientMessageIdAsync("locked", "k").WaitAsync(Timeout));
+        var after = await store.Messages.AppendAsync(Message("locked", "after", "k")).WaitAsync(Timeout);
+        Assert.True(after.Created);
+        Assert.Equal(2, after.Message.Seq);
+    }
+
+    [Fact]
+    public async Task A_file_held_in_exclusive_locking_mode_makes_the_store_unavailable_until_released()
+    {
+        var file = _directory.File("exclusive.db");
+        await using (var first = Open(file))
+        {
+            Assert.Equal(1, (await first.Messages.AppendAsync(Message("locked", "before")).WaitAsync(Timeout)).Message.Seq);
+        }
+
+        await using var store = Open(file, o => o.BusyTimeout = TimeSpan.FromMilliseconds(200));
+        using (var locker = Raw(file))
+        {
+            // Another process owns the file: exclusive locking mode plus a write keeps every other connection out.
+            Scalar(locker, "PRAGMA locking_mode = EXCLUSIVE;");
+            Scalar(locker, "BEGIN IMMEDIATE; UPDATE change_position SET position = position WHERE id = 1; COMMIT;");
+
+            var ex = await Assert.ThrowsAsync<ChatStoreUnavailableException>(() => store.Messages.AppendAsync(Message("locked", "during", "k")).WaitAsync(Timeout));
+            Assert.Equal(ChatErrorCodes.Unavailable, ex.Code);
+            await Assert.ThrowsAsync<ChatStoreUnavailableException>(() => store.PingAsync().WaitAsync(Timeout));
+            await Assert.ThrowsAsync<ChatStoreUnavailableException>(() => store.Messages.GetLastSeqAsync("locked").WaitAsync(Timeout));
+        }
+
+        // Released: the same store instance recovers, and the failed append left nothing behind.
+        await store.PingAsync().WaitAsync(Timeout);
+        Assert.Equal(1, await store.Messages.GetLastSeqAsync("locked").WaitAsync(Timeout));
+        Assert.Null(await store.Messages.FindByClientMessageIdAsync("locked", "k").WaitAsync(Timeout));
+        var after = await store.Messages.AppendAsync(Message("locked", "after", "k")).WaitAsync(Timeout);
+        Assert.True(after.Created);
+        Assert.Equal(2, after.Message.Seq);
+        using var raw = Raw(file);
+        Assert.Equal("ok", Scalar(raw, "PRAGMA integrity_check;"));
+    }
+
+    [Fact]
+    public async Task A_file_that_cannot_be_opened_makes_the_store_unavailable()
+    {
+        var directoryAsFile = Path.Combine(_directory.Path, "is-a-directory");
+        Directory.CreateDirectory(directoryAsFile);
+        await using var store = Open(directoryAsFile);
+        var ex = await Assert.ThrowsAsync<ChatStoreUnavailableException>(() => store.InitializeAsync().WaitAsync(Timeout));
+        Assert.Equal(ChatErrorCodes.Unavailable, ex.Code);
+        await Assert.ThrowsAsync<ChatStoreUnavailableException>(() => store.PingAsync().WaitAsync(Timeout));
+    }
+
+    [Theory]
+    [InlineData(null, 256, "ConnectionString is required")]
+    [InlineData("Data Source=:memory:", 256, "in-memory")]
+    [InlineData("Data Source=x.db", 0, "MaxBatchSize")]
+    [InlineData("Data Source=x.db", 10_001, "MaxBatchSize")]
+    public void Invalid_options_are_refused(string? connectionString, int maxBatchSize, string expected)
+    {
+        var ex = Assert.Throws<OptionsValidationException>(() => new SqliteChatStore(new SqliteStoreOptions { ConnectionString = connectionString, MaxBatchSize = maxBatchSize }));
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UseSqlite_validates_options_at_start_up()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddChitChat().UseSqlite(o =>
+        {
+            o.ConnectionString = $"Data Source={_directory.File("bad.db")};Password=secret-value";
+            o.MaxBatchSize = 0;
+        });
+        using var host = builder.Build();
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync().WaitAsync(Timeout));
+        Assert.Contains("MaxBatchSize", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret-value", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UseSqlite_replaces_the_store_and_the_host_initializes_it()
+    {
+        var file = Path.Combine(_directory.Path, "data", "chitchat.db");
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddChitChat(o => o.PasswordHashIterations = 1000).UseSqlite($"Data Source={file}");
+        using (var host = builder.Build())
+        {
+            await host.StartAsync().WaitAsync(Timeout);
+            var store = host.Services.GetRequiredService<IChatStore>();
+            Assert.IsType<SqliteChatStore>(store);
+            Assert.NotNull(await store.Rooms.FindByNameAsync("global").WaitAsync(Timeout)); // created by the initializer
+            await host.StopAsync().WaitAsync(Timeout);
+        }
+
+        Assert.True(File.Exists(file));
+        Directory.Delete(_directory.Path, recursive: true); // the container closed the file
+    }
+
+    [Fact]
+    public async Task The_factory_builds_sqlite_stores_by_provider_name()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddChitChat().AddSqliteStoreProvider().AddSqliteStoreProvider();
+        await using var provider = services.BuildServiceProvider();
+
+        Assert.Single(provider.GetServices<IChatStoreFactory>(), f => f.ProviderName == "Sqlite");
+        var settings = new ChatStoreSettings { Store = "sqlite", ConnectionString = $"Data Source={_directory.File("replica.db")}" };
+        var store = ChatStoreFactories.Create(provider, "replica", settings);
+        await using (var sqlite = Assert.IsType<SqliteChatStore>(store))
+        {
+            await store.InitializeAsync().WaitAsync(Timeout);
+            Assert.Equal(1, (await store.Messages.AppendAsync(Message("factory", "hi")).WaitAsync(Timeout)).Message.Seq);
+        }
+
+        Assert.Throws<OptionsValidationException>(() => ChatStoreFactories.Create(provider, "replica", new ChatStoreSettings { Store = "Sqlite" }));
+        Assert.DoesNotContain("replica.db", settings.ToString(), StringComparison.Ordinal); // never the connection string
+    }
+
+    [Fact]
+    public async Task Builder_extensions_check_their_arguments()
+    {
+        var builder = new ServiceCollection().AddChitChat();
+        Assert.Throws<ArgumentNullException>("builder", () => SqliteChitChatBuilderExtensions.UseSqlite(null!, "Data Source=x.db"));
+        Assert.Throws<ArgumentNullException>("configure", () => builder.UseSqlite((Action<SqliteStoreOptions>)null!));
+        Assert.ThrowsAny<ArgumentException>(() => builder.UseSqlite(" "));
+        Assert.Throws<ArgumentNullException>("builder", () => SqliteChitChatBuilderExtensions.AddSqliteStoreProvider(null!));
+        Assert.Same(builder, builder.UseSqlite("Data Source=x.db"));
+        await Task.CompletedTask;
+    }
+
+    private static SqliteChatStore Open(string file, Action<SqliteStoreOptions>? configure = null)
+    {
+        var options = new SqliteStoreOptions { ConnectionString = $"Data Source={file}" };
+        configure?.Invoke(options);
+        return new SqliteChatStore(options);
+    }
+
+    private static SqliteConnection Raw(string file)
+    {
+        var connection = new SqliteConnection($"Data Source={file};Pooling=False");
+        connection.Open();
+        return connection;
+    }
+
+    private static object? Scalar(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+
+    private static ChatRoom Room(string name) => new(Guid.CreateVersion7(), name, null, DateTimeOffset.UtcNow, 1);
+
+    private static NewMessage Message(string room, string text, string? key = null) =>
+        new(Guid.CreateVersion7(), room, Guid.CreateVersion7(), "tester", text, DateTimeOffset.UtcNow, key);
+}
