@@ -377,7 +377,7 @@ public sealed partial class MongoChatStore : IChatStore, IUserStore, IRoomStore,
     /// <summary>Reserves <paramref name="count"/> consecutive positions and registers them as pending; returns the first.
     /// Runs without a cancellation token: a cancelled reservation could succeed on the server without the caller learning
     /// its number, and it would then hold readers back until it times out.</summary>
-    private async Task<long> ReservePositionsAsync(int count)
+    internal async Task<long> ReservePositionsAsync(int count)
     {
         var options = new FindOneAndUpdateOptions<CounterDocument, CounterDocument>
         {
@@ -400,7 +400,7 @@ public sealed partial class MongoChatStore : IChatStore, IUserStore, IRoomStore,
         return counter.Value - count + 1;
     }
 
-    private async Task ReleasePositionsAsync(long first)
+    internal async Task ReleasePositionsAsync(long first)
     {
         try
         {

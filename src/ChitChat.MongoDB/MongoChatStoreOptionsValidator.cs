@@ -56,9 +56,9 @@ internal sealed class MongoChatStoreOptionsValidator(IServiceProviderIsService? 
         {
             failures.Add($"{Section}:WriteConcern must be 'majority', a number of members or a tag set name.");
         }
-        else if (options.WriteConcern is not null && int.TryParse(options.WriteConcern, NumberStyles.Integer, CultureInfo.InvariantCulture, out var w) && w < 0)
+        else if (options.WriteConcern is not null && int.TryParse(options.WriteConcern, NumberStyles.Integer, CultureInfo.InvariantCulture, out var w) && w < 1)
         {
-            failures.Add($"{Section}:WriteConcern must not be negative.");
+            failures.Add($"{Section}:WriteConcern must be at least 1: the store needs acknowledged writes to detect duplicate keys.");
         }
 
         if (options.WriteConcernTimeout is { } timeout && timeout <= TimeSpan.Zero)
