@@ -162,6 +162,52 @@ public sealed partial class MongoChatStore : IChatStore, IUserStore, IRoomStore,
     public Task PingAsync(CancellationToken cancellationToken = default) =>
         RunAsync("ping", ct => Database.RunCommandAsync(new BsonDocumentCommand<BsonDocument>(new BsonDocument("ping", 1)), ReadPreference.Primary, ct), cancellationToken);
 
+    /// <summary>
+    /// An optional wake-up signal for change-feed pollers. On a replica set (see <see cref="IsReplicaSet"/>) it opens a change
+    /// stream on the store's users, rooms and messages collections and completes with <see langword="true"/> at the first
+    /// change, or <see langword="false"/> after <paramref name="maxWait"/>. Elsewhere (standalone, or before
+    /// <see cref="InitializeAsync"/>) it simply waits <paramref name="maxWait"/>. A change made just before the stream opens
+    /// is not signalled: callers still poll <see cref="IReplicationStore.ReadChangesAsync"/>, which never depends on this.
+    /// </summary>
+    /// <param name="maxWait">The longest time to wait.</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns><see langword="true"/> when a change was seen; <see langword="false"/> when the time ran out.</returns>
+    public async Task<bool> WaitForChangeAsync(TimeSpan maxWait, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(maxWait, TimeSpan.Zero);
+        if (!IsReplicaSet)
+        {
+            await Task.Delay(maxWait, _time, cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(maxWait);
+        try
+        {
+            return await RunAsync("watch changes", async ct =>
+            {
+                var collections = new BsonArray { _users.CollectionNamespace.CollectionName, _rooms.CollectionNamespace.CollectionName, _messages.CollectionNamespace.CollectionName };
+                var pipeline = new EmptyPipelineDefinition<ChangeStreamDocument<BsonDocument>>()
+                    .Match(new BsonDocument("ns.coll", new BsonDocument("$in", collections)));
+                using var cursor = await Database.WatchAsync(pipeline, new ChangeStreamOptions { MaxAwaitTime = maxWait }, ct).ConfigureAwait(false);
+                while (await cursor.MoveNextAsync(ct).ConfigureAwait(false))
+                {
+                    if (cursor.Current.Any())
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            }, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {
