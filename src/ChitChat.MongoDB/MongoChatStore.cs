@@ -320,7 +320,7 @@ public sealed partial class MongoChatStore : IChatStore, IUserStore, IRoomStore,
     {
         // Fast path for a retry: the original is already there.
         if (message.ClientMessageId is { } key
-            && await FindByClientIdAsync(message.Room, key, CancellationToken.None).ConfigureAwait(false) is { } original)
+            && await FindByClientIdAsync(message.Room, key, cancellationToken).ConfigureAwait(false) is { } original)
         {
             return new AppendResult(original, false);
         }
