@@ -505,7 +505,9 @@ public sealed partial class MongoChatStore : IChatStore, IUserStore, IRoomStore,
         }
     }
 
-    /// <summary>Whether <paramref name="ex"/> means the server could not be reached or did not answer in time (retriable).</summary>
+    /// <summary>Whether <paramref name="ex"/> means the server could not be reached, is not primary, or did not confirm the write
+    /// concern in time (retriable; after a write concern failure the write may or may not have been applied: appends with an
+    /// idempotency key and replication writes are safe to retry).</summary>
     internal static bool IsUnavailable(Exception ex) => ex is MongoConnectionException
         or TimeoutException
         or MongoNotPrimaryException
@@ -513,7 +515,8 @@ public sealed partial class MongoChatStore : IChatStore, IUserStore, IRoomStore,
         or MongoExecutionTimeoutException
         or MongoWaitQueueFullException
         or MongoConnectionPoolPausedException
-        or MongoWriteConcernException;
+        or MongoWriteConcernException
+        or MongoWriteException { WriteError: null, WriteConcernError: not null };
 
     /// <summary>Whether <paramref name="ex"/> is a duplicate key error (E11000) from an insert, update, replace or findAndModify.</summary>
     internal static bool IsDuplicateKey(Exception ex) => ex switch
