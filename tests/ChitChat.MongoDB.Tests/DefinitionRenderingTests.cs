@@ -96,6 +96,18 @@ public sealed class DefinitionRenderingTests
     }
 
     [Fact]
+    public void Watermark_pipeline_renders_as_an_aggregation_with_a_document_output()
+    {
+        var pipeline = PipelineDefinition<CounterDocument, BsonDocument>.Create(MongoDefinitions.WatermarkPipeline(TimeSpan.FromSeconds(30)));
+
+        var rendered = pipeline.Render(Args<CounterDocument>());
+
+        Assert.Equal(2, rendered.Documents.Count);
+        Assert.NotNull(rendered.OutputSerializer);
+        Assert.Equal(typeof(BsonDocument), rendered.OutputSerializer.ValueType);
+    }
+
+    [Fact]
     public void Replication_upserts_are_conditional_on_an_older_version()
     {
         Assert.Equal(
