@@ -1,0 +1,204 @@
+using MongoDB.Bson;
+using MongoDB.Driver;
+
+namespace ChitChat.MongoDB;
+
+/// <summary>
+/// The filters, updates, sorts and indexes the store sends, in one place so that tests can render them to BSON offline
+/// and compare with the intended shell syntax.
+/// </summary>
+internal static class MongoDefinitions
+{
+    /// <summary>The <c>_id</c> of the change-feed counter document.</summary>
+    public const string ChangesCounterId = "changes";
+
+    // ---- indexes ---------------------------------------------------------------------------------------------------
+
+    /// <summary>Users: unique on the normalized (upper-invariant) name. A normalized field rather than a collation index
+    /// (locale "en", strength 2): it gives exactly the equivalence classes of <see cref="ChatUser.Normalize"/> that the
+    /// other providers and <see cref="ChatService"/> use (ICU case folding differs for e.g. 'ß' or dotless i), and plain
+    /// equality queries use it without having to repeat the collation on every query.</summary>
+    public static IEnumerable<CreateIndexModel<UserDocument>> UserIndexes() =>
+    [
+        new(Builders<UserDocument>.IndexKeys.Ascending(Fields.NormalizedUserName), new CreateIndexOptions { Name = "ux_name_norm", Unique = true }),
+        new(Builders<UserDocument>.IndexKeys.Ascending(Fields.Position), new CreateIndexOptions { Name = "ix_pos" }),
+    ];
+
+    /// <summary>Rooms: unique name (already a lower-case slug), change-feed position.</summary>
+    public static IEnumerable<CreateIndexModel<RoomDocument>> RoomIndexes() =>
+    [
+        new(Builders<RoomDocument>.IndexKeys.Ascending(Fields.RoomName), new CreateIndexOptions { Name = "ux_name", Unique = true }),
+        new(Builders<RoomDocument>.IndexKeys.Ascending(Fields.Position), new CreateIndexOptions { Name = "ix_pos" }),
+    ];
+
+    /// <summary>Messages: unique (room, seq) — the gap-free sequence relies on it —, unique (room, cmid) for documents that
+    /// have an idempotency key, and the change-feed position.</summary>
+    public static IEnumerable<CreateIndexModel<MessageDocument>> MessageIndexes() =>
+    [
+        new(Builders<MessageDocument>.IndexKeys.Ascending(Fields.Room).Ascending(Fields.Seq), new CreateIndexOptions { Name = "ux_room_seq", Unique = true }),
+        new(
+            Builders<MessageDocument>.IndexKeys.Ascending(Fields.Room).Ascending(Fields.ClientMessageId),
+            new CreateIndexOptions<MessageDocument>
+            {
+                Name = "ux_room_cmid",
+                Unique = true,
+                PartialFilterExpression = Builders<MessageDocument>.Filter.Exists(Fields.ClientMessageId),
+            }),
+        new(Builders<MessageDocument>.IndexKeys.Ascending(Fields.Position), new CreateIndexOptions { Name = "ix_pos" }),
+    ];
+
+    // ---- ids -------------------------------------------------------------------------------------------------------
+
+    /// <summary>A GUID as stored: binary subtype 4. Filters name fields by string, so the value is given as BSON explicitly
+    /// (a plain Guid value would be rendered with the registry's default Guid serializer, not the member's).</summary>
+    public static BsonBinaryData StoredGuid(Guid id) => new(id, GuidRepresentation.Standard);
+
+    /// <summary><c>{_id: UUID(id)}</c>.</summary>
+    public static FilterDefinition<T> IdEquals<T>(Guid id) => Builders<T>.Filter.Eq(Fields.Id, StoredGuid(id));
+
+    // ---- users, rooms ----------------------------------------------------------------------------------------------
+
+    public static FilterDefinition<UserDocument> UserByNormalizedName(string normalizedName) =>
+        Builders<UserDocument>.Filter.Eq(Fields.NormalizedUserName, normalizedName);
+
+    public static FilterDefinition<RoomDocument> RoomByName(string name) => Builders<RoomDocument>.Filter.Eq(Fields.RoomName, name);
+
+    // ---- messages --------------------------------------------------------------------------------------------------
+
+    public static FilterDefinition<MessageDocument> MessagesInRoom(string room) => Builders<MessageDocument>.Filter.Eq(Fields.Room, room);
+
+    public static FilterDefinition<MessageDocument> MessageByClientId(string room, string clientMessageId) =>
+        Builders<MessageDocument>.Filter.Eq(Fields.Room, room) & Builders<MessageDocument>.Filter.Eq(Fields.ClientMessageId, clientMessageId);
+
+    /// <summary>A page of history: <c>{room, seq: {$gt: after, $lt: before}}</c> (either bound optional).</summary>
+    public static FilterDefinition<MessageDocument> MessagePage(string room, long? afterSeq, long? beforeSeq)
+    {
+        var f = Builders<MessageDocument>.Filter;
+        var filter = f.Eq(Fields.Room, room);
+        if (afterSeq is { } after)
+        {
+            filter &= f.Gt(Fields.Seq, after);
+        }
+
+        if (beforeSeq is { } before)
+        {
+            filter &= f.Lt(Fields.Seq, before);
+        }
+
+        return filter;
+    }
+
+    public static SortDefinition<MessageDocument> SeqAscending => Builders<MessageDocument>.Sort.Ascending(Fields.Seq);
+
+    public static SortDefinition<MessageDocument> SeqDescending => Builders<MessageDocument>.Sort.Descending(Fields.Seq);
+
+    public static SortDefinition<MessageDocument> RoomThenSeq => Builders<MessageDocument>.Sort.Ascending(Fields.Room).Ascending(Fields.Seq);
+
+    // ---- change feed -----------------------------------------------------------------------------------------------
+
+    /// <summary>The changes of one collection in <c>(after, upTo]</c>: <c>{pos: {$gt: after, $lte: upTo}}</c>.</summary>
+    public static FilterDefinition<T> PositionRange<T>(long after, long upTo) =>
+        Builders<T>.Filter.Gt(Fields.Position, after) & Builders<T>.Filter.Lte(Fields.Position, upTo);
+
+    public static SortDefinition<T> PositionAscending<T>() => Builders<T>.Sort.Ascending(Fields.Position);
+
+    public static SortDefinition<T> PositionDescending<T>() => Builders<T>.Sort.Descending(Fields.Position);
+
+    public static FilterDefinition<CounterDocument> ChangesCounter => Builders<CounterDocument>.Filter.Eq(Fields.Id, ChangesCounterId);
+
+    /// <summary>
+    /// Reserves <paramref name="count"/> positions atomically (one findOneAndUpdate with an update pipeline; MongoDB 4.2+):
+    /// drops pending reservations older than <paramref name="pendingTimeout"/> (their writers died), appends
+    /// <c>{p: v + 1, t: $$NOW}</c> to <c>pending</c>, then adds <paramref name="count"/> to <c>v</c>. The caller's block
+    /// is <c>[v_after - count + 1, v_after]</c>. Server time (<c>$$NOW</c>) is used so node clocks never matter.
+    /// </summary>
+    public static UpdateDefinition<CounterDocument> ReservePositions(int count, TimeSpan pendingTimeout)
+    {
+        var pipeline = new BsonDocument[]
+        {
+            new("$set", new BsonDocument(Fields.Pending, new BsonDocument("$concatArrays", new BsonArray
+            {
+                LivePending(pendingTimeout),
+                new BsonArray
+                {
+                    new BsonDocument
+                    {
+                        { "p", new BsonDocument("$add", new BsonArray { new BsonDocument("$ifNull", new BsonArray { "$" + Fields.CounterValue, 0L }), 1L }) },
+                        { "t", "$$NOW" },
+                    },
+                },
+            }))),
+            new("$set", new BsonDocument(Fields.CounterValue, new BsonDocument("$add", new BsonArray
+            {
+                new BsonDocument("$ifNull", new BsonArray { "$" + Fields.CounterValue, 0L }),
+                (long)count,
+            }))),
+        };
+        return Builders<CounterDocument>.Update.Pipeline(PipelineDefinition<CounterDocument, CounterDocument>.Create(pipeline));
+    }
+
+    /// <summary>Removes a finished reservation: <c>{$pull: {pending: {p: first}}}</c>.</summary>
+    public static UpdateDefinition<CounterDocument> ReleasePositions(long first) =>
+        new BsonDocumentUpdateDefinition<CounterDocument>(new BsonDocument("$pull", new BsonDocument(Fields.Pending, new BsonDocument("p", first))));
+
+    /// <summary>Creates the counter document once: <c>{$setOnInsert: {v: 0}}</c> with upsert.</summary>
+    public static UpdateDefinition<CounterDocument> CreateCounter => Builders<CounterDocument>.Update.SetOnInsert(Fields.CounterValue, 0L);
+
+    /// <summary>
+    /// The read watermark: <c>v</c> (last reserved position) and <c>low</c>, the lowest live pending reservation
+    /// (<see langword="null"/> when none). Readers only return positions <c>&lt;= (low ?? v + 1) - 1</c>.
+    /// </summary>
+    public static BsonDocument[] WatermarkPipeline(TimeSpan pendingTimeout) =>
+    [
+        new("$match", new BsonDocument(Fields.Id, ChangesCounterId)),
+        new("$project", new BsonDocument
+        {
+            { Fields.CounterValue, 1 },
+            { "low", new BsonDocument("$min", new BsonDocument("$map", new BsonDocument { { "input", LivePending(pendingTimeout) }, { "in", "$$this.p" } })) },
+        }),
+    ];
+
+    private static BsonDocument LivePending(TimeSpan pendingTimeout) =>
+        new("$filter", new BsonDocument
+        {
+            { "input", new BsonDocument("$ifNull", new BsonArray { "$" + Fields.Pending, new BsonArray() }) },
+            { "cond", new BsonDocument("$gt", new BsonArray { "$$this.t", new BsonDocument("$subtract", new BsonArray { "$$NOW", (long)pendingTimeout.TotalMilliseconds }) }) },
+        });
+
+    // ---- replication -----------------------------------------------------------------------------------------------
+
+    /// <summary>Last writer wins: <c>{_id: id, v: {$lt: version}}</c>. Used with upsert: a missing document is inserted; a
+    /// document with an equal or higher version does not match, and the upsert then fails on <c>_id</c> (treated as "no change").</summary>
+    public static FilterDefinition<T> OlderVersion<T>(Guid id, long version) =>
+        IdEquals<T>(id) & Builders<T>.Filter.Lt(Fields.Version, version);
+
+    /// <summary>Other users holding the same normalized name (drift between stores): the replicated user wins.</summary>
+    public static FilterDefinition<UserDocument> OtherUsersWithName(Guid id, string normalizedName) =>
+        Builders<UserDocument>.Filter.Eq(Fields.NormalizedUserName, normalizedName) & Builders<UserDocument>.Filter.Ne(Fields.Id, StoredGuid(id));
+
+    public static FilterDefinition<RoomDocument> OtherRoomsWithName(Guid id, string name) =>
+        Builders<RoomDocument>.Filter.Eq(Fields.RoomName, name) & Builders<RoomDocument>.Filter.Ne(Fields.Id, StoredGuid(id));
+
+    /// <summary>Other messages of the room holding the same seq or idempotency key: the replicated message wins.</summary>
+    public static FilterDefinition<MessageDocument> OtherMessagesInSlot(Guid id, string room, long seq, string? clientMessageId)
+    {
+        var f = Builders<MessageDocument>.Filter;
+        var slot = clientMessageId is null ? f.Eq(Fields.Seq, seq) : f.Or(f.Eq(Fields.Seq, seq), f.Eq(Fields.ClientMessageId, clientMessageId));
+        return f.Eq(Fields.Room, room) & f.Ne(Fields.Id, StoredGuid(id)) & slot;
+    }
+
+    public static FilterDefinition<CheckpointDocument> CheckpointById(string sourceId) => Builders<CheckpointDocument>.Filter.Eq(Fields.Id, sourceId);
+
+    /// <summary>The checkpoint may be written by a token at least as new as the stored one: <c>{_id, fence: {$lte: token}}</c>.</summary>
+    public static FilterDefinition<CheckpointDocument> CheckpointWritableBy(string sourceId, long fencingToken) =>
+        Builders<CheckpointDocument>.Filter.Eq(Fields.Id, sourceId) & Builders<CheckpointDocument>.Filter.Lte(Fields.Fence, fencingToken);
+
+    /// <summary>Stores the fencing token and time, and the position when given (otherwise keeps it; 0 for a new document).</summary>
+    public static UpdateDefinition<CheckpointDocument> WriteCheckpoint(long fencingToken, long? position, DateTimeOffset now)
+    {
+        var (date, extra) = Time.Split(now);
+        var u = Builders<CheckpointDocument>.Update;
+        var update = u.Set(Fields.Fence, fencingToken).Set("updated", date).Set("updated_x", extra);
+        return position is { } p ? update.Set(Fields.Position, p) : update.SetOnInsert(Fields.Position, 0L);
+    }
+}
