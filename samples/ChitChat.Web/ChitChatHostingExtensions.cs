@@ -39,8 +39,9 @@ internal static class ChitChatHostingExtensions
                 chat.UseInMemoryStore();
                 break;
             case "MONGODB":
-                // TODO(integrator): chat.UseMongoDB(configuration["ChitChat:MongoDB:ConnectionString"], configuration["ChitChat:MongoDB:Database"]);
-                throw new InvalidOperationException("ChitChat:Store=MongoDB is not available in this build of the sample yet.");
+                // Binds ChitChat:MongoDB:ConnectionString and :Database (validated at start-up).
+                chat.UseMongoDB();
+                break;
             default:
                 throw new InvalidOperationException($"ChitChat:Store must be Sqlite, InMemory or MongoDB (was '{store}').");
         }
