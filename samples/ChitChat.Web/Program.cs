@@ -1,4 +1,16 @@
+using ChitChat.Web;
+
+// The ChitChat sample web host: the HTTP API, the SignalR hub and the browser client (wwwroot) in one process.
+// Configuration: appsettings.json, environment variables ChitChat__..., command line (--ChitChat:Store=InMemory).
 var builder = WebApplication.CreateBuilder(args);
+
+builder.AddChitChatSample();
+
 var app = builder.Build();
-app.MapGet("/", () => "ChitChat (under construction)");
+
+app.UseDefaultFiles();
+app.UseStaticFiles();
+app.UseChitChat();
+app.MapChitChat();
+
 app.Run();

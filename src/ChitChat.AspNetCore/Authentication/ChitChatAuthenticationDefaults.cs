@@ -1,0 +1,17 @@
+namespace ChitChat.AspNetCore.Authentication;
+
+/// <summary>Names used by ChitChat's authentication.</summary>
+public static class ChitChatAuthenticationDefaults
+{
+    /// <summary>The JWT bearer authentication scheme ChitChat registers: <c>ChitChat.Bearer</c>.</summary>
+    public const string AuthenticationScheme = "ChitChat.Bearer";
+
+    /// <summary>The authorization policy that the hub and the API require: <c>ChitChat</c> (an authenticated ChitChat user).</summary>
+    public const string AuthorizationPolicy = "ChitChat";
+
+    /// <summary>The claim that holds the user id: <c>sub</c>.</summary>
+    public const string UserIdClaim = "sub";
+
+    /// <summary>The claim that holds the user name: <c>name</c>.</summary>
+    public const string UserNameClaim = "name";
+}

@@ -1,0 +1,189 @@
+using System.Threading.RateLimiting;
+using ChitChat;
+using ChitChat.AspNetCore;
+using ChitChat.AspNetCore.Authentication;
+using ChitChat.AspNetCore.Delivery;
+using ChitChat.AspNetCore.Hosting;
+using ChitChat.AspNetCore.Http;
+using ChitChat.AspNetCore.Hubs;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers ChitChat's ASP.NET Core host: SignalR hub, HTTP API, JWT authentication, rate limiting, problem details, health checks and OpenAPI.</summary>
+public static class ChitChatAspNetCoreBuilderExtensions
+{
+    /// <summary>
+    /// Adds the ASP.NET Core host of ChitChat. Options bind from the <c>ChitChat</c> section (<c>ChitChat:Auth</c>,
+    /// <c>ChitChat:Hub</c>, <c>ChitChat:Http</c>) and are validated at start-up: outside Development a missing or short
+    /// <c>ChitChat:Auth:SigningKey</c> fails start-up with an <see cref="OptionsValidationException"/>. Then call
+    /// <c>app.UseChitChat()</c> and <c>app.MapChitChat()</c>.
+    /// </summary>
+    /// <param name="builder">The ChitChat builder.</param>
+    /// <param name="configure">Configures the options after configuration binding.</param>
+    /// <returns>The same instance of the builder for chaining.</returns>
+    public static IChitChatBuilder AddAspNetCore(this IChitChatBuilder builder, Action<ChitChatAspNetCoreOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+
+        if (!services.Any(d => d.ServiceType == typeof(RoomFanout)))
+        {
+            services.AddOptions<ChitChatAspNetCoreOptions>()
+                .BindConfiguration(ChitChatOptions.SectionName)
+                .ValidateOnStart();
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ChitChatAspNetCoreOptions>, ChitChatAspNetCoreOptionsValidator>());
+
+            services.TryAddSingleton<SigningKeyProvider>();
+            services.TryAddSingleton(sp => new ChitChatTokenService(
+                sp.GetRequiredService<SigningKeyProvider>(),
+                sp.GetRequiredService<IOptions<ChitChatAspNetCoreOptions>>(),
+                sp.GetRequiredService<TimeProvider>()));
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SigningKeyAnnouncer>());
+            services.TryAddSingleton<RoomFanout>();
+
+            AddAuthentication(services);
+            AddRateLimiting(services);
+
+            services.AddProblemDetails();
+            services.AddExceptionHandler<ChatExceptionHandler>();
+            services.AddHealthChecks();
+            services.AddOpenApi();
+
+            services.AddSignalR()
+                .AddJsonProtocol()
+                .AddHubOptions<ChatHub>(o => o.AddFilter<ChatHubFilter>());
+            services.TryAddSingleton<ChatHubFilter>();
+            services.TryAddSingleton<IUserIdProvider, ChatUserIdProvider>();
+            services.AddOptions<HubOptions<ChatHub>>()
+                .Configure<IOptions<ChitChatAspNetCoreOptions>>((hub, options) =>
+                {
+                    hub.MaximumReceiveMessageSize = options.Value.Hub.MaximumReceiveMessageSize;
+                    hub.EnableDetailedErrors = false;
+                    hub.MaximumParallelInvocationsPerClient = 1;
+                });
+        }
+
+        if (configure is not null)
+        {
+            services.Configure(configure);
+        }
+
+        return builder;
+    }
+
+    private static void AddAuthentication(IServiceCollection services)
+    {
+        services.AddAuthentication().AddJwtBearer(ChitChatAuthenticationDefaults.AuthenticationScheme, _ => { });
+        services.AddOptions<JwtBearerOptions>(ChitChatAuthenticationDefaults.AuthenticationScheme)
+            .Configure<SigningKeyProvider, IOptions<ChitChatAspNetCoreOptions>>((jwt, keys, options) =>
+            {
+                var auth = options.Value.Auth;
+                jwt.MapInboundClaims = false;
+                jwt.TokenValidationParameters = new TokenValidationParameters
+                {
+                    ValidateIssuer = true,
+                    ValidIssuer = auth.Issuer,
+                    ValidateAudience = true,
+                    ValidAudience = auth.Audience,
+                    ValidateIssuerSigningKey = true,
+                    IssuerSigningKey = keys.Key,
+                    ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+                    ValidateLifetime = true,
+                    RequireExpirationTime = true,
+                    ClockSkew = TimeSpan.FromSeconds(30),
+                    NameClaimType = ChitChatAuthenticationDefaults.UserNameClaim,
+                };
+                jwt.Events = new JwtBearerEvents
+                {
+                    // Browsers cannot set headers on WebSockets/SSE: accept the token from the query string, for the hub only.
+                    OnMessageReceived = context =>
+                    {
+                        if (string.IsNullOrEmpty(context.Token)
+                            && context.HttpContext.Request.Path.StartsWithSegments(ChitChatEndpointDefaults.HubPath, StringComparison.OrdinalIgnoreCase)
+                            && context.Request.Query.TryGetValue("access_token", out var token))
+                        {
+                            context.Token = token.ToString();
+                        }
+
+                        return Task.CompletedTask;
+                    },
+                    OnChallenge = async context =>
+                    {
+                        context.HandleResponse();
+                        var detail = context.AuthenticateFailure is SecurityTokenExpiredException
+                            ? "The access token has expired; log in again."
+                            : "A valid bearer token is required.";
+                        context.Response.Headers.WWWAuthenticate = "Bearer";
+                        await ChatProblems.WriteAsync(context.HttpContext, new ChatException(ChatErrorCodes.Unauthorized, detail)).ConfigureAwait(false);
+                    },
+                    OnForbidden = context =>
+                        ChatProblems.WriteAsync(context.HttpContext, new ChatException(ChatErrorCodes.Forbidden, "The request is not allowed.")),
+                };
+            });
+
+        services.AddAuthorizationBuilder()
+            .AddPolicy(ChitChatAuthenticationDefaults.AuthorizationPolicy, policy => policy
+                .AddAuthenticationSchemes(ChitChatAuthenticationDefaults.AuthenticationScheme)
+                .RequireAuthenticatedUser()
+                .RequireClaim(ChitChatAuthenticationDefaults.UserIdClaim)
+                .RequireClaim(ChitChatAuthenticationDefaults.UserNameClaim));
+    }
+
+    private static void AddRateLimiting(IServiceCollection services)
+    {
+        services.AddRateLimiter(_ => { });
+        services.AddOptions<RateLimiterOptions>()
+            .Configure<IOptions<ChitChatAspNetCoreOptions>>((limiter, options) =>
+            {
+                var auth = options.Value.Auth;
+                limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+                limiter.AddPolicy(ChatApi.AuthRateLimitPolicy, context =>
+                {
+                    if (auth.RateLimit == 0)
+                    {
+                        return RateLimitPartition.GetNoLimiter("none");
+                    }
+
+                    // Per client IP address. Behind a proxy, configure ForwardedHeaders so this is the client's address.
+                    var ip = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+                    return RateLimitPartition.GetFixedWindowLimiter(ip, _ => new FixedWindowRateLimiterOptions
+                    {
+                        PermitLimit = auth.RateLimit,
+                        Window = auth.RateLimitWindow,
+                        QueueLimit = 0,
+                        AutoReplenishment = true,
+                    });
+                });
+                var previous = limiter.OnRejected;
+                limiter.OnRejected = async (context, cancellationToken) =>
+                {
+                    var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var delay) ? delay : auth.RateLimitWindow;
+                    var error = new ChatException(
+                        ChatErrorCodes.RateLimited,
+                        $"at most {auth.RateLimit} register or login requests per {auth.RateLimitWindow.TotalSeconds:0.###} seconds from one address",
+                        retryAfter: retryAfter);
+                    await ChatProblems.WriteAsync(context.HttpContext, error).ConfigureAwait(false);
+                    if (previous is not null)
+                    {
+                        await previous(context, cancellationToken).ConfigureAwait(false);
+                    }
+                };
+            });
+    }
+
+    private sealed class ChatUserIdProvider : IUserIdProvider
+    {
+        public string? GetUserId(HubConnectionContext connection) =>
+            connection.User.FindFirst(ChitChatAuthenticationDefaults.UserIdClaim)?.Value;
+    }
+}

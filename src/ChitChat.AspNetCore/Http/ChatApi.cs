@@ -1,0 +1,157 @@
+using System.Globalization;
+using ChitChat.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
+
+namespace ChitChat.AspNetCore.Http;
+
+/// <summary>The HTTP API under <c>/api</c> (see docs/protocol.md).</summary>
+internal static class ChatApi
+{
+    public const string AuthRateLimitPolicy = "ChitChat.Auth";
+
+    public static RouteGroupBuilder MapChatApi(IEndpointRouteBuilder endpoints, string prefix)
+    {
+        var api = endpoints.MapGroup(prefix).WithTags("ChitChat");
+
+        // One place maps every ChatException (including ChatStoreUnavailableException) of an API endpoint to problem details.
+        api.AddEndpointFilter(static async (context, next) =>
+        {
+            try
+            {
+                return await next(context).ConfigureAwait(false);
+            }
+            catch (ChatException ex)
+            {
+                return new ChatProblemResult(ex);
+            }
+        });
+
+        var auth = api.MapGroup("/auth").AllowAnonymous().RequireRateLimiting(AuthRateLimitPolicy);
+        auth.MapPost("/register", RegisterAsync)
+            .WithName("ChitChatRegister")
+            .WithSummary("Registers a user.")
+            .Accepts<RegisterBody>("application/json")
+            .Produces<UserDto>(StatusCodes.Status201Created)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
+        auth.MapPost("/login", LoginAsync)
+            .WithName("ChitChatLogin")
+            .WithSummary("Exchanges a user name and password for a bearer token.")
+            .Accepts<LoginBody>("application/json")
+            .Produces<LoginResponse>()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
+
+        var rooms = api.MapGroup("/rooms").RequireAuthorization(ChitChatAuthenticationDefaults.AuthorizationPolicy);
+        rooms.MapGet("/", ListRoomsAsync)
+            .WithName("ChitChatListRooms")
+            .WithSummary("Lists the rooms.")
+            .Produces<RoomDto[]>()
+            .ProducesProblem(StatusCodes.Status401Unauthorized);
+        rooms.MapPost("/", CreateRoomAsync)
+            .WithName("ChitChatCreateRoom")
+            .WithSummary("Creates a room.")
+            .Accepts<CreateRoomBody>("application/json")
+            .Produces<RoomDto>(StatusCodes.Status201Created)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        rooms.MapGet("/{room}/messages", GetMessagesAsync)
+            .WithName("ChitChatGetMessages")
+            .WithSummary("Reads a page of a room's history, ascending by seq (query: limit, before, after).")
+            .Produces<MessageDto[]>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        rooms.MapPost("/{room}/messages", SendMessageAsync)
+            .WithName("ChitChatSendMessage")
+            .WithSummary("Sends a message; a repeat with the same clientMessageId returns the original (200).")
+            .Accepts<SendMessageBody>("application/json")
+            .Produces<MessageDto>(StatusCodes.Status201Created)
+            .Produces<MessageDto>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        return api;
+    }
+
+    private static async Task<IResult> RegisterAsync(HttpContext context, ChatService chat, IOptions<ChitChatAspNetCoreOptions> options)
+    {
+        var body = await JsonBody.ReadAsync<RegisterBody>(context, options.Value.Http.MaxRequestBodySize).ConfigureAwait(false);
+        var user = await chat.RegisterAsync(new RegisterRequest(body.UserName, body.Password, body.FirstName, body.LastName), context.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Created((string?)null, new UserDto(user.Id, user.UserName));
+    }
+
+    private static async Task<IResult> LoginAsync(HttpContext context, ChatService chat, ChitChatTokenService tokens, IOptions<ChitChatAspNetCoreOptions> options)
+    {
+        var body = await JsonBody.ReadAsync<LoginBody>(context, options.Value.Http.MaxRequestBodySize).ConfigureAwait(false);
+        var user = await chat.VerifyCredentialsAsync(body.UserName, body.Password, context.RequestAborted).ConfigureAwait(false);
+        var token = tokens.CreateToken(user);
+        context.Response.Headers.CacheControl = "no-store";
+        return TypedResults.Ok(new LoginResponse(token.AccessToken, token.ExpiresAt.UtcDateTime, new UserDto(user.Id, user.UserName)));
+    }
+
+    private static async Task<IResult> ListRoomsAsync(HttpContext context, ChatService chat)
+    {
+        ChatClaims.GetIdentity(context.User);
+        var rooms = await chat.GetRoomsAsync(context.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Ok(rooms.Select(RoomDto.From).ToArray());
+    }
+
+    private static async Task<IResult> CreateRoomAsync(HttpContext context, ChatService chat, IOptions<ChitChatAspNetCoreOptions> options)
+    {
+        var identity = ChatClaims.GetIdentity(context.User);
+        var body = await JsonBody.ReadAsync<CreateRoomBody>(context, options.Value.Http.MaxRequestBodySize).ConfigureAwait(false);
+        var room = await chat.CreateRoomAsync(body.Name, identity, context.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Created($"{context.Request.PathBase}{context.Request.Path.Value?.TrimEnd('/')}/{room.Name}", RoomDto.From(room));
+    }
+
+    private static async Task<IResult> GetMessagesAsync(HttpContext context, string room, ChatService chat)
+    {
+        ChatClaims.GetIdentity(context.User);
+        var query = context.Request.Query;
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var limit = ParseQuery(query["limit"], "limit", 1, errors);
+        var before = ParseQuery(query["before"], "before", 1, errors);
+        var after = ParseQuery(query["after"], "after", 0, errors);
+        if (errors.Count > 0)
+        {
+            throw new ChatException(ChatErrorCodes.ValidationFailed, "The query is not valid.", errors);
+        }
+
+        var page = await chat.GetHistoryAsync(room, before, after, limit is null ? null : (int)Math.Min(limit.Value, int.MaxValue), context.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Ok(page.Select(MessageDto.From).ToArray());
+    }
+
+    private static async Task<IResult> SendMessageAsync(HttpContext context, string room, ChatService chat, IOptions<ChitChatAspNetCoreOptions> options)
+    {
+        var identity = ChatClaims.GetIdentity(context.User);
+        var body = await JsonBody.ReadAsync<SendMessageBody>(context, options.Value.Http.MaxRequestBodySize).ConfigureAwait(false);
+        var result = await chat.SendAsync(identity, room, body.Text, body.ClientMessageId, context.RequestAborted).ConfigureAwait(false);
+        var dto = MessageDto.From(result.Message);
+        return result.Created ? TypedResults.Created((string?)null, dto) : TypedResults.Ok(dto);
+    }
+
+    private static long? ParseQuery(string? value, string name, long minimum, Dictionary<string, string[]> errors)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return null;
+        }
+
+        if (!long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) || parsed < minimum)
+        {
+            errors[name] = [string.Create(CultureInfo.InvariantCulture, $"{name} must be a whole number of at least {minimum}.")];
+            return null;
+        }
+
+        return parsed;
+    }
+}

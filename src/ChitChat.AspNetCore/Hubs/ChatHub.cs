@@ -1,0 +1,238 @@
+using ChitChat.AspNetCore.Authentication;
+using ChitChat.AspNetCore.Delivery;
+using ChitChat.AspNetCore.Http;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace ChitChat.AspNetCore.Hubs;
+
+/// <summary>
+/// The ChitChat hub at <c>/hubs/chat</c>. Every method acts as the authenticated user (claims of the bearer token);
+/// nothing in a payload can change who the author is. Errors are <see cref="HubException"/>s whose message starts with
+/// the error code and a colon (see <see cref="ChatHubFilter"/>); the connection stays open.
+/// </summary>
+[Authorize(Policy = ChitChatAuthenticationDefaults.AuthorizationPolicy)]
+public sealed class ChatHub : Hub
+{
+    private const string RoomsKey = "ChitChat.Rooms";
+
+    private readonly ChatService _chat;
+    private readonly RoomFanout _fanout;
+    private readonly ChitChatHubOptions _options;
+
+    /// <summary>Initializes a new instance. SignalR creates one per invocation.</summary>
+    /// <param name="chat">The chat service.</param>
+    /// <param name="options">The options.</param>
+    /// <param name="services">The request services (for the node's internal room fan-out).</param>
+    public ChatHub(ChatService chat, IOptions<ChitChatAspNetCoreOptions> options, IServiceProvider services)
+    {
+        ArgumentNullException.ThrowIfNull(chat);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(services);
+        _chat = chat;
+        _options = options.Value.Hub;
+        _fanout = services.GetRequiredService<RoomFanout>();
+    }
+
+    /// <summary>
+    /// Joins a room: returns the messages after <paramref name="afterSeq"/> up to the boundary <c>lastSeq</c> (capped; then
+    /// <c>hasMore</c>), and from then on the connection receives live <c>message</c> events with <c>seq &gt; lastSeq</c>, with
+    /// no gap and no duplicate. Without <paramref name="afterSeq"/> it returns the most recent messages instead. A live
+    /// event may arrive before this result: buffer events by <c>seq</c>.
+    /// </summary>
+    /// <param name="room">The room name.</param>
+    /// <param name="afterSeq">The last sequence number the client has, or <see langword="null"/> for none.</param>
+    /// <returns>The join result.</returns>
+    public async Task<JoinRoomResult> JoinRoom(string room, long? afterSeq)
+    {
+        var identity = ChatClaims.GetIdentity(Context.User);
+        var roomName = ChatService.NormalizeRoomName(room);
+        if (afterSeq is < 0)
+        {
+            throw ChatException.Validation("afterSeq", "afterSeq must not be negative.");
+        }
+
+        var aborted = Context.ConnectionAborted;
+        await _chat.GetRoomAsync(roomName, aborted).ConfigureAwait(false);
+        var rooms = Rooms;
+        bool isNewMember;
+        lock (rooms)
+        {
+            isNewMember = !rooms.Contains(roomName);
+            if (isNewMember && rooms.Count >= _options.MaxRoomsPerConnection)
+            {
+                throw new ChatException(ChatErrorCodes.TooManyRooms, $"A connection may join at most {_options.MaxRoomsPerConnection} rooms.");
+            }
+
+            rooms.Add(roomName);
+        }
+
+        long boundary;
+        try
+        {
+            if (isNewMember)
+            {
+                await _fanout.AcquireAsync(roomName, aborted).ConfigureAwait(false);
+            }
+
+            try
+            {
+                boundary = await _fanout.JoinGroupAsync(roomName, Context.ConnectionId, aborted).ConfigureAwait(false);
+            }
+            catch when (isNewMember)
+            {
+                await _fanout.ReleaseAsync(roomName).ConfigureAwait(false);
+                throw;
+            }
+        }
+        catch when (isNewMember)
+        {
+            lock (rooms)
+            {
+                rooms.Remove(roomName);
+            }
+
+            throw;
+        }
+
+        if (isNewMember)
+        {
+            await _chat.EnterRoomAsync(roomName, Context.ConnectionId, identity, aborted).ConfigureAwait(false);
+        }
+
+        // Catch-up up to the boundary from the store; everything after it arrives live.
+        var messages = _chat.Store.Messages;
+        var options = _chat.Options;
+        IReadOnlyList<ChatMessage> missed;
+        bool hasMore;
+        if (afterSeq is null)
+        {
+            var take = _options.RecentMessagesOnJoin;
+            missed = take == 0 || boundary == 0 ? [] : await messages.QueryAsync(roomName, new MessageQuery(null, boundary + 1, take), aborted).ConfigureAwait(false);
+            hasMore = missed.Count > 0 ? missed[0].Seq > 1 : boundary > 0;
+        }
+        else if (afterSeq.Value >= boundary)
+        {
+            missed = [];
+            hasMore = false;
+        }
+        else
+        {
+            missed = await messages.QueryAsync(roomName, new MessageQuery(afterSeq.Value, boundary + 1, options.CatchUpLimit), aborted).ConfigureAwait(false);
+            hasMore = missed.Count > 0 ? missed[^1].Seq < boundary : true;
+        }
+
+        return new JoinRoomResult(roomName, boundary, missed.Select(MessageDto.From).ToArray(), hasMore);
+    }
+
+    /// <summary>Leaves a room: no more events from it, and the user goes offline there when this was their last connection in it.</summary>
+    /// <param name="room">The room name.</param>
+    /// <returns>A task that completes when left.</returns>
+    public async Task LeaveRoom(string room)
+    {
+        var identity = ChatClaims.GetIdentity(Context.User);
+        var roomName = ChatService.NormalizeRoomName(room);
+        var rooms = Rooms;
+        lock (rooms)
+        {
+            if (!rooms.Remove(roomName))
+            {
+                return;
+            }
+        }
+
+        await Groups.RemoveFromGroupAsync(Context.ConnectionId, roomName).ConfigureAwait(false);
+        await _fanout.ReleaseAsync(roomName).ConfigureAwait(false);
+        await _chat.ExitRoomAsync(roomName, Context.ConnectionId, identity).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends a message as the authenticated user. A retry with the same <paramref name="clientMessageId"/> returns the same acknowledgement and stores nothing.</summary>
+    /// <param name="room">The room name.</param>
+    /// <param name="text">The text.</param>
+    /// <param name="clientMessageId">The idempotency key (recommended).</param>
+    /// <returns>The acknowledgement.</returns>
+    public async Task<SendMessageAck> SendMessage(string room, string text, string? clientMessageId)
+    {
+        var identity = ChatClaims.GetIdentity(Context.User);
+        var result = await _chat.SendAsync(identity, room, text, clientMessageId, Context.ConnectionAborted).ConfigureAwait(false);
+        return new SendMessageAck(result.Message.Id, result.Message.Seq, result.Message.SentAt.UtcDateTime);
+    }
+
+    /// <summary>Reads a page of history, ascending by seq.</summary>
+    /// <param name="room">The room name.</param>
+    /// <param name="beforeSeq">Only messages before this seq (the latest of them).</param>
+    /// <param name="afterSeq">Only messages after this seq (the earliest of them).</param>
+    /// <param name="limit">The page size.</param>
+    /// <returns>The messages.</returns>
+    public async Task<IReadOnlyList<MessageDto>> GetHistory(string room, long? beforeSeq, long? afterSeq, int? limit)
+    {
+        ChatClaims.GetIdentity(Context.User);
+        var page = await _chat.GetHistoryAsync(room, beforeSeq, afterSeq, limit, Context.ConnectionAborted).ConfigureAwait(false);
+        return page.Select(MessageDto.From).ToArray();
+    }
+
+    /// <summary>Lists the users online in a room, across all nodes.</summary>
+    /// <param name="room">The room name.</param>
+    /// <returns>The users.</returns>
+    public async Task<IReadOnlyList<PresenceUser>> GetPresence(string room)
+    {
+        ChatClaims.GetIdentity(Context.User);
+        var online = await _chat.GetPresenceAsync(room, Context.ConnectionAborted).ConfigureAwait(false);
+        return online.Select(u => new PresenceUser(u.UserId, u.UserName)).ToArray();
+    }
+
+    /// <summary>Tells the room that the user is typing; members get a <c>typing</c> event that they expire after a few seconds.</summary>
+    /// <param name="room">The room name.</param>
+    /// <returns>A task that completes when published.</returns>
+    public Task Typing(string room)
+    {
+        var identity = ChatClaims.GetIdentity(Context.User);
+        return _chat.TypingAsync(identity, room, Context.ConnectionAborted);
+    }
+
+    /// <inheritdoc />
+    public override async Task OnDisconnectedAsync(Exception? exception)
+    {
+        // SignalR removes the connection from its groups; this releases the node's room subscriptions and presence.
+        if (ChatClaims.TryGetIdentity(Context.User, out var identity) && Context.Items.TryGetValue(RoomsKey, out var value) && value is HashSet<string> rooms)
+        {
+            string[] joined;
+            lock (rooms)
+            {
+                joined = [.. rooms];
+                rooms.Clear();
+            }
+
+            foreach (var room in joined)
+            {
+                await _fanout.ReleaseAsync(room).ConfigureAwait(false);
+                try
+                {
+                    await _chat.ExitRoomAsync(room, Context.ConnectionId, identity, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (ChatException)
+                {
+                    // Presence is best effort on disconnect (e.g. the presence store is unreachable); it expires elsewhere.
+                }
+            }
+        }
+
+        await base.OnDisconnectedAsync(exception).ConfigureAwait(false);
+    }
+
+    private HashSet<string> Rooms
+    {
+        get
+        {
+            if (!Context.Items.TryGetValue(RoomsKey, out var value) || value is not HashSet<string> rooms)
+            {
+                rooms = new HashSet<string>(StringComparer.Ordinal);
+                Context.Items[RoomsKey] = rooms;
+            }
+
+            return rooms;
+        }
+    }
+}
