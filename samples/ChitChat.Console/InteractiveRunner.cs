@@ -43,6 +43,7 @@ public sealed class InteractiveRunner(ChatClient client, ClientSettings settings
         {
             ConnectionState.Reconnecting => $"[yellow]connection lost, reconnecting…{(reason is null ? string.Empty : " (" + Markup.Escape(reason) + ")")}[/]",
             ConnectionState.Reconnected => "[green]reconnected, caught up[/]",
+            ConnectionState.Retrying => "[yellow]still offline, retrying…[/]",
             _ => "[green]connected[/]",
         });
 

@@ -19,6 +19,8 @@ public enum ConnectionState
     Reconnecting,
     /// <summary>Reconnected and caught up.</summary>
     Reconnected,
+    /// <summary>SignalR's automatic reconnect gave up; the client keeps retrying on its own.</summary>
+    Retrying,
 }
 
 /// <summary>
@@ -145,7 +147,11 @@ public sealed partial class ChatClient : IAsyncDisposable
         _hub.On<TypingDto>("typing", t => Enqueue(() => Raise(TypingReceived, t)));
         _hub.Reconnecting += ex =>
         {
-            _connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (_connected.Task.IsCompleted)
+            {
+                _connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
             ConnectionChanged?.Invoke(ConnectionState.Reconnecting, ex?.Message);
             return Task.CompletedTask;
         };
@@ -159,8 +165,12 @@ public sealed partial class ChatClient : IAsyncDisposable
             if (!_stopping.IsCancellationRequested)
             {
                 // SignalR's automatic reconnect gave up (or the first attempt failed): keep trying ourselves.
-                _connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                ConnectionChanged?.Invoke(ConnectionState.Reconnecting, ex?.Message);
+                if (_connected.Task.IsCompleted)
+                {
+                    _connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
+
+                ConnectionChanged?.Invoke(ConnectionState.Retrying, ex?.Message);
                 _retryLoop = RetryConnectAsync();
             }
 
