@@ -6,7 +6,22 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
-var server = new Option<Uri>("--server", "-s") { Description = "The ChitChat server.", DefaultValueFactory = _ => new Uri("http://localhost:5000") };
+var server = new Option<Uri>("--server", "-s")
+{
+    Description = "The ChitChat server.",
+    DefaultValueFactory = _ => new Uri("http://localhost:5000"),
+    CustomParser = result =>
+    {
+        var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
+        if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
+        {
+            return uri;
+        }
+
+        result.AddError($"--server must be an http or https address such as http://localhost:5000 (was '{text}').");
+        return null;
+    },
+};
 var user = new Option<string?>("--user", "-u") { Description = "The user name (prompted when missing)." };
 var password = new Option<string?>("--password", "-p") { Description = "The password (or env CHITCHAT_PASSWORD; prompted without echo when missing)." };
 var register = new Option<bool>("--register") { Description = "Register the account first." };

@@ -39,7 +39,7 @@ public sealed class ConsoleClientTests
 
         // Closing stdin ends the client cleanly, and stdout held nothing but JSON messages.
         console.CloseInput();
-        Assert.Equal(0, await console.WaitForExitAsync("console exits when stdin closes"));
+        await console.ExpectExitAsync(0, "console exits when stdin closes");
         Assert.All(console.RemainingLines(), l => JsonDocument.Parse(l).RootElement.GetProperty("seq").GetInt64());
     }
 
@@ -55,7 +55,7 @@ public sealed class ConsoleClientTests
         }
 
         console.CloseInput();
-        Assert.Equal(0, await console.WaitForExitAsync("console exits after its sends"));
+        await console.ExpectExitAsync(0, "console exits after its sends");
         for (var i = 1; i <= 5; i++)
         {
             var text = $"line {i}";
@@ -87,7 +87,7 @@ public sealed class ConsoleClientTests
 
         // /quit exits although stdin is still open.
         await console.SendLineAsync("/quit");
-        Assert.Equal(0, await console.WaitForExitAsync("console exits on /quit"));
+        await console.ExpectExitAsync(0, "console exits on /quit");
     }
 
     [Fact]
@@ -97,7 +97,7 @@ public sealed class ConsoleClientTests
         await server.RegisterAsync("carol", "another-password");
         await using (var wrong = ConsoleProcess.Start(server.Address, "carol", register: false))
         {
-            Assert.Equal(1, await wrong.WaitForExitAsync("wrong password exits"));
+            await wrong.ExpectExitAsync(1, "wrong password exits");
             Assert.Contains("invalid_credentials", wrong.Stderr, StringComparison.Ordinal);
         }
 
@@ -105,7 +105,7 @@ public sealed class ConsoleClientTests
         await console.SendLineAsync(new string('x', 5000));
         await console.WaitForStderrAsync(l => l.StartsWith("error: payload_too_large:", StringComparison.Ordinal), "too long message refused");
         console.CloseInput();
-        Assert.Equal(1, await console.WaitForExitAsync("exit code reports the failed send"));
+        await console.ExpectExitAsync(1, "exit code reports the failed send");
     }
 
     [Fact]
@@ -152,6 +152,6 @@ public sealed class ConsoleClientTests
         var history = await bob.Hub.InvokeAsync<List<ChitChat.Cli.Client.ChatMessageDto>>("GetHistory", "global", null, null, 100).WaitAsync(ServerFixture.Timeout);
         Assert.Single(history, m => m.Text == "typed while offline");
         console.CloseInput();
-        Assert.Equal(0, await console.WaitForExitAsync("console exits"));
+        await console.ExpectExitAsync(0, "console exits");
     }
 }

@@ -19,6 +19,7 @@ public sealed class ConsoleProcess : IAsyncDisposable
     private readonly Task _stdoutPump;
     private readonly Task _stderrPump;
     private readonly SemaphoreSlim _stderrChanged = new(0);
+    private volatile bool _stderrClosed;
 
     private ConsoleProcess(Process process)
     {
@@ -45,6 +46,7 @@ public sealed class ConsoleProcess : IAsyncDisposable
                 _stderrChanged.Release();
             }
 
+            _stderrClosed = true;
             _stderrChanged.Release();
         });
     }
@@ -105,9 +107,9 @@ public sealed class ConsoleProcess : IAsyncDisposable
         using var cts = new CancellationTokenSource(ServerFixture.Timeout);
         while (_stderrLines.Count(predicate) < count)
         {
-            if (_process.HasExited && _stderrPump.IsCompleted)
+            if (_stderrClosed)
             {
-                throw new InvalidOperationException($"{phase}: the console exited ({_process.ExitCode}). stderr:\n{Stderr}");
+                throw new InvalidOperationException($"{phase}: the console closed stderr (exited). stderr:\n{Stderr}");
             }
 
             try
@@ -133,6 +135,12 @@ public sealed class ConsoleProcess : IAsyncDisposable
         {
             throw new TimeoutException($"{phase}: the console did not exit within {ServerFixture.Timeout}. stderr:\n{Stderr}");
         }
+    }
+
+    public async Task ExpectExitAsync(int expected, string phase)
+    {
+        var code = await WaitForExitAsync(phase);
+        Assert.True(code == expected, $"{phase}: exit code {code}, expected {expected}. stderr:\n{Stderr}");
     }
 
     /// <summary>Every remaining stdout line after exit.</summary>

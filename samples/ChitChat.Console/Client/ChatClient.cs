@@ -327,8 +327,8 @@ public sealed partial class ChatClient : IAsyncDisposable
             }
         }
 
+        // _stopping is not disposed: late hub callbacks (Closed after DisposeAsync) may still read it.
         _http.Dispose();
-        _stopping.Dispose();
     }
 
     private async Task<T> InvokeAsync<T>(string method, object?[] args, CancellationToken cancellationToken)
