@@ -68,7 +68,10 @@ public static class ChitChatAspNetCoreBuilderExtensions
                 .Configure<IOptions<ChitChatAspNetCoreOptions>>((hub, options) =>
                 {
                     hub.MaximumReceiveMessageSize = options.Value.Hub.MaximumReceiveMessageSize;
-                    hub.EnableDetailedErrors = false;
+                    // Safe here: ChatHubFilter turns every exception of a hub method into a HubException ("<code>: <message>",
+                    // or a detail-free internal_error), so what detailed errors add is only SignalR's own protocol errors,
+                    // e.g. "InvalidDataException: The maximum message size of 32768B was exceeded" or an argument binding failure.
+                    hub.EnableDetailedErrors = true;
                     hub.MaximumParallelInvocationsPerClient = 1;
                 });
         }

@@ -14,6 +14,8 @@ internal static class ChatApi
 
     public static RouteGroupBuilder MapChatApi(IEndpointRouteBuilder endpoints, string prefix)
     {
+        // Request bodies are read by JsonBody (not parameter binding, and no Accepts metadata, which would answer a wrong
+        // Content-Type with an empty 415) so that every bad body is a validation_failed or payload_too_large problem.
         var api = endpoints.MapGroup(prefix).WithTags("ChitChat");
 
         // One place maps every ChatException (including ChatStoreUnavailableException) of an API endpoint to problem details.
@@ -33,7 +35,6 @@ internal static class ChatApi
         auth.MapPost("/register", RegisterAsync)
             .WithName("ChitChatRegister")
             .WithSummary("Registers a user.")
-            .Accepts<RegisterBody>("application/json")
             .Produces<UserDto>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status409Conflict)
@@ -41,7 +42,6 @@ internal static class ChatApi
         auth.MapPost("/login", LoginAsync)
             .WithName("ChitChatLogin")
             .WithSummary("Exchanges a user name and password for a bearer token.")
-            .Accepts<LoginBody>("application/json")
             .Produces<LoginResponse>()
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
@@ -55,7 +55,6 @@ internal static class ChatApi
         rooms.MapPost("/", CreateRoomAsync)
             .WithName("ChitChatCreateRoom")
             .WithSummary("Creates a room.")
-            .Accepts<CreateRoomBody>("application/json")
             .Produces<RoomDto>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
@@ -70,7 +69,6 @@ internal static class ChatApi
         rooms.MapPost("/{room}/messages", SendMessageAsync)
             .WithName("ChitChatSendMessage")
             .WithSummary("Sends a message; a repeat with the same clientMessageId returns the original (200).")
-            .Accepts<SendMessageBody>("application/json")
             .Produces<MessageDto>(StatusCodes.Status201Created)
             .Produces<MessageDto>()
             .ProducesProblem(StatusCodes.Status400BadRequest)

@@ -16,7 +16,7 @@ namespace ChitChat.AspNetCore.Hubs;
 [Authorize(Policy = ChitChatAuthenticationDefaults.AuthorizationPolicy)]
 public sealed class ChatHub : Hub
 {
-    private const string RoomsKey = "ChitChat.Rooms";
+    private const string StateKey = "ChitChat.ConnectionState";
 
     private readonly ChatService _chat;
     private readonly RoomFanout _fanout;
@@ -56,42 +56,59 @@ public sealed class ChatHub : Hub
 
         var aborted = Context.ConnectionAborted;
         await _chat.GetRoomAsync(roomName, aborted).ConfigureAwait(false);
-        var rooms = Rooms;
+        var state = State;
         bool isNewMember;
-        lock (rooms)
+        lock (state)
         {
-            isNewMember = !rooms.Contains(roomName);
-            if (isNewMember && rooms.Count >= _options.MaxRoomsPerConnection)
+            if (state.Closed)
+            {
+                throw new OperationCanceledException(aborted);
+            }
+
+            isNewMember = !state.Rooms.Contains(roomName);
+            if (isNewMember && state.Rooms.Count >= _options.MaxRoomsPerConnection)
             {
                 throw new ChatException(ChatErrorCodes.TooManyRooms, $"A connection may join at most {_options.MaxRoomsPerConnection} rooms.");
             }
-
-            rooms.Add(roomName);
         }
 
         long boundary;
-        try
+        if (isNewMember)
         {
-            if (isNewMember)
+            await _fanout.AcquireAsync(roomName, aborted).ConfigureAwait(false);
+            bool closed;
+            lock (state)
             {
-                await _fanout.AcquireAsync(roomName, aborted).ConfigureAwait(false);
+                // Recorded only once acquired, so OnDisconnectedAsync releases exactly what was acquired.
+                closed = state.Closed;
+                if (!closed)
+                {
+                    state.Rooms.Add(roomName);
+                }
             }
 
-            try
-            {
-                boundary = await _fanout.JoinGroupAsync(roomName, Context.ConnectionId, aborted).ConfigureAwait(false);
-            }
-            catch when (isNewMember)
+            if (closed)
             {
                 await _fanout.ReleaseAsync(roomName).ConfigureAwait(false);
-                throw;
+                throw new OperationCanceledException(aborted);
             }
+        }
+
+        try
+        {
+            boundary = await _fanout.JoinGroupAsync(roomName, Context.ConnectionId, aborted).ConfigureAwait(false);
         }
         catch when (isNewMember)
         {
-            lock (rooms)
+            bool owned;
+            lock (state)
             {
-                rooms.Remove(roomName);
+                owned = state.Rooms.Remove(roomName);
+            }
+
+            if (owned)
+            {
+                await _fanout.ReleaseAsync(roomName).ConfigureAwait(false);
             }
 
             throw;
@@ -134,10 +151,10 @@ public sealed class ChatHub : Hub
     {
         var identity = ChatClaims.GetIdentity(Context.User);
         var roomName = ChatService.NormalizeRoomName(room);
-        var rooms = Rooms;
-        lock (rooms)
+        var state = State;
+        lock (state)
         {
-            if (!rooms.Remove(roomName))
+            if (!state.Rooms.Remove(roomName))
             {
                 return;
             }
@@ -196,13 +213,15 @@ public sealed class ChatHub : Hub
     public override async Task OnDisconnectedAsync(Exception? exception)
     {
         // SignalR removes the connection from its groups; this releases the node's room subscriptions and presence.
-        if (ChatClaims.TryGetIdentity(Context.User, out var identity) && Context.Items.TryGetValue(RoomsKey, out var value) && value is HashSet<string> rooms)
+        if (ChatClaims.TryGetIdentity(Context.User, out var identity))
         {
+            var state = State;
             string[] joined;
-            lock (rooms)
+            lock (state)
             {
-                joined = [.. rooms];
-                rooms.Clear();
+                state.Closed = true;
+                joined = [.. state.Rooms];
+                state.Rooms.Clear();
             }
 
             foreach (var room in joined)
@@ -222,17 +241,30 @@ public sealed class ChatHub : Hub
         await base.OnDisconnectedAsync(exception).ConfigureAwait(false);
     }
 
-    private HashSet<string> Rooms
+    private ConnectionState State
     {
         get
         {
-            if (!Context.Items.TryGetValue(RoomsKey, out var value) || value is not HashSet<string> rooms)
+            // Context.Items is per connection; invocations of one connection run one at a time (MaximumParallelInvocationsPerClient = 1),
+            // but OnDisconnectedAsync may overlap an invocation, hence the lock on the state.
+            lock (Context.Items)
             {
-                rooms = new HashSet<string>(StringComparer.Ordinal);
-                Context.Items[RoomsKey] = rooms;
-            }
+                if (!Context.Items.TryGetValue(StateKey, out var value) || value is not ConnectionState state)
+                {
+                    state = new ConnectionState();
+                    Context.Items[StateKey] = state;
+                }
 
-            return rooms;
+                return state;
+            }
         }
+    }
+
+    /// <summary>The rooms one connection has joined (and acquired on the node's fan-out).</summary>
+    private sealed class ConnectionState
+    {
+        public HashSet<string> Rooms { get; } = new(StringComparer.Ordinal);
+
+        public bool Closed { get; set; }
     }
 }

@@ -1,0 +1,3 @@
+using ChitChat.AspNetCore.Tests.Infrastructure;
+
+[assembly: AssemblyFixture(typeof(SharedServer))]

@@ -1,0 +1,130 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ChitChat.AspNetCore.Tests.Infrastructure;
+
+/// <summary>The sample web host on real Kestrel (127.0.0.1, a free port), configured through settings like a user would.</summary>
+public sealed class ChitChatServer : WebApplicationFactory<Program>
+{
+    public const string SigningKey = "test-signing-key-that-is-long-enough-0123456789";
+
+    private static int s_users;
+    private readonly Dictionary<string, string?> _settings;
+    private readonly string _environment;
+
+    private ChitChatServer(Dictionary<string, string?> settings, string environment)
+    {
+        _settings = settings;
+        _environment = environment;
+    }
+
+    public Uri BaseAddress { get; private set; } = null!;
+
+    public static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
+
+    /// <summary>Starts a server. Defaults: in-memory store, a fixed signing key, fast password hashing, no rate limits.</summary>
+    public static ChitChatServer Start(IReadOnlyDictionary<string, string?>? overrides = null, string environment = "Development")
+    {
+        var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["ChitChat:Store"] = "InMemory",
+            ["ChitChat:Transport"] = "InProcess",
+            ["ChitChat:Auth:SigningKey"] = SigningKey,
+            ["ChitChat:Auth:RateLimit"] = "0",
+            ["ChitChat:SendRateLimit"] = "0",
+            ["ChitChat:PasswordHashIterations"] = "1000",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        var server = new ChitChatServer(settings, environment);
+        server.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
+        server.StartServer();
+        var address = server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        server.BaseAddress = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
+        return server;
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment(_environment);
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+
+    public HttpClient Http(string? token = null)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return client;
+    }
+
+    /// <summary>Registers and logs in a fresh user.</summary>
+    public async Task<TestUser> NewUserAsync(string prefix = "user")
+    {
+        var name = $"{prefix}{Interlocked.Increment(ref s_users)}_{Guid.NewGuid().ToString("N")[..6]}";
+        using var http = Http();
+        using var register = await http.PostAsJsonAsync("/api/auth/register", new { userName = name, password = "password123" }).WaitAsync(Timeouts.Default);
+        Assert.Equal(HttpStatusCode.Created, register.StatusCode);
+        using var login = await http.PostAsJsonAsync("/api/auth/login", new { userName = name, password = "password123" }).WaitAsync(Timeouts.Default);
+        Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+        var body = await login.Content.ReadFromJsonAsync<JsonElement>(Json).WaitAsync(Timeouts.Default);
+        return new TestUser(this, body.GetProperty("user").GetProperty("id").GetGuid(), name, body.GetProperty("accessToken").GetString()!);
+    }
+
+    /// <summary>Creates a room with a unique name.</summary>
+    public async Task<string> NewRoomAsync(TestUser owner, string prefix = "room")
+    {
+        var name = $"{prefix}-{Guid.NewGuid().ToString("N")[..10]}";
+        using var http = Http(owner.Token);
+        using var response = await http.PostAsJsonAsync("/api/rooms", new { name }).WaitAsync(Timeouts.Default);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return name;
+    }
+
+    public HubConnection Hub(Func<Task<string?>> accessToken) =>
+        new HubConnectionBuilder()
+            .WithUrl(new Uri(BaseAddress, "/hubs/chat"), o =>
+            {
+                o.Transports = HttpTransportType.WebSockets;
+                o.SkipNegotiation = false;
+                o.AccessTokenProvider = accessToken;
+            })
+            .Build();
+}
+
+public sealed record TestUser(ChitChatServer Server, Guid Id, string UserName, string Token)
+{
+    public HttpClient Http() => Server.Http(Token);
+
+    /// <summary>Connects a hub client whose events are recorded.</summary>
+    public async Task<HubClient> ConnectAsync()
+    {
+        var client = new HubClient(Server.Hub(() => Task.FromResult<string?>(Token)));
+        await client.Connection.StartAsync().WaitAsync(Timeouts.Default);
+        return client;
+    }
+}
+
+public static class Timeouts
+{
+    public static readonly TimeSpan Default = TimeSpan.FromSeconds(30);
+}

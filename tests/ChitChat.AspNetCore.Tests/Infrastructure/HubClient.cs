@@ -1,0 +1,173 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace ChitChat.AspNetCore.Tests.Infrastructure;
+
+public sealed record WireMessage(Guid Id, string Room, long Seq, Guid AuthorId, string AuthorName, string Text, DateTime SentAt, string? ClientMessageId);
+
+public sealed record WirePresence(string Room, Guid UserId, string UserName, bool Online);
+
+public sealed record WireTyping(string Room, Guid UserId, string UserName);
+
+public sealed record WireJoin(string Room, long LastSeq, List<WireMessage> Missed, bool HasMore);
+
+public sealed record WireAck(Guid Id, long Seq, DateTime SentAt);
+
+public sealed record WireUser(Guid UserId, string UserName);
+
+/// <summary>A SignalR client that records every event and lets tests wait for conditions on them.</summary>
+public sealed class HubClient : IAsyncDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly List<WireMessage> _messages = [];
+    private readonly List<WirePresence> _presence = [];
+    private readonly List<WireTyping> _typing = [];
+    private readonly List<(Func<bool> Condition, TaskCompletionSource Signal)> _waiters = [];
+
+    public HubClient(HubConnection connection)
+    {
+        Connection = connection;
+        connection.On<WireMessage>("message", m => Record(() => _messages.Add(m)));
+        connection.On<WirePresence>("presence", p => Record(() => _presence.Add(p)));
+        connection.On<WireTyping>("typing", t => Record(() => _typing.Add(t)));
+    }
+
+    public HubConnection Connection { get; }
+
+    public WireMessage[] Messages(string room)
+    {
+        lock (_gate)
+        {
+            return _messages.Where(m => m.Room == room).ToArray();
+        }
+    }
+
+    public WirePresence[] Presence(string room)
+    {
+        lock (_gate)
+        {
+            return _presence.Where(m => m.Room == room).ToArray();
+        }
+    }
+
+    public WireTyping[] Typing(string room)
+    {
+        lock (_gate)
+        {
+            return _typing.Where(m => m.Room == room).ToArray();
+        }
+    }
+
+    public Task<WireJoin> JoinAsync(string room, long? afterSeq = null) =>
+        Connection.InvokeAsync<WireJoin>("JoinRoom", room, afterSeq).WaitAsync(Timeouts.Default);
+
+    public Task<WireAck> SendAsync(string room, string text, string? clientMessageId = null) =>
+        Connection.InvokeAsync<WireAck>("SendMessage", room, text, clientMessageId ?? Guid.NewGuid().ToString("N")).WaitAsync(Timeouts.Default);
+
+    /// <summary>Waits until <paramref name="condition"/> holds on the recorded events, failing with <paramref name="phase"/> after a generous timeout.</summary>
+    public async Task WaitUntilAsync(Func<HubClient, bool> condition, string phase)
+    {
+        var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_gate)
+        {
+            if (condition(this))
+            {
+                return;
+            }
+
+            _waiters.Add((() => condition(this), signal));
+        }
+
+        try
+        {
+            await signal.Task.WaitAsync(Timeouts.Default);
+        }
+        catch (TimeoutException)
+        {
+            lock (_gate)
+            {
+                throw new TimeoutException($"Timed out waiting for: {phase}. Recorded {_messages.Count} messages (seqs {string.Join(",", _messages.Select(m => $"{m.Room}#{m.Seq}"))}), {_presence.Count} presence, {_typing.Count} typing events.");
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await Connection.DisposeAsync();
+
+    private void Record(Action add)
+    {
+        lock (_gate)
+        {
+            add();
+            for (var i = _waiters.Count - 1; i >= 0; i--)
+            {
+                if (_waiters[i].Condition())
+                {
+                    _waiters[i].Signal.TrySetResult();
+                    _waiters.RemoveAt(i);
+                }
+            }
+        }
+    }
+}
+
+public static class Problem
+{
+    public static async Task<JsonElement> ReadAsync(HttpResponseMessage response)
+    {
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        return await response.Content.ReadFromJsonAsyncSafe();
+    }
+
+    private static async Task<JsonElement> ReadFromJsonAsyncSafe(this HttpContent content)
+    {
+        var text = await content.ReadAsStringAsync().WaitAsync(Timeouts.Default);
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    public static async Task AssertAsync(HttpResponseMessage response, int status, string code)
+    {
+        Assert.Equal(status, (int)response.StatusCode);
+        var problem = await ReadAsync(response);
+        Assert.Equal(code, problem.GetProperty("code").GetString());
+        Assert.Equal(status, problem.GetProperty("status").GetInt32());
+    }
+}
+
+public sealed class SharedServer : IAsyncLifetime
+{
+    public ChitChatServer Server { get; private set; } = null!;
+
+    public ValueTask InitializeAsync()
+    {
+        Server = ChitChatServer.Start();
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask DisposeAsync() => await Server.DisposeAsync();
+}
+
+
+public static class HubError
+{
+    /// <summary>
+    /// The error code of a hub error. SignalR sends a failed invocation as
+    /// "An unexpected error occurred invoking 'X' on the server. HubException: &lt;code&gt;: &lt;message&gt;".
+    /// </summary>
+    public static string Code(Exception error)
+    {
+        const string marker = "HubException: ";
+        var at = error.Message.IndexOf(marker, StringComparison.Ordinal);
+        Assert.True(at >= 0, $"Not a ChitChat hub error: {error.Message}");
+        var rest = error.Message[(at + marker.Length)..];
+        var colon = rest.IndexOf(':', StringComparison.Ordinal);
+        Assert.True(colon > 0, $"No code in hub error: {error.Message}");
+        return rest[..colon];
+    }
+
+    public static string Message(Exception error)
+    {
+        const string marker = "HubException: ";
+        var at = error.Message.IndexOf(marker, StringComparison.Ordinal);
+        return at >= 0 ? error.Message[(at + marker.Length)..] : error.Message;
+    }
+}
