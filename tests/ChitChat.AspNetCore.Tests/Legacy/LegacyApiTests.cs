@@ -6,6 +6,7 @@ using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.SignalR.Client;
 
 using ChitChat.AspNetCore.Legacy;
 
@@ -212,6 +213,48 @@ public sealed class LegacyApiTests
         Assert.Equal("after", next.GetProperty("text").GetString());
         Assert.Equal("after", (await native.NextAsync("second native")).Text);
         Assert.False(native.TryNext(out _));
+    }
+
+    [Fact]
+    public async Task A_SignalR_client_and_a_legacy_WebSocket_exchange_messages_both_ways_exactly_once()
+    {
+        await using var host = await LegacyHost.StartAsync();
+        var (id, userName) = await host.RegisterAsync("old-timer");
+        await host.RegisterAsync("modern");
+        var (hub, messages) = await host.ConnectNativeAsync("modern");
+        await using var _ = hub;
+        using var socket = await host.ConnectAsync("global");
+
+        // Native (SignalR) -> legacy WebSocket frame.
+        var ack = await hub.InvokeAsync<JsonElement>("SendMessage", "global", "hello from SignalR", "n-1").WaitAsync(LegacyHost.Timeout);
+        var frame = await LegacyHost.ReceiveJsonAsync(socket, "SignalR to legacy");
+        Assert.Equal("modern", frame.GetProperty("username").GetString());
+        Assert.Equal("hello from SignalR", frame.GetProperty("text").GetString());
+        var echo = await messages.Reader.ReadAsync().AsTask().WaitAsync(LegacyHost.Timeout);
+        Assert.Equal(ack.GetProperty("seq").GetInt64(), echo.GetProperty("seq").GetInt64());
+
+        // Legacy create -> the native `message` event, once, authored by the verified user.
+        using (var create = await host.Http.PostAsJsonAsync("/message/create", new { userId = id, userName, chatroomId = 1, message = "hello from ChitChat 1" }))
+        {
+            Assert.Equal(HttpStatusCode.Created, create.StatusCode);
+        }
+
+        var posted = await messages.Reader.ReadAsync().AsTask().WaitAsync(LegacyHost.Timeout);
+        Assert.Equal("hello from ChitChat 1", posted.GetProperty("text").GetString());
+        Assert.Equal("old-timer", posted.GetProperty("authorName").GetString());
+        Assert.Equal(id, posted.GetProperty("authorId").GetString());
+
+        // The legacy peer does not get the created message again: its next frame is the next native message.
+        await hub.InvokeAsync<JsonElement>("SendMessage", "global", "second from SignalR", "n-2").WaitAsync(LegacyHost.Timeout);
+        Assert.Equal("second from SignalR", (await LegacyHost.ReceiveJsonAsync(socket, "next native frame")).GetProperty("text").GetString());
+        Assert.Equal("second from SignalR", (await messages.Reader.ReadAsync().AsTask().WaitAsync(LegacyHost.Timeout)).GetProperty("text").GetString());
+
+        // A legacy WebSocket frame is broadcast to legacy clients only: the native client receives nothing for it.
+        await LegacyHost.SendJsonAsync(socket, new { username = "old-timer", text = "ws only", timestamp = "t" });
+        Assert.Equal("ws only", (await LegacyHost.ReceiveJsonAsync(socket, "legacy echo")).GetProperty("text").GetString());
+        await hub.InvokeAsync<JsonElement>("SendMessage", "global", "third from SignalR", "n-3").WaitAsync(LegacyHost.Timeout);
+        Assert.Equal("third from SignalR", (await messages.Reader.ReadAsync().AsTask().WaitAsync(LegacyHost.Timeout)).GetProperty("text").GetString());
+        Assert.Equal(4, (await host.Chat.GetHistoryAsync("global")).Count);
     }
 
     [Fact]

@@ -10,6 +10,7 @@ using ChitChat.AspNetCore.Legacy;
 using ChitChat.Transport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -49,14 +50,18 @@ internal sealed class LegacyHost : IAsyncDisposable
             ["ChitChat:Legacy:Enabled"] = enabled ? "true" : "false",
             ["ChitChat:Legacy:AuthRateLimit"] = "0",
             ["ChitChat:Legacy:AllowedOrigins:0"] = "https://old.example.com",
+            ["ChitChat:Auth:SigningKey"] = "legacy-tests-signing-key-0123456789-abcdefghij",
         });
         if (settings is not null)
         {
             builder.Configuration.AddInMemoryCollection(settings);
         }
 
-        builder.Services.AddChitChat().AddLegacyApi();
+        // The same wiring the sample web host uses: the native API and hub, plus the legacy API.
+        builder.Services.AddChitChat().AddAspNetCore().AddLegacyApi();
         var app = builder.Build();
+        app.UseChitChat();
+        app.MapChitChat();
         app.MapChitChatLegacy();
         await app.StartAsync().WaitAsync(Timeout);
         return new LegacyHost(app, new Uri(app.Urls.First()));
@@ -90,6 +95,22 @@ internal sealed class LegacyHost : IAsyncDisposable
         Assert.Equal(HttpStatusCode.OK, login.StatusCode);
         var body = await login.Content.ReadFromJsonAsync<JsonElement>();
         return (body.GetProperty("id").GetString()!, body.GetProperty("username").GetString()!);
+    }
+
+    /// <summary>Logs a user in over the native API and connects a SignalR client that records every <c>message</c> event.</summary>
+    public async Task<(HubConnection Hub, System.Threading.Channels.Channel<JsonElement> Messages)> ConnectNativeAsync(string userName, string password = "password-123")
+    {
+        using var login = await Http.PostAsJsonAsync("/api/auth/login", new { userName, password });
+        Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+        var token = (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessToken").GetString();
+        var hub = new HubConnectionBuilder()
+            .WithUrl(new Uri(Address, "/hubs/chat"), o => o.AccessTokenProvider = () => Task.FromResult(token))
+            .Build();
+        var messages = System.Threading.Channels.Channel.CreateUnbounded<JsonElement>();
+        hub.On<JsonElement>("message", m => messages.Writer.TryWrite(m));
+        await hub.StartAsync().WaitAsync(Timeout);
+        await hub.InvokeAsync<JsonElement>("JoinRoom", "global", (long?)null).WaitAsync(Timeout);
+        return (hub, messages);
     }
 
     /// <summary>Subscribes to native room events as a SignalR hub would, recording every posted message.</summary>
