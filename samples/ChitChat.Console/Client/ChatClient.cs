@@ -55,6 +55,11 @@ public sealed partial class ChatClient : IAsyncDisposable
     public ChatClient(ChatClientOptions options, HttpClient? http = null, TimeProvider? time = null, ILogger<ChatClient>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if (!options.Server.AbsolutePath.EndsWith('/'))
+        {
+            options.Server = new Uri(options.Server.AbsoluteUri + "/"); // keep a path base (http://host/chat/) when resolving api/... and hubs/chat
+        }
+
         _options = options;
         _http = http ?? new HttpClient();
         _http.BaseAddress ??= options.Server;
