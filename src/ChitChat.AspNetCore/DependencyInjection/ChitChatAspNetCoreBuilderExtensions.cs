@@ -61,6 +61,7 @@ public static class ChitChatAspNetCoreBuilderExtensions
 
             services.AddSignalR()
                 .AddJsonProtocol()
+                .AddMessagePackProtocol()
                 .AddHubOptions<ChatHub>(o => o.AddFilter<ChatHubFilter>());
             services.TryAddSingleton<ChatHubFilter>();
             services.TryAddSingleton<IUserIdProvider, ChatUserIdProvider>();

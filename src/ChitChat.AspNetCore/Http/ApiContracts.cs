@@ -1,3 +1,5 @@
+using MessagePack;
+
 namespace ChitChat.AspNetCore.Http;
 
 /// <summary>The body of <c>POST /api/auth/register</c>.</summary>
@@ -57,7 +59,8 @@ public sealed record SendMessageBody(string? Text, string? ClientMessageId = nul
 /// <param name="Text">The text.</param>
 /// <param name="SentAt">The server timestamp (UTC).</param>
 /// <param name="ClientMessageId">The client's idempotency key, or <see langword="null"/>.</param>
-public sealed record MessageDto(Guid Id, string Room, long Seq, Guid AuthorId, string AuthorName, string Text, DateTime SentAt, string? ClientMessageId)
+[MessagePackObject]
+public sealed record MessageDto([property: Key("id")] Guid Id, [property: Key("room")] string Room, [property: Key("seq")] long Seq, [property: Key("authorId")] Guid AuthorId, [property: Key("authorName")] string AuthorName, [property: Key("text")] string Text, [property: Key("sentAt")] DateTime SentAt, [property: Key("clientMessageId")] string? ClientMessageId)
 {
     /// <summary>Creates the DTO of a message.</summary>
     /// <param name="message">The message.</param>

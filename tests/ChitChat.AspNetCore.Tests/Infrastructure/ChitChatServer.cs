@@ -21,10 +21,13 @@ public sealed class ChitChatServer : WebApplicationFactory<Program>
     private readonly Dictionary<string, string?> _settings;
     private readonly string _environment;
 
-    private ChitChatServer(Dictionary<string, string?> settings, string environment)
+    private readonly Action<IServiceCollection>? _services;
+
+    private ChitChatServer(Dictionary<string, string?> settings, string environment, Action<IServiceCollection>? services)
     {
         _settings = settings;
         _environment = environment;
+        _services = services;
     }
 
     public Uri BaseAddress { get; private set; } = null!;
@@ -32,7 +35,7 @@ public sealed class ChitChatServer : WebApplicationFactory<Program>
     public static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
 
     /// <summary>Starts a server. Defaults: in-memory store, a fixed signing key, fast password hashing, no rate limits.</summary>
-    public static ChitChatServer Start(IReadOnlyDictionary<string, string?>? overrides = null, string environment = "Development")
+    public static ChitChatServer Start(IReadOnlyDictionary<string, string?>? overrides = null, string environment = "Development", Action<IServiceCollection>? services = null)
     {
         var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
@@ -49,7 +52,7 @@ public sealed class ChitChatServer : WebApplicationFactory<Program>
             settings[key] = value;
         }
 
-        var server = new ChitChatServer(settings, environment);
+        var server = new ChitChatServer(settings, environment, services);
         server.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
         server.StartServer();
         var address = server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
@@ -63,6 +66,11 @@ public sealed class ChitChatServer : WebApplicationFactory<Program>
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
+        }
+
+        if (_services is not null)
+        {
+            builder.ConfigureServices(_services);
         }
     }
 

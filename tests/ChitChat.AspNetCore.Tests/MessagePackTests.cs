@@ -1,0 +1,43 @@
+using ChitChat.AspNetCore.Http;
+using ChitChat.AspNetCore.Hubs;
+using ChitChat.AspNetCore.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ChitChat.AspNetCore.Tests;
+
+public sealed class MessagePackTests(SharedServer shared)
+{
+    [Fact]
+    public async Task A_MessagePack_client_and_a_JSON_client_share_a_room_with_the_same_camelCase_shapes()
+    {
+        var server = shared.Server;
+        var alice = await server.NewUserAsync();
+        var room = await server.NewRoomAsync(alice);
+        await using var json = await alice.ConnectAsync();
+        await json.JoinAsync(room, 0);
+
+        await using var packed = new HubConnectionBuilder()
+            .WithUrl(new Uri(server.BaseAddress, "/hubs/chat"), o =>
+            {
+                o.Transports = HttpTransportType.WebSockets;
+                o.AccessTokenProvider = () => Task.FromResult<string?>(alice.Token);
+            })
+            .AddMessagePackProtocol()
+            .Build();
+        var received = new TaskCompletionSource<MessageDto>(TaskCreationOptions.RunContinuationsAsynchronously);
+        packed.On<MessageDto>("message", m => received.TrySetResult(m));
+        await packed.StartAsync().WaitAsync(Timeouts.Default);
+        var join = await packed.InvokeAsync<JoinRoomResult>("JoinRoom", room, 0L).WaitAsync(Timeouts.Default);
+        Assert.Equal(room, join.Room);
+
+        var ack = await json.SendAsync(room, "über msgpack", "mp-1");
+        var message = await received.Task.WaitAsync(Timeouts.Default);
+        Assert.Equal((ack.Id, ack.Seq, alice.Id, alice.UserName, "über msgpack", "mp-1"), (message.Id, message.Seq, message.AuthorId, message.AuthorName, message.Text, message.ClientMessageId));
+
+        var packedAck = await packed.InvokeAsync<SendMessageAck>("SendMessage", room, "from msgpack", "mp-2").WaitAsync(Timeouts.Default);
+        Assert.Equal(ack.Seq + 1, packedAck.Seq);
+        await json.WaitUntilAsync(c => c.Messages(room).Any(m => m.Seq == packedAck.Seq && m.Text == "from msgpack"), "the JSON client receives the MessagePack client's message");
+    }
+}
