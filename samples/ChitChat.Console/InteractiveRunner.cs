@@ -1,0 +1,228 @@
+using System.Globalization;
+using System.Text;
+using ChitChat.Cli.Client;
+using Spectre.Console;
+
+namespace ChitChat.Cli;
+
+/// <summary>The terminal UI: login or registration prompts, a line editor, messages with author and time, presence and typing.</summary>
+public sealed class InteractiveRunner(ChatClient client, ClientSettings settings, TimeProvider time)
+{
+    private static readonly TimeSpan TypingInterval = TimeSpan.FromSeconds(3);
+    private readonly Lock _screen = new();
+    private readonly StringBuilder _input = new();
+    private readonly Dictionary<string, DateTimeOffset> _typingShown = new(StringComparer.Ordinal);
+    private string _room = settings.Room;
+    private DateTimeOffset _lastTypingSent = DateTimeOffset.MinValue;
+
+    /// <summary>Prompts for what the command line did not give.</summary>
+    /// <param name="settings">The command line.</param>
+    /// <returns>User name, password and whether to register.</returns>
+    public static (string User, string Password, bool Register) PromptCredentials(ClientSettings settings)
+    {
+        var register = settings.Register;
+        if (settings.User is null && !register)
+        {
+            register = AnsiConsole.Prompt(new SelectionPrompt<string>().Title("Welcome to [green]ChitChat[/]").AddChoices("Log in", "Register")) == "Register";
+        }
+
+        var user = settings.User ?? AnsiConsole.Prompt(new TextPrompt<string>("User name:"));
+        var password = settings.Password ?? AnsiConsole.Prompt(new TextPrompt<string>("Password:").Secret());
+        return (user, password, register);
+    }
+
+    /// <summary>Runs the chat until <c>/quit</c> or Ctrl+C.</summary>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The exit code.</returns>
+    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        client.MessageReceived += m => Print(FormatMessage(m));
+        client.PresenceChanged += p => Print(string.Create(CultureInfo.InvariantCulture, $"[grey]* {Markup.Escape(p.UserName)} {(p.Online ? "joined" : "left")} #{Markup.Escape(p.Room)}[/]"));
+        client.TypingReceived += OnTyping;
+        client.ConnectionChanged += (state, reason) => Print(state switch
+        {
+            ConnectionState.Reconnecting => $"[yellow]connection lost, reconnecting…{(reason is null ? string.Empty : " (" + Markup.Escape(reason) + ")")}[/]",
+            ConnectionState.Reconnected => "[green]reconnected, caught up[/]",
+            ConnectionState.Retrying => "[yellow]still offline, retrying…[/]",
+            _ => "[green]connected[/]",
+        });
+
+        AnsiConsole.MarkupLine($"Signed in as [bold]{Markup.Escape(client.User?.UserName ?? "?")}[/]. Type [blue]/help[/] for commands.");
+        await JoinAsync(_room, settings.History ?? 20, cancellationToken);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var line = await ReadLineAsync(cancellationToken);
+            if (line is null)
+            {
+                return 0;
+            }
+
+            var command = SlashCommand.Parse(line);
+            try
+            {
+                switch (command.Kind)
+                {
+                    case CommandKind.Say:
+                        await client.SendAsync(_room, command.Argument!, cancellationToken);
+                        break;
+                    case CommandKind.Join:
+                        await JoinAsync(command.Argument!.ToLowerInvariant(), 20, cancellationToken);
+                        break;
+                    case CommandKind.Create:
+                        var room = await client.CreateRoomAsync(command.Argument!, cancellationToken);
+                        Print($"[green]created #{Markup.Escape(room.Name)}[/] (/join {Markup.Escape(room.Name)})");
+                        break;
+                    case CommandKind.Rooms:
+                        var table = new Table().AddColumns("Room", "Created");
+                        foreach (var r in await client.GetRoomsAsync(cancellationToken))
+                        {
+                            table.AddRow(Markup.Escape(r.Name == _room ? r.Name + " (current)" : r.Name), r.CreatedAt.ToLocalTime().ToString("g", CultureInfo.CurrentCulture));
+                        }
+
+                        lock (_screen)
+                        {
+                            AnsiConsole.Write(table);
+                        }
+
+                        break;
+                    case CommandKind.Who:
+                        var users = await client.GetPresenceAsync(_room, cancellationToken);
+                        Print($"[grey]online in #{Markup.Escape(_room)}:[/] {Markup.Escape(string.Join(", ", users.Select(u => u.UserName)))}");
+                        break;
+                    case CommandKind.History:
+                        foreach (var message in await client.GetHistoryAsync(_room, command.Count, cancellationToken))
+                        {
+                            Print(FormatMessage(message));
+                        }
+
+                        break;
+                    case CommandKind.Help:
+                        Print(Markup.Escape(SlashCommand.Help));
+                        break;
+                    case CommandKind.Quit:
+                        return 0;
+                    case CommandKind.Invalid:
+                        Print($"[red]{Markup.Escape(command.Argument!)}[/]");
+                        break;
+                }
+            }
+            catch (ChatClientException ex)
+            {
+                Print($"[red]{Markup.Escape(ex.ToString())}[/]");
+            }
+        }
+
+        return 0;
+    }
+
+    private async Task JoinAsync(string room, int recent, CancellationToken cancellationToken)
+    {
+        Print($"[blue]── #{Markup.Escape(room)} ──[/]");
+        await client.JoinRoomAsync(room, recent, cancellationToken);
+        _room = room;
+    }
+
+    private string FormatMessage(ChatMessageDto m)
+    {
+        var when = m.SentAt.ToLocalTime().ToString("HH:mm", CultureInfo.CurrentCulture);
+        var mine = string.Equals(m.AuthorId, client.User?.Id, StringComparison.Ordinal);
+        var room = m.Room == _room ? string.Empty : $"[grey]#{Markup.Escape(m.Room)}[/] ";
+        return $"[grey]{when}[/] {room}[{(mine ? "green" : "aqua")}]{Markup.Escape(m.AuthorName)}[/]: {Markup.Escape(m.Text)}";
+    }
+
+    private void OnTyping(TypingDto typing)
+    {
+        if (typing.Room != _room || typing.UserId == client.User?.Id)
+        {
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        lock (_screen)
+        {
+            if (_typingShown.TryGetValue(typing.UserId, out var shown) && now - shown < TypingInterval)
+            {
+                return;
+            }
+
+            _typingShown[typing.UserId] = now;
+        }
+
+        Print($"[grey italic]{Markup.Escape(typing.UserName)} is typing…[/]");
+    }
+
+    /// <summary>Prints a line above the input line and redraws what the user has typed so far.</summary>
+    private void Print(string markup)
+    {
+        lock (_screen)
+        {
+            if (!Console.IsOutputRedirected && !Console.IsInputRedirected)
+            {
+                Console.Write("\r" + new string(' ', Math.Min(Console.BufferWidth - 1, _input.Length + 4)) + "\r");
+            }
+
+            AnsiConsole.MarkupLine(markup);
+            if (!Console.IsInputRedirected)
+            {
+                Console.Write("> " + _input);
+            }
+        }
+    }
+
+    /// <summary>Reads a line key by key (so typing can be announced), or with ReadLine when stdin is redirected.</summary>
+    private async Task<string?> ReadLineAsync(CancellationToken cancellationToken)
+    {
+        if (Console.IsInputRedirected)
+        {
+            return await Console.In.ReadLineAsync(cancellationToken);
+        }
+
+        lock (_screen)
+        {
+            Console.Write("> ");
+        }
+
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            if (!Console.KeyAvailable)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(25), time, cancellationToken); // poll the keyboard without blocking message output
+                continue;
+            }
+
+            var key = Console.ReadKey(intercept: true);
+            lock (_screen)
+            {
+                switch (key.Key)
+                {
+                    case ConsoleKey.Enter:
+                        var line = _input.ToString();
+                        _input.Clear();
+                        Console.WriteLine();
+                        return line;
+                    case ConsoleKey.Backspace when _input.Length > 0:
+                        _input.Length--;
+                        Console.Write("\b \b");
+                        continue;
+                    default:
+                        if (!char.IsControl(key.KeyChar))
+                        {
+                            _input.Append(key.KeyChar);
+                            Console.Write(key.KeyChar);
+                        }
+
+                        break;
+                }
+            }
+
+            var now = time.GetUtcNow();
+            if (now - _lastTypingSent > TypingInterval && _input.Length > 0 && !_input.ToString().StartsWith('/'))
+            {
+                _lastTypingSent = now;
+                _ = client.TypingAsync(_room, cancellationToken);
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,346 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Cors.Infrastructure;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ChitChat.AspNetCore.Legacy;
+
+/// <summary>The ChitChat 1 HTTP endpoints and the WebSocket entry point. Every write goes through <see cref="ChatService"/>.</summary>
+internal sealed class LegacyHttpApi : IDisposable
+{
+    private readonly ChatService _chat;
+    private readonly LegacyRoomDirectory _rooms;
+    private readonly LegacyWebSocketHub _hub;
+    private readonly ICorsService _cors;
+    private readonly LegacyApiOptions _options;
+    private readonly ILogger<LegacyHttpApi> _logger;
+    private readonly CorsPolicy _corsPolicy;
+    private readonly PartitionedRateLimiter<string>? _authLimiter;
+
+    public LegacyHttpApi(ChatService chat, LegacyRoomDirectory rooms, LegacyWebSocketHub hub, ICorsService cors, IOptions<LegacyApiOptions> options, ILogger<LegacyHttpApi> logger)
+    {
+        _chat = chat;
+        _rooms = rooms;
+        _hub = hub;
+        _cors = cors;
+        _options = options.Value;
+        _logger = logger;
+        var policy = new CorsPolicyBuilder().WithMethods("POST").AllowAnyHeader().SetPreflightMaxAge(TimeSpan.FromMinutes(10));
+        if (_options.AllowedOrigins.Count > 0)
+        {
+            policy.WithOrigins([.. _options.AllowedOrigins]);
+        }
+
+        _corsPolicy = policy.Build();
+        if (_options.AuthRateLimit > 0)
+        {
+            var permits = _options.AuthRateLimit;
+            var window = _options.AuthRateWindow;
+            _authLimiter = PartitionedRateLimiter.Create<string, string>(address => RateLimitPartition.GetFixedWindowLimiter(address, _ => new FixedWindowRateLimiterOptions
+            {
+                PermitLimit = permits,
+                Window = window,
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            }));
+        }
+    }
+
+    public void Dispose() => _authLimiter?.Dispose();
+
+    /// <summary>Answers a CORS preflight: the CORS headers only for an allowed origin, 204 either way.</summary>
+    public Task PreflightAsync(HttpContext context)
+    {
+        ApplyCors(context);
+        context.Response.StatusCode = StatusCodes.Status204NoContent;
+        return Task.CompletedTask;
+    }
+
+    public async Task RegisterAsync(HttpContext context)
+    {
+        ApplyCors(context);
+        if (!TryAcquireAuthPermit(context))
+        {
+            return;
+        }
+
+        var request = await ReadAsync(context, LegacyJsonContext.Default.LegacyRegisterRequest).ConfigureAwait(false);
+        if (request is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await _chat.RegisterAsync(new RegisterRequest(request.UserName, request.Password, request.FirstName, request.LastName), context.RequestAborted).ConfigureAwait(false);
+            await WriteAsync(context, StatusCodes.Status201Created, new LegacyStatus("Account Created"), LegacyJsonContext.Default.LegacyStatus).ConfigureAwait(false);
+        }
+        catch (ChatException ex) when (ex.Code == ChatErrorCodes.UserExists)
+        {
+            await WriteAsync(context, StatusCodes.Status400BadRequest, new LegacyStatus("User already exists"), LegacyJsonContext.Default.LegacyStatus).ConfigureAwait(false);
+        }
+        catch (ChatException ex)
+        {
+            await WriteErrorAsync(context, ex).ConfigureAwait(false);
+        }
+    }
+
+    public async Task LoginAsync(HttpContext context)
+    {
+        ApplyCors(context);
+        if (!TryAcquireAuthPermit(context))
+        {
+            return;
+        }
+
+        var request = await ReadAsync(context, LegacyJsonContext.Default.LegacyLoginRequest).ConfigureAwait(false);
+        if (request is null)
+        {
+            return;
+        }
+
+        try
+        {
+            var user = await _chat.VerifyCredentialsAsync(request.UserName, request.Password, context.RequestAborted).ConfigureAwait(false);
+            var response = new LegacyLoginResponse(user.UserName, user.Id.ToString(), _chat.Options.DefaultRoom);
+            await WriteAsync(context, StatusCodes.Status200OK, response, LegacyJsonContext.Default.LegacyLoginResponse).ConfigureAwait(false);
+        }
+        catch (ChatException ex) when (ex.Code == ChatErrorCodes.InvalidCredentials)
+        {
+            await WriteAsync(context, StatusCodes.Status401Unauthorized, new LegacyStatus("Invalid credentials"), LegacyJsonContext.Default.LegacyStatus).ConfigureAwait(false);
+        }
+        catch (ChatException ex)
+        {
+            await WriteErrorAsync(context, ex).ConfigureAwait(false);
+        }
+    }
+
+    public async Task ListMessagesAsync(HttpContext context)
+    {
+        ApplyCors(context);
+        var request = await ReadAsync(context, LegacyJsonContext.Default.LegacyListRequest).ConfigureAwait(false);
+        if (request is null)
+        {
+            return;
+        }
+
+        if (!LegacyJsonContext.TryReadInt(request.ChatroomId, out var chatroomId))
+        {
+            await BadRequestAsync(context, "chatroomId must be a number.").ConfigureAwait(false);
+            return;
+        }
+
+        var room = await _rooms.FindRoomAsync(chatroomId, context.RequestAborted).ConfigureAwait(false);
+        if (room is null)
+        {
+            await BadRequestAsync(context, "Unknown chatroomId.").ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            var messages = await _chat.GetHistoryAsync(room, limit: _options.HistoryLimit, cancellationToken: context.RequestAborted).ConfigureAwait(false);
+            var result = messages
+                .Select(m => new LegacyMessage(m.AuthorId.ToString(), m.AuthorName, chatroomId, m.Text, LegacyJsonContext.FormatTime(m.SentAt)))
+                .ToArray();
+            await WriteAsync(context, StatusCodes.Status200OK, result, LegacyJsonContext.Default.LegacyMessageArray).ConfigureAwait(false);
+        }
+        catch (ChatException ex)
+        {
+            await WriteErrorAsync(context, ex).ConfigureAwait(false);
+        }
+    }
+
+    public async Task CreateMessageAsync(HttpContext context)
+    {
+        ApplyCors(context);
+        var request = await ReadAsync(context, LegacyJsonContext.Default.LegacyCreateRequest).ConfigureAwait(false);
+        if (request is null)
+        {
+            return;
+        }
+
+        if (!LegacyJsonContext.TryReadInt(request.ChatroomId, out var chatroomId))
+        {
+            await BadRequestAsync(context, "chatroomId must be a number.").ConfigureAwait(false);
+            return;
+        }
+
+        // The author is the user the id names, and the name must match it: a client cannot post as someone else by name.
+        var user = Guid.TryParse(LegacyJsonContext.ReadText(request.UserId), out var userId)
+            ? await _chat.FindUserAsync(userId, context.RequestAborted).ConfigureAwait(false)
+            : null;
+        if (user is null)
+        {
+            await BadRequestAsync(context, "Unknown user.").ConfigureAwait(false);
+            return;
+        }
+
+        if (!string.Equals(user.UserName, request.UserName?.Trim(), StringComparison.OrdinalIgnoreCase))
+        {
+            await BadRequestAsync(context, "userName does not match userId.").ConfigureAwait(false);
+            return;
+        }
+
+        var room = await _rooms.FindRoomAsync(chatroomId, context.RequestAborted).ConfigureAwait(false);
+        if (room is null)
+        {
+            await BadRequestAsync(context, "Unknown chatroomId.").ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            var clientMessageId = LegacyApiOptions.ClientMessageIdPrefix + Guid.NewGuid().ToString("N");
+            await _chat.SendAsync(new ChatIdentity(user.Id, user.UserName), room, request.Message, clientMessageId, context.RequestAborted).ConfigureAwait(false);
+            await WriteAsync(context, StatusCodes.Status201Created, new LegacyStatus("Message Saved"), LegacyJsonContext.Default.LegacyStatus).ConfigureAwait(false);
+        }
+        catch (ChatException ex)
+        {
+            await WriteErrorAsync(context, ex).ConfigureAwait(false);
+        }
+    }
+
+    public async Task WebSocketAsync(HttpContext context)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            await BadRequestAsync(context, "A WebSocket upgrade is required.").ConfigureAwait(false);
+            return;
+        }
+
+        // Browsers do not apply CORS to WebSockets: check the Origin ourselves (cross-site WebSocket hijacking).
+        var origin = context.Request.Headers.Origin.ToString();
+        if (origin.Length > 0 && !_options.AllowedOrigins.Contains(origin, StringComparer.OrdinalIgnoreCase) && !IsSameOrigin(context, origin))
+        {
+            LegacyLog.OriginRejected(_logger);
+            context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            return;
+        }
+
+        string room;
+        try
+        {
+            room = ChatService.NormalizeRoomName(context.Request.RouteValues["roomName"] as string, "roomName");
+            await _chat.GetRoomAsync(room, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (ChatException ex)
+        {
+            await WriteErrorAsync(context, ex).ConfigureAwait(false);
+            return;
+        }
+
+        using var socket = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
+        await _hub.RunAsync(socket, room, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static bool IsSameOrigin(HttpContext context, string origin) =>
+        Uri.TryCreate(origin, UriKind.Absolute, out var uri)
+        && string.Equals(uri.Authority, context.Request.Host.Value, StringComparison.OrdinalIgnoreCase);
+
+    private void ApplyCors(HttpContext context)
+    {
+        if (_options.AllowedOrigins.Count == 0 || !context.Request.Headers.ContainsKey("Origin"))
+        {
+            return;
+        }
+
+        var result = _cors.EvaluatePolicy(context, _corsPolicy);
+        _cors.ApplyResult(result, context.Response);
+    }
+
+    private bool TryAcquireAuthPermit(HttpContext context)
+    {
+        if (_authLimiter is null)
+        {
+            return true;
+        }
+
+        var address = context.Connection.RemoteIpAddress ?? IPAddress.None;
+        using var lease = _authLimiter.AttemptAcquire(address.ToString());
+        if (lease.IsAcquired)
+        {
+            return true;
+        }
+
+        var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var ra) ? ra : _options.AuthRateWindow;
+        context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+        LegacyLog.BadRequest(_logger, context.Request.Path, "rate limited");
+        return false;
+    }
+
+    /// <summary>Reads a JSON body; on failure writes the 400 (or 413) answer and returns <see langword="null"/>.</summary>
+    private async Task<T?> ReadAsync<T>(HttpContext context, JsonTypeInfo<T> typeInfo)
+        where T : class
+    {
+        var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (sizeFeature is { IsReadOnly: false })
+        {
+            sizeFeature.MaxRequestBodySize = _options.MaxRequestBodyBytes;
+        }
+
+        if (context.Request.ContentLength > _options.MaxRequestBodyBytes)
+        {
+            await WriteAsync(context, StatusCodes.Status413PayloadTooLarge, new LegacyStatus("Request body too large"), LegacyJsonContext.Default.LegacyStatus).ConfigureAwait(false);
+            return null;
+        }
+
+        try
+        {
+            var value = await JsonSerializer.DeserializeAsync(context.Request.Body, typeInfo, context.RequestAborted).ConfigureAwait(false);
+            if (value is null)
+            {
+                await BadRequestAsync(context, "A JSON object is required.").ConfigureAwait(false);
+            }
+
+            return value;
+        }
+        catch (JsonException)
+        {
+            await BadRequestAsync(context, "The body is not valid JSON.").ConfigureAwait(false);
+            return null;
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            await WriteAsync(context, StatusCodes.Status413PayloadTooLarge, new LegacyStatus("Request body too large"), LegacyJsonContext.Default.LegacyStatus).ConfigureAwait(false);
+            return null;
+        }
+    }
+
+    private Task BadRequestAsync(HttpContext context, string message)
+    {
+        LegacyLog.BadRequest(_logger, context.Request.Path, message);
+        return WriteAsync(context, StatusCodes.Status400BadRequest, new LegacyStatus(message), LegacyJsonContext.Default.LegacyStatus);
+    }
+
+    private Task WriteErrorAsync(HttpContext context, ChatException exception)
+    {
+        LegacyLog.BadRequest(_logger, context.Request.Path, exception.Code);
+        var status = exception.Code switch
+        {
+            ChatErrorCodes.RateLimited => StatusCodes.Status429TooManyRequests,
+            ChatErrorCodes.Unavailable => StatusCodes.Status503ServiceUnavailable,
+            ChatErrorCodes.RoomNotFound when context.WebSockets.IsWebSocketRequest => StatusCodes.Status404NotFound,
+            _ => StatusCodes.Status400BadRequest,
+        };
+        if (exception.RetryAfter is { } retryAfter)
+        {
+            context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        }
+
+        return WriteAsync(context, status, new LegacyStatus(exception.Message, exception.Errors), LegacyJsonContext.Default.LegacyStatus);
+    }
+
+    private static Task WriteAsync<T>(HttpContext context, int status, T value, JsonTypeInfo<T> typeInfo)
+    {
+        context.Response.StatusCode = status;
+        return context.Response.WriteAsJsonAsync(value, typeInfo, contentType: null, context.RequestAborted);
+    }
+}
