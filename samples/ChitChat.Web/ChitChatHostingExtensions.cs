@@ -15,7 +15,7 @@ internal static class ChitChatHostingExtensions
         var chat = builder.Services.AddChitChat();
         UseConfiguredStore(chat, configuration);
         UseConfiguredTransport(chat, configuration);
-        chat.AddAspNetCore();
+        chat.AddAspNetCore().AddLegacyApi(); // the ChitChat 1 API maps nothing unless ChitChat:Legacy:Enabled=true
         return builder;
     }
 

@@ -12,5 +12,6 @@ app.UseDefaultFiles();
 app.UseStaticFiles();
 app.UseChitChat();
 app.MapChitChat();
+app.MapChitChatLegacy(); // ChitChat 1 compatible API; maps nothing unless ChitChat:Legacy:Enabled=true
 
 app.Run();
