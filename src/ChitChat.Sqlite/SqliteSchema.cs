@@ -1,0 +1,128 @@
+using Microsoft.Data.Sqlite;
+
+namespace ChitChat.Sqlite;
+
+/// <summary>
+/// The schema and its migrations. The schema version is SQLite's <c>user_version</c> pragma; migration <c>n</c> moves the
+/// database from version <c>n</c> to <c>n + 1</c> and runs in the same <c>BEGIN IMMEDIATE</c> transaction as the version
+/// bump, so several processes starting at once migrate exactly once.
+/// </summary>
+internal static class SqliteSchema
+{
+    /// <summary>The migrations, in order; append new ones, never edit a shipped one.</summary>
+    private static readonly string[] Migrations =
+    [
+        // 0 -> 1: the initial schema.
+        """
+        CREATE TABLE users (
+            id TEXT NOT NULL PRIMARY KEY,
+            user_name TEXT NOT NULL,
+            normalized_user_name TEXT NOT NULL,
+            first_name TEXT NULL,
+            last_name TEXT NULL,
+            password_hash TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            version INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            changed_at INTEGER NOT NULL);
+        CREATE UNIQUE INDEX ux_users_normalized_user_name ON users (normalized_user_name);
+        CREATE UNIQUE INDEX ux_users_position ON users (position);
+
+        CREATE TABLE rooms (
+            id TEXT NOT NULL PRIMARY KEY,
+            name TEXT NOT NULL,
+            created_by TEXT NULL,
+            created_at INTEGER NOT NULL,
+            version INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            changed_at INTEGER NOT NULL);
+        CREATE UNIQUE INDEX ux_rooms_name ON rooms (name);
+        CREATE UNIQUE INDEX ux_rooms_position ON rooms (position);
+
+        CREATE TABLE messages (
+            id TEXT NOT NULL PRIMARY KEY,
+            room TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            author_id TEXT NOT NULL,
+            author_name TEXT NOT NULL,
+            text TEXT NOT NULL,
+            sent_at INTEGER NOT NULL,
+            client_message_id TEXT NULL,
+            version INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            changed_at INTEGER NOT NULL);
+        CREATE UNIQUE INDEX ux_messages_room_seq ON messages (room, seq);
+        CREATE UNIQUE INDEX ux_messages_room_client_message_id ON messages (room, client_message_id) WHERE client_message_id IS NOT NULL;
+        CREATE UNIQUE INDEX ux_messages_position ON messages (position);
+
+        -- The next sequence number of each room. Kept in step with messages by every write, inside the write transaction.
+        CREATE TABLE room_sequences (
+            room TEXT NOT NULL PRIMARY KEY,
+            last_seq INTEGER NOT NULL) WITHOUT ROWID;
+
+        -- The global change position: every insert or replacement of a document takes the next one.
+        CREATE TABLE change_position (
+            id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+            position INTEGER NOT NULL);
+        INSERT INTO change_position (id, position) VALUES (1, 0);
+
+        CREATE TABLE replica_checkpoints (
+            source_id TEXT NOT NULL PRIMARY KEY,
+            position INTEGER NOT NULL,
+            fencing_token INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL) WITHOUT ROWID;
+        """,
+    ];
+
+    /// <summary>Gets the schema version this build creates and understands.</summary>
+    public static int CurrentVersion => Migrations.Length;
+
+    /// <summary>Switches the file to WAL and brings the schema to <see cref="CurrentVersion"/>.</summary>
+    /// <param name="connection">An open connection.</param>
+    /// <returns>The version found before migrating.</returns>
+    public static int Migrate(SqliteConnection connection)
+    {
+        using (var wal = connection.CreateCommand())
+        {
+            // Persistent in the file: every later connection (of any process) uses the WAL.
+            wal.CommandText = "PRAGMA journal_mode = WAL;";
+            var mode = Convert.ToString(wal.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+            if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new InvalidOperationException($"The SQLite database could not be switched to WAL mode (journal mode is '{mode}').");
+            }
+        }
+
+        using var transaction = connection.BeginTransaction(deferred: false); // BEGIN IMMEDIATE: one migrator at a time
+        var found = ReadVersion(connection, transaction);
+        if (found > CurrentVersion)
+        {
+            throw new InvalidOperationException(
+                $"The SQLite database has schema version {found}, newer than the {CurrentVersion} this version of ChitChat.Sqlite understands. Upgrade the package.");
+        }
+
+        for (var version = found; version < CurrentVersion; version++)
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = Migrations[version] + $"\nPRAGMA user_version = {version + 1};";
+            command.ExecuteNonQuery();
+        }
+
+        transaction.Commit();
+        return found;
+    }
+
+    /// <summary>Reads the schema version.</summary>
+    /// <param name="connection">An open connection.</param>
+    /// <param name="transaction">The current transaction, if any.</param>
+    /// <returns>The version (0 for a new file).</returns>
+    public static int ReadVersion(SqliteConnection connection, SqliteTransaction? transaction = null)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "PRAGMA user_version;";
+        return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
