@@ -33,6 +33,7 @@ internal sealed class ReplicationNode
     private readonly TimeProvider _time;
     private readonly TimeSpan _defaultTimeout;
     private readonly TimeSpan _breakDuration;
+    private readonly TimeSpan _initTimeout;
     private readonly SemaphoreSlim _initGate = new(1, 1);
     private volatile bool _initialized;
     private ReplicaStatus _status;
@@ -47,13 +48,14 @@ internal sealed class ReplicationNode
         _time = time;
         _defaultTimeout = options.OperationTimeout;
         _breakDuration = options.BreakDuration;
+        _initTimeout = options.SyncOperationTimeout;
         _status = new ReplicaStatus(name, Reachable: false, 0, 0, TimeSpan.Zero, null, null, null);
         _pipeline = new ResiliencePipelineBuilder { Name = $"chitchat-replication-{name}", TimeProvider = time }
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions
             {
                 FailureRatio = 0.5,
                 MinimumThroughput = options.CircuitBreakerMinimumThroughput,
-                SamplingDuration = TimeSpan.FromSeconds(Math.Max(30, options.BreakDuration.TotalSeconds * 2)),
+                SamplingDuration = TimeSpan.FromSeconds(Math.Max(10, options.BreakDuration.TotalSeconds * 2)),
                 BreakDuration = options.BreakDuration,
                 StateProvider = _circuit,
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } ex && IsStoreFailure(ex, args.Context.CancellationToken)),
@@ -118,7 +120,7 @@ internal sealed class ReplicationNode
         {
             if (!_initialized)
             {
-                await ExecuteAsync(async ct => { await Store.InitializeAsync(ct).ConfigureAwait(false); return true; }, null, cancellationToken).ConfigureAwait(false);
+                await ExecuteAsync(async ct => { await Store.InitializeAsync(ct).ConfigureAwait(false); return true; }, _initTimeout, cancellationToken).ConfigureAwait(false);
                 _initialized = true;
             }
         }
