@@ -12,6 +12,7 @@ internal sealed partial class ReplicaSet : IAsyncDisposable
     private readonly ILogger<ReplicaSet> _logger;
     private volatile bool _primaryReachable = true;
     private DateTimeOffset _lastPrune;
+    private long _lastKnownHead;
 
     public ReplicaSet(IServiceProvider services, IOptions<ReplicationOptions> options, TimeProvider time, ILogger<ReplicaSet> logger)
     {
@@ -57,6 +58,11 @@ internal sealed partial class ReplicaSet : IAsyncDisposable
     /// <summary>Records that this router wrote <paramref name="keys"/> up to primary position <paramref name="position"/>.</summary>
     public void RecordWrite(long position, params ReadOnlySpan<string> keys)
     {
+        if (position != long.MaxValue)
+        {
+            NoteHead(position);
+        }
+
         var now = Time.GetUtcNow();
         foreach (var key in keys)
         {
@@ -113,6 +119,7 @@ internal sealed partial class ReplicaSet : IAsyncDisposable
         {
             head = await Primary.ExecuteAsync(ct => Primary.Store.Replication.GetHeadPositionAsync(ct), null, cancellationToken).ConfigureAwait(false);
             ReportPrimary(true);
+            NoteHead(head);
         }
         catch (ChatStoreUnavailableException ex)
         {
@@ -146,8 +153,11 @@ internal sealed partial class ReplicaSet : IAsyncDisposable
             var applied = checkpoint?.Position ?? 0;
             if (primaryHead is not { } head)
             {
-                // Primary unreachable: nothing new can have been written, so the replica's freshness is unchanged.
-                replica.Update(s => s with { Reachable = true, AppliedPosition = applied, ObservedAt = observedAt });
+                // Primary unreachable: this node cannot have written anything since it last saw the primary's head. A replica
+                // holding that head has every write this node could see, so it stays fresh while the outage lasts; one that
+                // is behind keeps its old freshness (and goes stale).
+                var caughtUp = applied >= Interlocked.Read(ref _lastKnownHead);
+                replica.Update(s => s with { Reachable = true, AppliedPosition = applied, ObservedAt = observedAt, FreshAsOf = caughtUp ? observedAt : s.FreshAsOf });
                 return;
             }
 
@@ -167,6 +177,7 @@ internal sealed partial class ReplicaSet : IAsyncDisposable
     /// <summary>Publishes a replica's lag given its applied position and the primary head read at <paramref name="observedAt"/> or later.</summary>
     public async Task PublishLagAsync(ReplicationNode replica, long applied, long head, DateTimeOffset observedAt, CancellationToken cancellationToken)
     {
+        NoteHead(head);
         if (applied >= head)
         {
             replica.Update(s => s with { Reachable = true, AppliedPosition = applied, LagDocuments = 0, Lag = TimeSpan.Zero, FreshAsOf = observedAt, ObservedAt = observedAt });
@@ -185,6 +196,14 @@ internal sealed partial class ReplicaSet : IAsyncDisposable
             FreshAsOf = fresh,
             ObservedAt = observedAt,
         });
+    }
+
+    private void NoteHead(long head)
+    {
+        long current;
+        while (head > (current = Interlocked.Read(ref _lastKnownHead)) && Interlocked.CompareExchange(ref _lastKnownHead, head, current) != current)
+        {
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -148,9 +148,17 @@ public sealed class RouterTests
         Assert.Equal([acked.Message], await rig.Router.Messages.QueryAsync(room.Name, new MessageQuery(0, null, 10)).WaitAsync(Timeout));
         Assert.Equal(user, await rig.Router.Users.FindByIdAsync(user.Id).WaitAsync(Timeout));
 
+        // An outage longer than MaxStaleness: the replica holds every write this node saw, so it keeps serving reads.
+        _time.Advance(TimeSpan.FromSeconds(30));
+        await rig.Set.RefreshAsync(CancellationToken.None).WaitAsync(Timeout);
+        Assert.False(rig.Set.PrimaryReachable);
+        Assert.Equal([acked.Message], await rig.Router.Messages.QueryAsync(room.Name, new MessageQuery(0, null, 10)).WaitAsync(Timeout));
+        var health = await new ReplicationHealthCheck(rig.Set).CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext()).WaitAsync(Timeout);
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy, health.Status);
+
         // Recovery after the break duration: the half-open trial succeeds.
         primary.Down = false;
-        _time.Advance(TimeSpan.FromSeconds(2));
+        _time.Advance(TimeSpan.FromSeconds(30));
         var after = await rig.Router.Messages.AppendAsync(Data.Message(room.Name, user, "after", "k2")).WaitAsync(Timeout);
         Assert.Equal(2, after.Message.Seq);
         Assert.Equal(2, (await p.Messages.QueryAsync(room.Name, new MessageQuery(0, null, 10))).Count);
