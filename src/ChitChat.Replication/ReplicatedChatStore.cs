@@ -1,0 +1,242 @@
+using ChitChat.Storage;
+
+namespace ChitChat.Replication;
+
+/// <summary>
+/// The replication router: an <see cref="IChatStore"/> that sends writes to the primary and reads by
+/// <see cref="ReplicationOptions.ReadPreference"/>, skipping replicas that are unreachable, staler than
+/// <see cref="ReplicationOptions.MaxStaleness"/> or that have not yet applied this router's last write to what is read
+/// (read-your-writes). Writes fail fast with <see cref="ChatStoreUnavailableException"/> while the primary is down.
+/// </summary>
+internal sealed class ReplicatedChatStore : IChatStore, IUserStore, IRoomStore, IMessageStore
+{
+    private const string RoomsKey = "rooms";
+    private readonly ReplicaSet _set;
+
+    public ReplicatedChatStore(ReplicaSet set)
+    {
+        ArgumentNullException.ThrowIfNull(set);
+        _set = set;
+    }
+
+    public string ProviderName => $"replicated-{_set.Primary.Store.ProviderName}";
+
+    public IUserStore Users => this;
+
+    public IRoomStore Rooms => this;
+
+    public IMessageStore Messages => this;
+
+    /// <summary>Gets the primary's change feed (read directly: the sync service applies its own timeouts).</summary>
+    public IReplicationStore Replication => _set.Primary.Store.Replication;
+
+    internal ReplicaSet ReplicaSet => _set;
+
+    public async Task InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        await _set.Primary.EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var replica in _set.Replicas)
+        {
+            try
+            {
+                await replica.EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (ChatStoreUnavailableException)
+            {
+                // A replica that cannot start yet is retried by the probes; the primary serves meanwhile.
+            }
+        }
+    }
+
+    public Task PingAsync(CancellationToken cancellationToken = default) =>
+        WriteAsync(ct => _set.Primary.Store.PingAsync(ct), cancellationToken);
+
+    // ---- writes: primary only, then record the primary position for read-your-writes ----
+
+    async Task<bool> IUserStore.TryCreateAsync(ChatUser user, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        var created = await WriteAsync(ct => _set.Primary.Store.Users.TryCreateAsync(user, ct), cancellationToken).ConfigureAwait(false);
+        if (created)
+        {
+            await RecordWriteAsync(cancellationToken, UserIdKey(user.Id), UserNameKey(user.UserName)).ConfigureAwait(false);
+        }
+
+        return created;
+    }
+
+    async Task<bool> IRoomStore.TryCreateAsync(ChatRoom room, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        var created = await WriteAsync(ct => _set.Primary.Store.Rooms.TryCreateAsync(room, ct), cancellationToken).ConfigureAwait(false);
+        if (created)
+        {
+            await RecordWriteAsync(cancellationToken, RoomKey(room.Name), RoomsKey).ConfigureAwait(false);
+        }
+
+        return created;
+    }
+
+    async Task<AppendResult> IMessageStore.AppendAsync(NewMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var result = await WriteAsync(ct => _set.Primary.Store.Messages.AppendAsync(message, ct), cancellationToken).ConfigureAwait(false);
+        await RecordWriteAsync(cancellationToken, MessagesKey(message.Room)).ConfigureAwait(false);
+        return result;
+    }
+
+    // ---- reads: by read preference ----
+
+    Task<ChatUser?> IUserStore.FindByIdAsync(Guid id, CancellationToken cancellationToken) =>
+        ReadAsync(UserIdKey(id), (s, ct) => s.Users.FindByIdAsync(id, ct), cancellationToken);
+
+    Task<ChatUser?> IUserStore.FindByNameAsync(string userName, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(userName);
+        return ReadAsync(UserNameKey(userName), (s, ct) => s.Users.FindByNameAsync(userName, ct), cancellationToken);
+    }
+
+    Task<ChatRoom?> IRoomStore.FindByNameAsync(string name, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return ReadAsync(RoomKey(name), (s, ct) => s.Rooms.FindByNameAsync(name, ct), cancellationToken);
+    }
+
+    Task<IReadOnlyList<ChatRoom>> IRoomStore.ListAsync(CancellationToken cancellationToken) =>
+        ReadAsync(RoomsKey, (s, ct) => s.Rooms.ListAsync(ct), cancellationToken);
+
+    Task<IReadOnlyList<ChatMessage>> IMessageStore.QueryAsync(string room, MessageQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        ArgumentOutOfRangeException.ThrowIfLessThan(query.Limit, 1);
+        return ReadAsync(MessagesKey(room), (s, ct) => s.Messages.QueryAsync(room, query, ct), cancellationToken);
+    }
+
+    Task<long> IMessageStore.GetLastSeqAsync(string room, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        return ReadAsync(MessagesKey(room), (s, ct) => s.Messages.GetLastSeqAsync(room, ct), cancellationToken);
+    }
+
+    Task<ChatMessage?> IMessageStore.FindByClientMessageIdAsync(string room, string clientMessageId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        ArgumentNullException.ThrowIfNull(clientMessageId);
+        return ReadAsync(MessagesKey(room), (s, ct) => s.Messages.FindByClientMessageIdAsync(room, clientMessageId, ct), cancellationToken);
+    }
+
+    /// <summary>Gets the stores a read of <paramref name="key"/> may go to, best first (exposed for tests and diagnostics).</summary>
+    internal IReadOnlyList<ReplicationNode> SelectReadTargets(string key)
+    {
+        var eligible = _set.Replicas.Where(r => _set.IsEligible(r, key)).OrderBy(r => double.IsNaN(r.LatencyMs) ? double.MaxValue : r.LatencyMs).ToList();
+        var primary = _set.Primary;
+        var primaryUp = _set.PrimaryReachable;
+        switch (_set.Options.ReadPreference)
+        {
+            case ReadPreference.Primary:
+                return [primary];
+            case ReadPreference.PrimaryPreferred:
+                return primaryUp ? [primary, .. eligible] : [.. eligible, primary];
+            case ReadPreference.Replica:
+                return eligible;
+            case ReadPreference.ReplicaPreferred:
+                return [.. eligible, primary];
+            default:
+                var all = new List<ReplicationNode>(eligible);
+                if (primaryUp)
+                {
+                    all.Add(primary);
+                }
+
+                all.Sort((a, b) => Latency(a).CompareTo(Latency(b)));
+                if (!primaryUp)
+                {
+                    all.Add(primary);
+                }
+
+                return all;
+        }
+
+        static double Latency(ReplicationNode n) => double.IsNaN(n.LatencyMs) ? double.MaxValue : n.LatencyMs;
+    }
+
+    internal static string UserIdKey(Guid id) => $"u:{id:N}";
+
+    internal static string UserNameKey(string userName) => $"un:{ChatUser.Normalize(userName)}";
+
+    internal static string RoomKey(string name) => $"r:{name}";
+
+    internal static string MessagesKey(string room) => $"m:{room}";
+
+    private async Task<T> WriteAsync<T>(Func<CancellationToken, Task<T>> write, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var result = await _set.Primary.ExecuteAsync(write, null, cancellationToken).ConfigureAwait(false);
+            _set.ReportPrimary(true);
+            return result;
+        }
+        catch (ChatStoreUnavailableException)
+        {
+            _set.ReportPrimary(false);
+            throw;
+        }
+    }
+
+    private Task WriteAsync(Func<CancellationToken, Task> write, CancellationToken cancellationToken) =>
+        WriteAsync(async ct => { await write(ct).ConfigureAwait(false); return true; }, cancellationToken);
+
+    private async Task RecordWriteAsync(CancellationToken cancellationToken, params string[] keys)
+    {
+        long position;
+        try
+        {
+            position = await _set.Primary.ExecuteAsync(ct => _set.Primary.Store.Replication.GetHeadPositionAsync(ct), null, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChatStoreUnavailableException)
+        {
+            // The write is durable but its position is unknown: no replica may serve these keys until the window passes.
+            position = long.MaxValue;
+        }
+
+        _set.RecordWrite(position, keys);
+    }
+
+    private async Task<T> ReadAsync<T>(string key, Func<IChatStore, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
+    {
+        var targets = SelectReadTargets(key);
+        ChatStoreUnavailableException? last = null;
+        foreach (var node in targets)
+        {
+            try
+            {
+                var result = await node.ExecuteAsync(ct => read(node.Store, ct), null, cancellationToken).ConfigureAwait(false);
+                if (node.IsPrimary)
+                {
+                    _set.ReportPrimary(true);
+                }
+
+                return result;
+            }
+            catch (ChatStoreUnavailableException ex)
+            {
+                last = ex;
+                if (node.IsPrimary)
+                {
+                    _set.ReportPrimary(false);
+                }
+                else
+                {
+                    node.Update(s => s with { Reachable = false });
+                }
+            }
+        }
+
+        throw new ChatStoreUnavailableException(
+            targets.Count == 0
+                ? $"No store can serve this read: read preference {_set.Options.ReadPreference} and no replica is reachable, within {_set.Options.MaxStaleness} of the primary and holding this node's latest write."
+                : "No store can serve this read: every candidate store failed.",
+            last?.RetryAfter ?? _set.Options.BreakDuration,
+            last);
+    }
+}

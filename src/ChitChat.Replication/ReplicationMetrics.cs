@@ -1,0 +1,43 @@
+using System.Diagnostics.Metrics;
+using ChitChat.Diagnostics;
+
+namespace ChitChat.Replication;
+
+/// <summary>Replication instruments on the <c>ChitChat</c> meter. The only tag is <c>replica</c>: a configured name (low cardinality).</summary>
+internal sealed class ReplicationMetrics
+{
+    public const string LagDocumentsName = "chitchat.replication.lag.documents";
+    public const string LagSecondsName = "chitchat.replication.lag";
+    public const string DocumentsSyncedName = "chitchat.replication.documents.synced";
+    public const string DocumentsRepairedName = "chitchat.replication.documents.repaired";
+    public const string LastSyncName = "chitchat.replication.last_sync.time";
+
+    public ReplicationMetrics(IMeterFactory meterFactory, ReplicaSet set)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        ArgumentNullException.ThrowIfNull(set);
+        var meter = meterFactory.Create(ChitChatDiagnostics.MeterName);
+        DocumentsSynced = meter.CreateCounter<long>(DocumentsSyncedName, "{document}", "Documents written to replicas by incremental sync.");
+        DocumentsRepaired = meter.CreateCounter<long>(DocumentsRepairedName, "{document}", "Documents written by anti-entropy repair (tag replica; direction to-replica or to-primary).");
+        meter.CreateObservableGauge(
+            LagDocumentsName,
+            () => set.Replicas.Select(r => new Measurement<long>(r.Status.LagDocuments, new KeyValuePair<string, object?>("replica", r.Name))),
+            "{document}",
+            "Primary change-feed positions not yet applied by the replica.");
+        meter.CreateObservableGauge(
+            LagSecondsName,
+            () => set.Replicas.Select(r => new Measurement<double>(r.Status.Lag.TotalSeconds, new KeyValuePair<string, object?>("replica", r.Name))),
+            "s",
+            "Age of the oldest primary change not yet applied by the replica (0 when caught up).");
+        meter.CreateObservableGauge(
+            LastSyncName,
+            () => set.Replicas.Where(r => r.Status.LastSuccessfulSyncAt is not null)
+                .Select(r => new Measurement<double>(r.Status.LastSuccessfulSyncAt!.Value.ToUnixTimeMilliseconds() / 1000.0, new KeyValuePair<string, object?>("replica", r.Name))),
+            "s",
+            "Unix time of the last successful sync pass of the replica.");
+    }
+
+    public Counter<long> DocumentsSynced { get; }
+
+    public Counter<long> DocumentsRepaired { get; }
+}
