@@ -15,19 +15,23 @@ internal static class ChitChatHostingExtensions
         var chat = builder.Services.AddChitChat();
         UseConfiguredStore(chat, configuration);
         UseConfiguredTransport(chat, configuration);
+
+        // Providers that ChitChat:Replication:Primary/Replicas can name by their Store key.
+        chat.AddSqliteStoreProvider().AddMongoDBStoreProvider();
+        if (configuration.GetValue("ChitChat:Replication:Enabled", false))
+        {
+            // The router replaces the store chosen above: writes to ChitChat:Replication:Primary, reads per
+            // ChitChat:Replication:ReadPreference/MaxStaleness; the sync service runs here unless RunSync=false
+            // (e.g. when samples/ChitChat.Worker runs it).
+            chat.AddReplication();
+        }
         chat.AddAspNetCore().AddLegacyApi(); // the ChitChat 1 API maps nothing unless ChitChat:Legacy:Enabled=true
         return builder;
     }
 
-    /// <summary>Selects the store from <c>ChitChat:Store</c> (Sqlite by default, InMemory, MongoDB) and <c>ChitChat:Replication:Enabled</c>.</summary>
+    /// <summary>Selects the store from <c>ChitChat:Store</c> (Sqlite by default, InMemory, MongoDB).</summary>
     private static void UseConfiguredStore(IChitChatBuilder chat, IConfiguration configuration)
     {
-        if (configuration.GetValue("ChitChat:Replication:Enabled", false))
-        {
-            // TODO(integrator): wire ChitChat.Replication here (primary + replicas from ChitChat:Replication:*).
-            throw new InvalidOperationException("ChitChat:Replication:Enabled=true is not available in this build of the sample yet.");
-        }
-
         var store = configuration["ChitChat:Store"] ?? "Sqlite";
         switch (store.ToUpperInvariant())
         {

@@ -65,14 +65,12 @@ static void RegisterStoreProviders(IChitChatBuilder chat, IConfiguration configu
 {
     chat.AddSqliteStoreProvider();
 
-    // TODO(integrator): once feat/mongodb is merged, register the MongoDB provider so "Store": "MongoDB" works:
-    // chat.AddMongoDBStoreProvider();
+    chat.AddMongoDBStoreProvider();
 
-    // TODO(integrator): once feat/redis is merged, elect the one active syncer across machines with the Redis lease
-    // (the in-memory lease from Core only elects within one process):
-    // if (configuration["ChitChat:Redis:Configuration"] is { Length: > 0 } redis)
-    // {
-    //     chat.UseRedisLeases(o => o.Configuration = redis);
-    // }
-    _ = configuration;
+    // One active syncer across machines: with ChitChat:Redis:Configuration set, the Redis fencing lease elects it
+    // (the in-memory lease from Core only elects within one process).
+    if (configuration["ChitChat:Redis:Configuration"] is { Length: > 0 } redis)
+    {
+        chat.UseRedisLeases(o => o.Configuration = redis);
+    }
 }
