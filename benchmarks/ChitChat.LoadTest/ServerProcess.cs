@@ -49,6 +49,7 @@ internal sealed class ServerProcess : IAsyncDisposable
             psi.Environment["ChitChat__Auth__SigningKey"] = signingKey;
             psi.Environment["ChitChat__PasswordHashIterations"] = "1000";
             psi.Environment["ChitChat__SendRateLimit"] = "0";
+            psi.Environment["ChitChat__Auth__RateLimit"] = "0";
             psi.Environment["ChitChat__MaxMessageLength"] = "4000";
         }
         else
