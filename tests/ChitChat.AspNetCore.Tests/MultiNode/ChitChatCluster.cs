@@ -85,13 +85,18 @@ public sealed class ChitChatCluster : IAsyncDisposable
         }
     }
 
-    /// <summary>The status of the <c>redis</c> check in <c>GET /health</c> of <paramref name="node"/>, or the failure.</summary>
-    public static async Task<string> RedisHealthAsync(ChitChatServer node)
+    /// <summary>The overall status of <c>GET /health</c> of <paramref name="node"/> and those of its <c>transport</c> and <c>redis</c> checks.</summary>
+    public static async Task<NodeHealth> HealthAsync(ChitChatServer node)
     {
         using var http = node.Http();
         using var response = await http.GetAsync("/health").WaitAsync(Timeouts.Default);
         var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync().WaitAsync(Timeouts.Default)).RootElement;
-        return body.GetProperty("checks").GetProperty("redis").GetProperty("status").GetString()!;
+        var checks = body.GetProperty("checks");
+        return new NodeHealth(
+            (int)response.StatusCode,
+            body.GetProperty("status").GetString()!,
+            checks.GetProperty("transport").GetProperty("status").GetString()!,
+            checks.GetProperty("redis").GetProperty("status").GetString()!);
     }
 
     /// <summary>
@@ -123,6 +128,12 @@ public sealed class ChitChatCluster : IAsyncDisposable
         {
         }
     }
+}
+
+/// <summary>What <c>GET /health</c> of a node says.</summary>
+public sealed record NodeHealth(int HttpStatus, string Status, string Transport, string Redis)
+{
+    public bool Is(string status) => Transport == status && Redis == status;
 }
 
 /// <summary>Polling with a generous overall timeout whose failure names the phase.</summary>
