@@ -343,4 +343,39 @@ public sealed class MultiNodeTests
         // Node B keeps heartbeating: bob, connected for as long as alice was, is still listed.
         Assert.Contains(online, p => p.UserId == bob.Id);
     }
+
+    [Fact]
+    public async Task A_stopped_nodes_users_disappear_from_presence_on_the_other_node()
+    {
+        await using var cluster = await ChitChatCluster.StartAsync(nodes: 2);
+        var (a, b) = (cluster.Nodes[0], cluster.Nodes[1]);
+        var alice = await a.NewUserAsync("alice");
+        var bob = await b.NewUserAsync("bob");
+        var room = await a.NewRoomAsync(alice);
+
+        var aliceOnA = await ChitChatCluster.On(alice, a).ConnectAsync();
+        await using var bobOnB = await ChitChatCluster.On(bob, b).ConnectAsync();
+        await aliceOnA.JoinAsync(room);
+        await bobOnB.JoinAsync(room);
+
+        Task<List<PresenceEntry>> PresenceOnB() => bobOnB.Connection.InvokeAsync<List<PresenceEntry>>("GetPresence", room);
+        await Eventually.UntilAsync(PresenceOnB, list => list.Any(p => p.UserId == alice.Id), "GetPresence on node B lists alice (node A)");
+
+        // Node A's host stops under its client (the client never calls LeaveRoom). In practice the stopping host closes the
+        // hub connection and OnDisconnectedAsync leaves cleanly (an offline event reaches node B), which is why the crash
+        // test above stops node A's presence heartbeat instead. Either way alice must disappear on node B.
+        cluster.Nodes.Remove(a);
+        await a.DisposeAsync().AsTask().WaitAsync(Long);
+        try
+        {
+            var online = await Eventually.UntilAsync(PresenceOnB, list => list.All(p => p.UserId != alice.Id), "alice disappears from GetPresence on node B after node A stopped");
+            Assert.Contains(online, p => p.UserId == bob.Id);
+            var left = bobOnB.Presence(room).Any(p => p.UserId == alice.Id && !p.Online);
+            TestContext.Current.SendDiagnosticMessage($"Node stop: alice {(left ? "left cleanly (offline event on node B)" : "expired (no offline event on node B)")}; her client is {aliceOnA.Connection.State}.");
+        }
+        finally
+        {
+            await aliceOnA.DisposeAsync();
+        }
+    }
 }
