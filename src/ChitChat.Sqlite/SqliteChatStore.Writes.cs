@@ -23,6 +23,24 @@ public sealed partial class SqliteChatStore
         "ON CONFLICT (id) DO UPDATE SET name = excluded.name, created_by = excluded.created_by, created_at = excluded.created_at, " +
         "version = excluded.version, position = excluded.position, changed_at = excluded.changed_at;";
 
+    private const string ReplicaUpsertUserSql =
+        "INSERT INTO users (id, user_name, normalized_user_name, first_name, last_name, password_hash, created_at, updated_at, version, position, changed_at) " +
+        "VALUES ($id, $user_name, $normalized_user_name, $first_name, $last_name, $password_hash, $created_at, $updated_at, $version, $position, $changed_at) " +
+        "ON CONFLICT (id) DO UPDATE SET user_name = excluded.user_name, normalized_user_name = excluded.normalized_user_name, first_name = excluded.first_name, " +
+        "last_name = excluded.last_name, password_hash = excluded.password_hash, created_at = excluded.created_at, updated_at = excluded.updated_at, " +
+        "version = excluded.version, position = excluded.position, changed_at = excluded.changed_at WHERE excluded.version > users.version;";
+    private const string ReplicaUpsertRoomSql =
+        "INSERT INTO rooms (id, name, created_by, created_at, version, position, changed_at) " +
+        "VALUES ($id, $name, $created_by, $created_at, $version, $position, $changed_at) " +
+        "ON CONFLICT (id) DO UPDATE SET name = excluded.name, created_by = excluded.created_by, created_at = excluded.created_at, " +
+        "version = excluded.version, position = excluded.position, changed_at = excluded.changed_at WHERE excluded.version > rooms.version;";
+    private const string ReplicaUpsertMessageSql =
+        "INSERT INTO messages (id, room, seq, author_id, author_name, text, sent_at, client_message_id, version, position, changed_at) " +
+        "VALUES ($id, $room, $seq, $author_id, $author_name, $text, $sent_at, $client_message_id, $version, $position, $changed_at) " +
+        "ON CONFLICT (id) DO UPDATE SET room = excluded.room, seq = excluded.seq, author_id = excluded.author_id, author_name = excluded.author_name, " +
+        "text = excluded.text, sent_at = excluded.sent_at, client_message_id = excluded.client_message_id, version = excluded.version, " +
+        "position = excluded.position, changed_at = excluded.changed_at WHERE excluded.version > messages.version;";
+
     private WriterConnection? _writer;
 
     private async Task<T> WriteAsync<T>(Func<WriteContext, T> body, CancellationToken cancellationToken, bool multiStatement = false)
@@ -229,6 +247,8 @@ public sealed partial class SqliteChatStore
         }
 
         var applied = 0;
+        var rooms = ctx.TouchedRooms;
+        rooms.Clear();
         foreach (var change in write.Changes)
         {
             applied += change.Kind switch
@@ -237,6 +257,22 @@ public sealed partial class SqliteChatStore
                 DocumentKind.Room => UpsertRoom(ctx, change.Room!),
                 _ => UpsertMessage(ctx, change.Message!),
             };
+        }
+
+        if (rooms.Count > 0)
+        {
+            // Each touched room's counter follows its highest stored seq, so the next local append continues after it.
+            // Once per room per batch: the result depends only on the rows, not on the order they were written in.
+            foreach (var room in rooms)
+            {
+                ctx.NonQuery(
+                    "INSERT INTO room_sequences (room, last_seq) VALUES ($room, (SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room = $room)) " +
+                    "ON CONFLICT (room) DO UPDATE SET last_seq = excluded.last_seq;",
+                    ("$room", room));
+            }
+
+            rooms.Clear();
+            ctx.ForgetCachedSequences();
         }
 
         // The checkpoint commits in the same transaction as the documents.
@@ -252,8 +288,38 @@ public sealed partial class SqliteChatStore
         return applied;
     }
 
+    /// <summary>The common case in one statement: insert a new document, or replace an older version of it in place
+    /// (last writer wins by version; an equal or newer stored version makes it a no-op that returns 0). A drifted
+    /// document holding the same unique name, seq or idempotency key makes the statement fail with a constraint error
+    /// (statement-level, nothing changed), and only then the slower path resolves the collision.</summary>
+    private static int TryUpsert(WriteContext ctx, string sql, Action<SqliteCommand, long> bind)
+    {
+        var command = ctx.Command(sql);
+        bind(command, ctx.PeekNextPosition());
+        try
+        {
+            if (command.ExecuteNonQuery() == 0)
+            {
+                return 0;
+            }
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteErrors.Constraint)
+        {
+            return -1;
+        }
+
+        ctx.TakeNextPosition();
+        return 1;
+    }
+
     private static int UpsertUser(WriteContext ctx, ChatUser user)
     {
+        var fast = TryUpsert(ctx, ReplicaUpsertUserSql, (c, position) => SqliteRows.BindUser(c, user, position, ctx.Now));
+        if (fast >= 0)
+        {
+            return fast;
+        }
+
         var id = SqliteRows.Id(user.Id);
         if (ctx.Version("SELECT version FROM users WHERE id = $id;", id) is { } current && current >= user.Version)
         {
@@ -268,6 +334,12 @@ public sealed partial class SqliteChatStore
 
     private static int UpsertRoom(WriteContext ctx, ChatRoom room)
     {
+        var fast = TryUpsert(ctx, ReplicaUpsertRoomSql, (c, position) => SqliteRows.BindRoom(c, room, position, ctx.Now));
+        if (fast >= 0)
+        {
+            return fast;
+        }
+
         var id = SqliteRows.Id(room.Id);
         if (ctx.Version("SELECT version FROM rooms WHERE id = $id;", id) is { } current && current >= room.Version)
         {
@@ -281,6 +353,18 @@ public sealed partial class SqliteChatStore
 
     private static int UpsertMessage(WriteContext ctx, ChatMessage message)
     {
+        var fast = TryUpsert(ctx, ReplicaUpsertMessageSql, (c, position) => SqliteRows.BindMessage(c, message, position, ctx.Now));
+        if (fast == 0)
+        {
+            return 0;
+        }
+
+        ctx.TouchedRooms.Add(message.Room);
+        if (fast > 0)
+        {
+            return 1;
+        }
+
         var id = SqliteRows.Id(message.Id);
         if (ctx.Version("SELECT version FROM messages WHERE id = $id;", id) is { } current && current >= message.Version)
         {
@@ -299,13 +383,6 @@ public sealed partial class SqliteChatStore
         var insert = ctx.Command(InsertMessage);
         SqliteRows.BindMessage(insert, message, ctx.NextPosition(), ctx.Now);
         insert.ExecuteNonQuery();
-
-        // The room's counter follows its highest stored seq, so the next local append continues after it.
-        ctx.NonQuery(
-            "INSERT INTO room_sequences (room, last_seq) VALUES ($room, (SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room = $room)) " +
-            "ON CONFLICT (room) DO UPDATE SET last_seq = excluded.last_seq;",
-            ("$room", message.Room));
-        ctx.ForgetCachedSequences();
         return 1;
     }
 
@@ -376,6 +453,19 @@ public sealed partial class SqliteChatStore
         }
 
         public SqliteCommand Command(string sql) => _writer.Command(sql, Transaction);
+
+        /// <summary>Gets the rooms whose messages a replication batch changed (their counters are recomputed once at its end).</summary>
+        public HashSet<string> TouchedRooms { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Returns the position the next change will take, without taking it (for a write that may change nothing).</summary>
+        public long PeekNextPosition()
+        {
+            _position ??= Scalar(Connection, "SELECT position FROM change_position WHERE id = 1;", Transaction);
+            return _position.Value + 1;
+        }
+
+        /// <summary>Takes the position returned by <see cref="PeekNextPosition"/>.</summary>
+        public void TakeNextPosition() => NextPosition();
 
         public long NextPosition()
         {

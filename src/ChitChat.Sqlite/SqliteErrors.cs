@@ -5,6 +5,9 @@ namespace ChitChat.Sqlite;
 /// <summary>Classifies SQLite failures: the ones that mean "the store cannot serve now" become <see cref="ChatStoreUnavailableException"/>.</summary>
 internal static class SqliteErrors
 {
+    /// <summary>SQLITE_CONSTRAINT: a statement violated a uniqueness (or other) constraint and changed nothing.</summary>
+    public const int Constraint = 19;
+
     private const int SqliteBusy = 5;
     private const int SqliteLocked = 6;
     private const int SqliteNoMem = 7;

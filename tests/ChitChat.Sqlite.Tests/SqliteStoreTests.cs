@@ -209,6 +209,39 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Replicated_versions_update_in_place_take_a_position_only_when_they_change_and_keep_room_counters()
+    {
+        await using var store = Open(_directory.File("apply.db"));
+        var replication = store.Replication;
+        var now = DateTimeOffset.UtcNow;
+        var v1 = new ChatMessage(Guid.CreateVersion7(), "r", 5, Guid.CreateVersion7(), "a", "one", now, "k1", 1);
+        Task<int> Apply(ChatMessage m) => replication.ApplyAsync(new ReplicationWrite([ChangeRecord.ForMessage(1, now, m)], "primary", 1, null));
+
+        Assert.Equal(1, await Apply(v1).WaitAsync(Timeout));
+        Assert.Equal(1L, await replication.GetHeadPositionAsync().WaitAsync(Timeout));
+        Assert.Equal(5L, await store.Messages.GetLastSeqAsync("r").WaitAsync(Timeout));
+
+        // Re-applying the same or an older version changes nothing and takes no position.
+        Assert.Equal(0, await Apply(v1).WaitAsync(Timeout));
+        var v2 = v1 with { Seq = 7, Text = "two", Version = 2 };
+        Assert.Equal(1, await Apply(v2).WaitAsync(Timeout));
+        Assert.Equal(0, await Apply(v1).WaitAsync(Timeout));
+        Assert.Equal(2L, await replication.GetHeadPositionAsync().WaitAsync(Timeout));
+        Assert.Equal(v2, Assert.Single(await store.Messages.QueryAsync("r", new MessageQuery(null, null, 10)).WaitAsync(Timeout)));
+        Assert.Equal(7L, await store.Messages.GetLastSeqAsync("r").WaitAsync(Timeout));
+
+        // A different message at the same seq (a collision: the constraint fires) replaces the holder.
+        var other = new ChatMessage(Guid.CreateVersion7(), "r", 7, Guid.CreateVersion7(), "b", "other", now, "k1", 1);
+        Assert.Equal(1, await Apply(other).WaitAsync(Timeout));
+        Assert.Equal(3L, await replication.GetHeadPositionAsync().WaitAsync(Timeout));
+        Assert.Equal(other, Assert.Single(await store.Messages.QueryAsync("r", new MessageQuery(null, null, 10)).WaitAsync(Timeout)));
+
+        // Local appends continue after the replicated seq.
+        var appended = await store.Messages.AppendAsync(Message("r", "local")).WaitAsync(Timeout);
+        Assert.Equal(8L, appended.Message.Seq);
+    }
+
+    [Fact]
     public async Task A_write_lock_held_beyond_the_busy_timeout_makes_writes_unavailable_and_writes_nothing()
     {
         var file = _directory.File("write-locked.db");
