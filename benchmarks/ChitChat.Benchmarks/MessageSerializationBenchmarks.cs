@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using BenchmarkDotNet.Attributes;
 using ChitChat.AspNetCore.Http;
@@ -13,7 +14,7 @@ namespace ChitChat.Benchmarks;
 /// Serialization of one <c>message</c> hub event, per hub protocol, the way SignalR frames it for a group send: the
 /// protocol writes <c>InvocationMessage("message", [MessageDto])</c> once into a buffer writer (the resulting bytes are
 /// then shared by every connection of the group using that protocol). The DTO is the one <c>RoomFanout</c> sends. A
-/// System.Text.Json serialization of the bare DTO (same payload options as the JSON hub protocol) is the baseline; the
+/// System.Text.Json serialization of the bare DTO (same payload options and writer escaping as the JSON hub protocol) is the baseline; the
 /// difference to <see cref="JsonHubProtocol"/> is the invocation envelope and the record separator.
 /// Each method returns the number of bytes written, and <see cref="Setup"/> prints the sizes once.
 /// </summary>
@@ -40,7 +41,8 @@ public class MessageSerializationBenchmarks
         _json = new JsonHubProtocol(Options.Create(jsonOptions));
         _messagePack = new MessagePackHubProtocol(Options.Create(new MessagePackHubProtocolOptions()));
         _payloadOptions = jsonOptions.PayloadSerializerOptions;
-        _writer = new Utf8JsonWriter(_buffer);
+        // Like the hub protocol's own writer: relaxed escaping (non-ASCII text stays UTF-8; the default encoder would emit \uXXXX).
+        _writer = new Utf8JsonWriter(_buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true });
 
         var text = Text switch
         {
