@@ -15,7 +15,11 @@ var rateOption = new Option<double>("--rate") { Description = "Paced scenario: t
 var repeatOption = new Option<int>("--repeat") { Description = "Alternating repeats per target (A B A B ...); medians are reported", DefaultValueFactory = _ => 3 };
 var targetsOption = new Option<string>("--targets") { Description = "chitchat,signalr", DefaultValueFactory = _ => "chitchat,signalr" };
 var connectionsOption = new Option<int>("--connections") { Description = "Soak: idle authenticated connections", DefaultValueFactory = _ => 5000 };
-var urlOption = new Option<Uri?>("--url") { Description = "Target an already running ChitChat server instead of starting nodes (fanout only; needs rate limits off)" };
+var urlOption = new Option<Uri?>("--url")
+{
+    Description = "Target an already running ChitChat server instead of starting nodes (fanout only; needs rate limits off)",
+    CustomParser = r => r.Tokens.Count == 0 ? null : new Uri(r.Tokens[0].Value, UriKind.Absolute), // System.CommandLine has no Uri parser
+};
 var outOption = new Option<string>("--out") { Description = "Output directory for results.csv / results.json", DefaultValueFactory = _ => "artifacts/loadtest" };
 var configurationOption = new Option<string>("--configuration") { Description = "Build configuration of the server projects", DefaultValueFactory = _ => "Release" };
 

@@ -76,6 +76,17 @@ public sealed class ChitChatHubOptions
     /// <summary>Gets or sets how many recent messages <c>JoinRoom</c> returns when the client gives no <c>afterSeq</c>.</summary>
     /// <value>Default 50.</value>
     public int RecentMessagesOnJoin { get; set; } = 50;
+
+    /// <summary>
+    /// Gets or sets how many hub invocations of one connection the server runs at once (SignalR
+    /// <c>MaximumParallelInvocationsPerClient</c>). Each <c>SendMessage</c> acknowledges only once the message is durable, so with 1 a
+    /// connection has at most one message in the store's commit; a higher value lets a client that pipelines sends share commits
+    /// (more throughput per connection). Consequence: invocations of one connection then run concurrently, so messages a client
+    /// sends without awaiting the previous ack may be stored (and get their <c>seq</c>) in a different order than sent. A client
+    /// that awaits each ack before the next send keeps its order whatever this value.
+    /// </summary>
+    /// <value>Default 1: one invocation at a time per connection, messages of one connection are stored in send order.</value>
+    public int MaximumParallelInvocationsPerClient { get; set; } = 1;
 }
 
 /// <summary>HTTP API limits (<c>ChitChat:Http</c>).</summary>
@@ -114,6 +125,7 @@ internal sealed class ChitChatAspNetCoreOptionsValidator(IHostEnvironment enviro
         Check(options.Hub.TransportMaxBufferSize is >= 1024 and <= 64 * 1024 * 1024, "ChitChat:Hub:TransportMaxBufferSize must be between 1 KiB and 64 MiB.");
         Check(options.Hub.MaxRoomsPerConnection is >= 1 and <= 10_000, "ChitChat:Hub:MaxRoomsPerConnection must be between 1 and 10000.");
         Check(options.Hub.RecentMessagesOnJoin is >= 0 and <= 10_000, "ChitChat:Hub:RecentMessagesOnJoin must be between 0 and 10000.");
+        Check(options.Hub.MaximumParallelInvocationsPerClient is >= 1 and <= 1024, "ChitChat:Hub:MaximumParallelInvocationsPerClient must be between 1 and 1024.");
         Check(options.Http.MaxRequestBodySize is >= 1024 and <= 64 * 1024 * 1024, "ChitChat:Http:MaxRequestBodySize must be between 1 KiB and 64 MiB.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
 

@@ -297,18 +297,20 @@ public sealed partial class ChatService : IDisposable
             var key = ValidateClientMessageId(clientMessageId);
             await GetRoomAsync(roomName, cancellationToken).ConfigureAwait(false);
 
-            // A retry of an accepted message gets its ack even when the sender has since reached the rate limit.
-            if (key is not null
-                && await _store.Messages.FindByClientMessageIdAsync(roomName, key, cancellationToken).ConfigureAwait(false) is { } original)
-            {
-                return Duplicate(author, original);
-            }
-
+            // No read before the append: the append dedups by clientMessageId atomically and returns the original
+            // (Created = false), whose author Duplicate checks. Only a send the rate limit rejects looks the key up, so that a
+            // retry of an accepted message gets its ack even when the sender has since reached the limit.
             if (_sendLimiter is not null)
             {
                 using var lease = _sendLimiter.AttemptAcquire(author.UserId);
                 if (!lease.IsAcquired)
                 {
+                    if (key is not null
+                        && await _store.Messages.FindByClientMessageIdAsync(roomName, key, cancellationToken).ConfigureAwait(false) is { } original)
+                    {
+                        return Duplicate(author, original);
+                    }
+
                     var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var ra) ? ra : _options.SendRateWindow;
                     throw new ChatException(
                         ChatErrorCodes.RateLimited,

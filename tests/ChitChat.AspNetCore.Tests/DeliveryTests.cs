@@ -1,5 +1,6 @@
 using ChitChat.AspNetCore.Tests.Infrastructure;
 using ChitChat.Storage;
+using ChitChat.Transport;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -168,6 +169,29 @@ public sealed class DeliveryTests(SharedServer shared)
         await a.WaitUntilAsync(c => c.Messages(room).Length == 4, "the gap is filled before seq 4");
         Assert.Equal([1L, 2, 3, 4], a.Messages(room).Select(m => m.Seq));
         Assert.Equal(["one", "dropped 2", "dropped 3", "four"], a.Messages(room).Select(m => m.Text));
+    }
+
+    [Fact]
+    public async Task A_message_published_ahead_of_its_predecessor_is_held_and_delivered_in_order()
+    {
+        var alice = await Server.NewUserAsync();
+        var room = await Server.NewRoomAsync(alice);
+        await using var a = await alice.ConnectAsync();
+        await a.JoinAsync(room, 0);
+        await a.SendAsync(room, "one");
+        await a.WaitUntilAsync(c => c.Messages(room).Length == 1, "the first message arrives");
+
+        // Concurrent senders publish in the order their appends complete: seq 3 may be published before seq 2. These two
+        // are published only (never stored), so a store read for the "gap" could not produce seq 2: only holding seq 3
+        // until seq 2 arrives delivers both, in order.
+        var transport = Server.Services.GetRequiredService<IChatTransport>();
+        ChatMessage Live(long seq) => new(Guid.CreateVersion7(), room, seq, alice.Id, alice.UserName, $"live {seq}", DateTimeOffset.UtcNow, null, 1);
+        await transport.PublishAsync(new MessagePosted(Live(3))).AsTask().WaitAsync(Timeouts.Default);
+        await transport.PublishAsync(new MessagePosted(Live(2))).AsTask().WaitAsync(Timeouts.Default);
+
+        await a.WaitUntilAsync(c => c.Messages(room).Length == 3, "the held seq 3 follows seq 2");
+        Assert.Equal([1L, 2, 3], a.Messages(room).Select(m => m.Seq));
+        Assert.Equal(["one", "live 2", "live 3"], a.Messages(room).Select(m => m.Text));
     }
 
     [Fact]

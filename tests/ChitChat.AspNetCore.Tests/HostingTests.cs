@@ -54,6 +54,16 @@ public sealed class HostingTests(SharedServer shared)
         Assert.Contains("at least 32 bytes", validation.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("0")]
+    [InlineData("1025")]
+    public void An_out_of_range_parallel_invocation_limit_fails_start_up(string value)
+    {
+        var error = Assert.ThrowsAny<Exception>(() => ChitChatServer.Start(new Dictionary<string, string?> { ["ChitChat:Hub:MaximumParallelInvocationsPerClient"] = value }));
+        var validation = Assert.IsType<OptionsValidationException>(Unwrap(error));
+        Assert.Contains("ChitChat:Hub:MaximumParallelInvocationsPerClient must be between 1 and 1024", validation.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task In_Development_without_a_key_a_per_process_key_is_generated_and_works()
     {

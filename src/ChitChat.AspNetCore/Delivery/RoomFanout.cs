@@ -23,8 +23,11 @@ namespace ChitChat.AspNetCore.Delivery;
 /// <para>
 /// <b>An ordered pump per room.</b> Transport callbacks only enqueue; a single loop per room delivers in order and
 /// remembers the last delivered <c>seq</c>. A message whose <c>seq</c> is at or below it is a duplicate and is dropped.
-/// A message whose <c>seq</c> is beyond the next one means the transport lost something (e.g. a Redis outage): the
-/// pump reads the missing range from the store once, delivers it in order, then the message.
+/// A message whose <c>seq</c> is beyond the next one is held back: concurrent senders publish in the order their
+/// appends complete, not in <c>seq</c> order, so the missing one is usually a few microseconds behind. Held messages are
+/// delivered as soon as the gap closes. Only when it stays open for <see cref="ReorderWindow"/> (or too many messages are
+/// held) has the transport lost something (e.g. a Redis outage): the pump then reads the missing range from the store once,
+/// delivers it in order, then the held messages.
 /// </para>
 /// <para>
 /// <b>Joins run inside the pump.</b> Adding a connection to the group and reading the pump's last delivered
@@ -47,16 +50,24 @@ internal sealed partial class RoomFanout : IAsyncDisposable
     private readonly IHubContext<ChatHub> _hub;
     private readonly ChitChatMetrics _metrics;
     private readonly ILogger<RoomFanout> _logger;
+    private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stopping = new();
 
-    public RoomFanout(IChatTransport transport, IChatStore store, IHubContext<ChatHub> hub, ChitChatMetrics metrics, ILogger<RoomFanout> logger)
+    public RoomFanout(IChatTransport transport, IChatStore store, IHubContext<ChatHub> hub, ChitChatMetrics metrics, ILogger<RoomFanout> logger, TimeProvider time)
     {
         _transport = transport;
         _store = store;
         _hub = hub;
         _metrics = metrics;
         _logger = logger;
+        _time = time;
     }
+
+    /// <summary>How long a message that arrived ahead of its predecessor is held before the gap is filled from the store.</summary>
+    internal static TimeSpan ReorderWindow { get; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>How many messages may be held ahead of a gap before it is filled from the store without waiting longer.</summary>
+    internal const int MaxHeld = 1024;
 
     /// <summary>Counts a local connection as a member of a room; the first one subscribes the node to the room.</summary>
     public Task AcquireAsync(string room, CancellationToken cancellationToken = default) =>
@@ -116,6 +127,8 @@ internal sealed partial class RoomFanout : IAsyncDisposable
 
     private sealed record EventItem(int Generation, RoomEvent Event) : PumpItem;
 
+    private sealed record MessageItem(int Generation, ChatMessage Message) : PumpItem;
+
     private sealed record ResetItem(int Generation) : PumpItem;
 
     private sealed record JoinItem(string ConnectionId, TaskCompletionSource<long> Completion) : PumpItem;
@@ -136,6 +149,8 @@ internal sealed partial class RoomFanout : IAsyncDisposable
         private int _members;
 
         // Pump state, touched only by the pump loop.
+        private readonly SortedList<long, ChatMessage> _held = [];
+        private long _heldSince;
         private int _currentGeneration;
         private bool _initialized;
         private long _lastDelivered;
@@ -155,7 +170,7 @@ internal sealed partial class RoomFanout : IAsyncDisposable
                         room,
                         (e, _) =>
                         {
-                            _queue.Writer.TryWrite(new EventItem(generation, e));
+                            _queue.Writer.TryWrite(e is MessagePosted posted ? new MessageItem(generation, posted.Message) : new EventItem(generation, e));
                             return ValueTask.CompletedTask;
                         },
                         cancellationToken).ConfigureAwait(false);
@@ -227,20 +242,49 @@ internal sealed partial class RoomFanout : IAsyncDisposable
         private async Task RunAsync()
         {
             var stopping = owner._stopping.Token;
+            var reader = _queue.Reader;
             try
             {
-                await foreach (var item in _queue.Reader.ReadAllAsync(stopping).ConfigureAwait(false))
+                while (true)
                 {
-                    try
+                    if (_held.Count > 0 && owner._time.GetElapsedTime(_heldSince) >= ReorderWindow)
                     {
-                        await ProcessAsync(item, stopping).ConfigureAwait(false);
+                        await RunItemAsync(null, stopping).ConfigureAwait(false);
+                        continue;
                     }
-                    catch (Exception ex) when (!stopping.IsCancellationRequested)
+
+                    if (reader.TryRead(out var item))
                     {
-                        owner.LogPumpItemFailed(room, ex);
-                        if (item is JoinItem join)
+                        await RunItemAsync(item, stopping).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    if (_held.Count == 0)
+                    {
+                        if (!await reader.WaitToReadAsync(stopping).ConfigureAwait(false))
                         {
-                            join.Completion.TrySetException(ex);
+                            break;
+                        }
+
+                        continue;
+                    }
+
+                    // A gap is open and nothing is queued: wait for the missing message until the window ends.
+                    var remaining = ReorderWindow - owner._time.GetElapsedTime(_heldSince);
+                    if (remaining > TimeSpan.Zero)
+                    {
+                        using var window = new CancellationTokenSource(remaining, owner._time);
+                        using var link = CancellationTokenSource.CreateLinkedTokenSource(stopping, window.Token);
+                        try
+                        {
+                            if (!await reader.WaitToReadAsync(link.Token).ConfigureAwait(false))
+                            {
+                                break;
+                            }
+                        }
+                        catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
+                        {
+                            // The window ended: the loop fills the gap from the store.
                         }
                     }
                 }
@@ -250,11 +294,40 @@ internal sealed partial class RoomFanout : IAsyncDisposable
                 // Shutting down.
             }
 
-            while (_queue.Reader.TryRead(out var left))
+            while (reader.TryRead(out var left))
             {
                 if (left is JoinItem join)
                 {
                     join.Completion.TrySetException(new ChatStoreUnavailableException("The server is shutting down."));
+                }
+            }
+        }
+
+        /// <summary>Processes one item (or, for <see langword="null"/>, fills the gap ahead of the held messages from the store).</summary>
+        private async Task RunItemAsync(PumpItem? item, CancellationToken stopping)
+        {
+            try
+            {
+                if (item is null)
+                {
+                    await FillHeldGapAsync(stopping).ConfigureAwait(false);
+                }
+                else
+                {
+                    await ProcessAsync(item, stopping).ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex) when (!stopping.IsCancellationRequested)
+            {
+                owner.LogPumpItemFailed(room, ex);
+                if (item is JoinItem join)
+                {
+                    join.Completion.TrySetException(ex);
+                }
+                else if (item is null)
+                {
+                    // Never spin on a failing gap fill: deliver what is held (clients page the rest with GetHistory).
+                    FlushHeld(force: true);
                 }
             }
         }
@@ -266,6 +339,7 @@ internal sealed partial class RoomFanout : IAsyncDisposable
                 case ResetItem reset:
                     _currentGeneration = reset.Generation;
                     _initialized = false;
+                    _held.Clear();
                     break;
 
                 case JoinItem join:
@@ -282,14 +356,15 @@ internal sealed partial class RoomFanout : IAsyncDisposable
                     {
                         owner.LogGap(room, storeLast, _lastDelivered);
                         await FillGapAsync(storeLast + 1, cancellationToken).ConfigureAwait(false);
+                        FlushHeld(force: false);
                     }
 
                     await owner._hub.Groups.AddToGroupAsync(join.ConnectionId, room, cancellationToken).ConfigureAwait(false);
                     join.Completion.TrySetResult(_lastDelivered);
                     break;
 
-                case EventItem { Event: MessagePosted posted } e when e.Generation == _currentGeneration:
-                    await DeliverMessageAsync(posted.Message, cancellationToken).ConfigureAwait(false);
+                case MessageItem m when m.Generation == _currentGeneration:
+                    await DeliverMessageAsync(m.Message, cancellationToken).ConfigureAwait(false);
                     break;
 
                 case EventItem { Event: PresenceChanged p } e when e.Generation == _currentGeneration:
@@ -332,14 +407,81 @@ internal sealed partial class RoomFanout : IAsyncDisposable
 
             if (message.Seq > _lastDelivered + 1)
             {
-                owner.LogGap(room, message.Seq, _lastDelivered);
-                await FillGapAsync(message.Seq, cancellationToken).ConfigureAwait(false);
+                // Usually only reordered by concurrent publishers: hold it until its predecessors arrive or the window ends.
+                if (_held.Count == 0)
+                {
+                    _heldSince = owner._time.GetTimestamp();
+                }
+
+                _held.TryAdd(message.Seq, message);
+                if (_held.Count >= MaxHeld)
+                {
+                    await FillHeldGapAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                return;
             }
 
             Deliver(message);
+            FlushHeld(force: false);
         }
 
-        private async Task FillGapAsync(long upToExclusive, CancellationToken cancellationToken)
+        /// <summary>The gap ahead of the held messages outlived the reorder window: reads it from the store, then delivers them.</summary>
+        private async Task FillHeldGapAsync(CancellationToken cancellationToken)
+        {
+            if (_held.Count == 0)
+            {
+                return;
+            }
+
+            var first = _held.Keys[0];
+            if (first > _lastDelivered + 1)
+            {
+                owner.LogGap(room, first, _lastDelivered);
+                if (!await FillGapAsync(first, cancellationToken).ConfigureAwait(false))
+                {
+                    FlushHeld(force: true); // the store could not fill it: deliver what is held anyway, as before
+                    return;
+                }
+            }
+
+            FlushHeld(force: false);
+        }
+
+        /// <summary>
+        /// Delivers held messages that are next in order (all of them when <paramref name="force"/>: the gap before them could
+        /// not be filled), drops the ones already delivered, and restarts the window for those still waiting.
+        /// </summary>
+        private void FlushHeld(bool force)
+        {
+            var flushed = false;
+            while (_held.Count > 0)
+            {
+                var next = _held.Values[0];
+                if (next.Seq <= _lastDelivered)
+                {
+                    _held.RemoveAt(0);
+                    continue;
+                }
+
+                if (next.Seq != _lastDelivered + 1 && !force)
+                {
+                    break;
+                }
+
+                _held.RemoveAt(0);
+                Deliver(next);
+                flushed = true;
+            }
+
+            if (flushed && _held.Count > 0)
+            {
+                _heldSince = owner._time.GetTimestamp();
+            }
+        }
+
+        /// <summary>Delivers the messages after the last delivered one and before <paramref name="upToExclusive"/> from the store; false when it could not.</summary>
+        private async Task<bool> FillGapAsync(long upToExclusive, CancellationToken cancellationToken)
         {
             try
             {
@@ -349,7 +491,7 @@ internal sealed partial class RoomFanout : IAsyncDisposable
                     if (page.Count == 0)
                     {
                         owner.LogGapFillFailed(room, _lastDelivered, upToExclusive, null);
-                        return;
+                        return false;
                     }
 
                     foreach (var missing in page)
@@ -364,7 +506,10 @@ internal sealed partial class RoomFanout : IAsyncDisposable
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 owner.LogGapFillFailed(room, _lastDelivered, upToExclusive, ex);
+                return false;
             }
+
+            return true;
         }
 
         private void Deliver(ChatMessage message)

@@ -73,7 +73,7 @@ public static class ChitChatAspNetCoreBuilderExtensions
                     // or a detail-free internal_error), so what detailed errors add is only SignalR's own protocol errors,
                     // e.g. "InvalidDataException: The maximum message size of 32768B was exceeded" or an argument binding failure.
                     hub.EnableDetailedErrors = true;
-                    hub.MaximumParallelInvocationsPerClient = 1;
+                    hub.MaximumParallelInvocationsPerClient = options.Value.Hub.MaximumParallelInvocationsPerClient;
                 });
         }
 

@@ -77,13 +77,14 @@ public sealed class ChatHub : Hub
         {
             await _fanout.AcquireAsync(roomName, aborted).ConfigureAwait(false);
             bool closed;
+            bool added = false;
             lock (state)
             {
                 // Recorded only once acquired, so OnDisconnectedAsync releases exactly what was acquired.
                 closed = state.Closed;
                 if (!closed)
                 {
-                    state.Rooms.Add(roomName);
+                    added = state.Rooms.Add(roomName);
                 }
             }
 
@@ -91,6 +92,13 @@ public sealed class ChatHub : Hub
             {
                 await _fanout.ReleaseAsync(roomName).ConfigureAwait(false);
                 throw new OperationCanceledException(aborted);
+            }
+
+            if (!added)
+            {
+                // A parallel JoinRoom of this connection (MaximumParallelInvocationsPerClient > 1) recorded the room first.
+                await _fanout.ReleaseAsync(roomName).ConfigureAwait(false);
+                isNewMember = false;
             }
         }
 
@@ -245,8 +253,8 @@ public sealed class ChatHub : Hub
     {
         get
         {
-            // Context.Items is per connection; invocations of one connection run one at a time (MaximumParallelInvocationsPerClient = 1),
-            // but OnDisconnectedAsync may overlap an invocation, hence the lock on the state.
+            // Context.Items is per connection; invocations of one connection may run in parallel
+            // (ChitChatHubOptions.MaximumParallelInvocationsPerClient) and OnDisconnectedAsync may overlap one, hence the locks.
             lock (Context.Items)
             {
                 if (!Context.Items.TryGetValue(StateKey, out var value) || value is not ConnectionState state)
