@@ -50,13 +50,24 @@ internal static class Tokens
 /// <summary>Per-room delivery bookkeeping shared by the receivers of one room.</summary>
 internal sealed class RoomPlan(string name, int totalMessages, int warmup)
 {
+    private int _warmupBoundary = int.MaxValue;
+
     private int _nextIndex = -1;
 
     public string Name { get; } = name;
 
     public int TotalMessages { get; } = totalMessages;
 
+    /// <summary>Gets the capacity of warm-up positions (warm-up runs in rounds until its time is up).</summary>
     public int Warmup { get; } = warmup;
+
+    /// <summary>Gets or sets the last warm-up position: everything up to it is warm-up (not counted). Until the warm-up
+    /// ends every delivery is warm-up; then it is set to the number of warm-up messages actually sent.</summary>
+    public int WarmupBoundary
+    {
+        get => Volatile.Read(ref _warmupBoundary);
+        set => Volatile.Write(ref _warmupBoundary, value);
+    }
 
     public List<Participant> Receivers { get; } = [];
 
@@ -158,7 +169,7 @@ internal sealed class Participant : IAsyncDisposable
             return;
         }
 
-        if (position <= _room.Warmup)
+        if (position <= _room.WarmupBoundary)
         {
             Interlocked.Increment(ref _warmupSeen);
             _counters.SignalWarmup();
@@ -174,10 +185,9 @@ internal sealed class Participant : IAsyncDisposable
 }
 
 /// <summary>Counters of one measured run.</summary>
-internal sealed class RunCounters(long expectedMeasured, long expectedWarmup)
+internal sealed class RunCounters(long expectedMeasured)
 {
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource _warm = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _delivered;
     private long _warmDelivered;
     public long Duplicates;
@@ -188,7 +198,7 @@ internal sealed class RunCounters(long expectedMeasured, long expectedWarmup)
 
     public Task Done => _done.Task;
 
-    public Task Warm => expectedWarmup == 0 ? Task.CompletedTask : _warm.Task;
+    public long WarmDelivered => Interlocked.Read(ref _warmDelivered);
 
     public void Delivered()
     {
@@ -201,9 +211,6 @@ internal sealed class RunCounters(long expectedMeasured, long expectedWarmup)
 
     public void SignalWarmup()
     {
-        if (Interlocked.Increment(ref _warmDelivered) == expectedWarmup)
-        {
-            _warm.TrySetResult();
-        }
+        Interlocked.Increment(ref _warmDelivered);
     }
 }

@@ -14,7 +14,8 @@ internal sealed record RunSpec(
     int Warmup,
     double? DeliveriesPerSecond,
     int Nodes,
-    bool MembersSend = false);
+    bool MembersSend = false,
+    double WarmupSeconds = 10);
 
 /// <summary>One measurement's results.</summary>
 internal sealed record RunResult(
@@ -36,6 +37,7 @@ internal sealed record RunResult(
 internal sealed class LoadRunner(string signingKey, string configuration, Uri? externalUrl)
 {
     private const int SendWindow = 32;
+    private const int MaxWarmupRounds = 400;
 
     public async Task<RunResult> RunAsync(RunSpec spec, int repeat, CancellationToken ct)
     {
@@ -63,10 +65,13 @@ internal sealed class LoadRunner(string signingKey, string configuration, Uri? e
 
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
             var runId = Guid.NewGuid().ToString("N")[..8];
-            var totalPerRoom = spec.Warmup + spec.Messages;
-            var rooms = Enumerable.Range(0, spec.Rooms).Select(r => new RoomPlan($"load-{runId}-{r}", totalPerRoom, spec.Warmup)).ToList();
+            // Warm-up runs in rounds of spec.Warmup messages until spec.WarmupSeconds have passed (both targets alike), so
+            // the measured phase sees JIT-tiered, steady-state servers. Positions 1..warmupCapacity are reserved for it.
+            var warmupCapacity = spec.Warmup == 0 ? 0 : spec.Warmup * MaxWarmupRounds;
+            var totalPerRoom = warmupCapacity + spec.Messages;
+            var rooms = Enumerable.Range(0, spec.Rooms).Select(r => new RoomPlan($"load-{runId}-{r}", totalPerRoom, warmupCapacity)).ToList();
             var receiversTotal = (long)spec.Rooms * spec.ReceiversPerRoom;
-            var counters = new RunCounters(receiversTotal * spec.Messages, receiversTotal * spec.Warmup);
+            var counters = new RunCounters(receiversTotal * spec.Messages);
 
             // Users: one per connection (cheap: hashing iterations are lowered on the benchmark server).
             var tokenUrl = urls[0];
@@ -120,14 +125,36 @@ internal sealed class LoadRunner(string signingKey, string configuration, Uri? e
             await Parallel.ForEachAsync(participants, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (p, c) =>
                 await p.ConnectAndJoinAsync(join: p.IsReceiver, c));
 
-            // Warm-up (not counted): every receiver must see every warm-up message.
-            await SendAllAsync(senders, rooms, spec, 0, spec.Warmup, ct);
-            await counters.Warm.WaitAsync(TimeSpan.FromSeconds(120), ct);
+            // Warm-up (not counted): rounds until the warm-up time is up; every receiver must see every warm-up message.
+            var warmSent = 0;
+            var warmStart = Stopwatch.GetTimestamp();
+            while (spec.Warmup > 0 && warmSent < warmupCapacity
+                && (warmSent == 0 || Stopwatch.GetElapsedTime(warmStart).TotalSeconds < spec.WarmupSeconds))
+            {
+                await SendAllAsync(senders, rooms, spec with { DeliveriesPerSecond = null }, warmSent, spec.Warmup, ct);
+                warmSent += spec.Warmup;
+                var expected = receiversTotal * warmSent;
+                var deadline = Stopwatch.GetTimestamp() + (120 * Stopwatch.Frequency);
+                while (counters.WarmDelivered < expected)
+                {
+                    if (Stopwatch.GetTimestamp() > deadline)
+                    {
+                        throw new TimeoutException($"warm-up: {counters.WarmDelivered} of {expected} deliveries after 120 s");
+                    }
+
+                    await Task.Delay(10, ct); // a load tool polling its own counters
+                }
+            }
+
+            foreach (var room in rooms)
+            {
+                room.WarmupBoundary = warmSent;
+            }
 
             var serverCpu0 = servers.Sum(s => s.CpuTime.TotalSeconds);
             var driverCpu0 = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
             var start = Stopwatch.GetTimestamp();
-            await SendAllAsync(senders, rooms, spec, spec.Warmup, spec.Messages, ct);
+            await SendAllAsync(senders, rooms, spec, warmSent, spec.Messages, ct);
             var timeout = TimeSpan.FromSeconds(Math.Max(60, spec.Messages / 100.0));
             var completed = await Task.WhenAny(counters.Done, Task.Delay(timeout, ct)) == counters.Done;
             var end = completed ? counters.LastDeliveryTimestamp : Stopwatch.GetTimestamp();
@@ -177,7 +204,7 @@ internal sealed class LoadRunner(string signingKey, string configuration, Uri? e
                 ? await Tokens.ChitChatTokenAsync(http, server.Url, $"soak{i}", "load-test-password", c)
                 : Tokens.BaselineToken(signingKey, $"soak{i}"));
         var room = new RoomPlan("global", 1, 0);
-        var counters = new RunCounters(long.MaxValue, 0);
+        var counters = new RunCounters(long.MaxValue);
 
         // Warm the server's code paths with a few connections, then take the baseline memory reading.
         var warm = Enumerable.Range(0, 10).Select(i => new Participant(target, server.Url, tokens[i % users], room, true, counters)).ToList();

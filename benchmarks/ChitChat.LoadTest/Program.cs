@@ -10,7 +10,8 @@ var scenarioOption = new Option<string>("--scenario") { Description = "fanout | 
 var receiversOption = new Option<string>("--receivers") { Description = "Receivers in the room (comma-separated list runs each)", DefaultValueFactory = _ => "10,100,500" };
 var sendersOption = new Option<int>("--senders") { Description = "Sender connections", DefaultValueFactory = _ => 10 };
 var messagesOption = new Option<int?>("--messages") { Description = "Messages per measured run (default: 2,000,000 deliveries / receivers, 2,000..20,000)" };
-var warmupOption = new Option<int>("--warmup") { Description = "Warm-up messages per run (not counted)", DefaultValueFactory = _ => 200 };
+var warmupOption = new Option<int>("--warmup") { Description = "Warm-up messages per round (not counted)", DefaultValueFactory = _ => 200 };
+var warmupSecondsOption = new Option<double>("--warmup-seconds") { Description = "Warm-up rounds continue until this many seconds have passed (JIT tiering, caches)", DefaultValueFactory = _ => 10 };
 var rateOption = new Option<double>("--rate") { Description = "Paced scenario: target deliveries per second", DefaultValueFactory = _ => 10_000 };
 var repeatOption = new Option<int>("--repeat") { Description = "Alternating repeats per target (A B A B ...); medians are reported", DefaultValueFactory = _ => 3 };
 var targetsOption = new Option<string>("--targets") { Description = "chitchat,signalr", DefaultValueFactory = _ => "chitchat,signalr" };
@@ -25,7 +26,7 @@ var configurationOption = new Option<string>("--configuration") { Description = 
 
 var root = new RootCommand("ChitChat end-to-end fan-out load test, side by side with raw SignalR")
 {
-    scenarioOption, receiversOption, sendersOption, messagesOption, warmupOption, rateOption, repeatOption,
+    scenarioOption, receiversOption, sendersOption, messagesOption, warmupOption, warmupSecondsOption, rateOption, repeatOption,
     targetsOption, connectionsOption, urlOption, outOption, configurationOption,
 };
 
@@ -36,6 +37,7 @@ root.SetAction(async (parse, ct) =>
     var senders = parse.GetValue(sendersOption);
     var messages = parse.GetValue(messagesOption);
     var warmup = parse.GetValue(warmupOption);
+    var warmupSeconds = parse.GetValue(warmupSecondsOption);
     var rate = parse.GetValue(rateOption);
     var repeat = parse.GetValue(repeatOption);
     var targets = parse.GetValue(targetsOption)!.Split(',').Select(t => t.Trim().ToLowerInvariant() == "chitchat" ? Target.ChitChat : Target.SignalR).ToArray();
@@ -50,7 +52,7 @@ root.SetAction(async (parse, ct) =>
     }
 
     var specs = new List<RunSpec>();
-    int Messages(int receivers) => messages ?? Math.Clamp(2_000_000 / receivers, 2_000, 20_000);
+    int Messages(int receivers) => messages ?? Math.Clamp(1_000_000 / receivers, 2_000, 10_000);
     bool Wants(string s) => scenario == "all" || scenario == s;
     if (Wants("fanout"))
     {
@@ -74,6 +76,7 @@ root.SetAction(async (parse, ct) =>
         specs.AddRange(targets.Select(t => new RunSpec("multinode", t, 1, n, senders, Messages(n), warmup, null, 2)));
     }
 
+    specs = specs.Select(s => s with { WarmupSeconds = warmupSeconds }).ToList();
     var results = new List<RunResult>();
     Console.WriteLine($"ChitChat load test — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC — {Environment.ProcessorCount} cores — .NET {Environment.Version}");
     foreach (var group in specs.GroupBy(s => (s.Scenario, s.ReceiversPerRoom, s.Rooms, s.Nodes)))
