@@ -21,13 +21,14 @@ var urlOption = new Option<Uri?>("--url")
     Description = "Target an already running ChitChat server instead of starting nodes (fanout only; needs rate limits off)",
     CustomParser = r => r.Tokens.Count == 0 ? null : new Uri(r.Tokens[0].Value, UriKind.Absolute), // System.CommandLine has no Uri parser
 };
+var serverSettingOption = new Option<string[]>("--chitchat-setting") { Description = "Extra ChitChat node configuration, key=value (e.g. ChitChat:Hub:MaximumParallelInvocationsPerClient=32); repeatable", AllowMultipleArgumentsPerToken = false };
 var outOption = new Option<string>("--out") { Description = "Output directory for results.csv / results.json", DefaultValueFactory = _ => "artifacts/loadtest" };
 var configurationOption = new Option<string>("--configuration") { Description = "Build configuration of the server projects", DefaultValueFactory = _ => "Release" };
 
 var root = new RootCommand("ChitChat end-to-end fan-out load test, side by side with raw SignalR")
 {
     scenarioOption, receiversOption, sendersOption, messagesOption, warmupOption, warmupSecondsOption, rateOption, repeatOption,
-    targetsOption, connectionsOption, urlOption, outOption, configurationOption,
+    targetsOption, connectionsOption, urlOption, serverSettingOption, outOption, configurationOption,
 };
 
 root.SetAction(async (parse, ct) =>
@@ -45,6 +46,13 @@ root.SetAction(async (parse, ct) =>
     var url = parse.GetValue(urlOption);
     Directory.CreateDirectory(outDir);
     var signingKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(48));
+    var settings = (parse.GetValue(serverSettingOption) ?? []).Select(kv => kv.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv.Length > 1 ? kv[1] : "");
+    ServerProcess.ExtraChitChatSettings = settings;
+    if (settings.Count > 0)
+    {
+        Console.WriteLine($"ChitChat node settings: {string.Join(", ", settings.Select(kv => $"{kv.Key}={kv.Value}"))}");
+    }
+
     var runner = new LoadRunner(signingKey, parse.GetValue(configurationOption)!, url);
     if (url is not null)
     {

@@ -27,6 +27,9 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public Uri Url { get; }
 
+    /// <summary>Extra configuration for ChitChat nodes (key=value, e.g. ChitChat:Hub:MaximumParallelInvocationsPerClient).</summary>
+    public static IReadOnlyDictionary<string, string> ExtraChitChatSettings { get; set; } = new Dictionary<string, string>();
+
     public int Pid => _process.Id;
 
     public static async Task<ServerProcess> StartAsync(Target target, string signingKey, string? redis, string? sharedDb, string configuration, CancellationToken ct)
@@ -51,6 +54,10 @@ internal sealed class ServerProcess : IAsyncDisposable
             psi.Environment["ChitChat__SendRateLimit"] = "0";
             psi.Environment["ChitChat__Auth__RateLimit"] = "0";
             psi.Environment["ChitChat__MaxMessageLength"] = "4000";
+            foreach (var (key, value) in ExtraChitChatSettings)
+            {
+                psi.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+            }
         }
         else
         {
