@@ -229,24 +229,7 @@ public sealed partial class MongoChatStore : IChatStore, IUserStore, IRoomStore,
     Task<bool> IUserStore.TryCreateAsync(ChatUser user, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(user);
-        return RunAsync("create user", async ct =>
-        {
-            ct.ThrowIfCancellationRequested();
-            var position = await ReservePositionsAsync(1).ConfigureAwait(false);
-            try
-            {
-                await _users.InsertOneAsync(UserDocument.From(user, position, _time.GetUtcNow()), null, CancellationToken.None).ConfigureAwait(false);
-                return true;
-            }
-            catch (Exception ex) when (IsDuplicateKey(ex))
-            {
-                return false;
-            }
-            finally
-            {
-                await ReleasePositionsAsync(position).ConfigureAwait(false);
-            }
-        }, cancellationToken);
+        return TryInsertAsync("create user", _users, position => UserDocument.From(user, position, _time.GetUtcNow()), cancellationToken);
     }
 
     Task<ChatUser?> IUserStore.FindByIdAsync(Guid id, CancellationToken cancellationToken) =>
@@ -266,18 +249,18 @@ public sealed partial class MongoChatStore : IChatStore, IUserStore, IRoomStore,
         }, cancellationToken);
     }
 
-    // ---- rooms -----------------------------------------------------------------------------------------------------
-
-    Task<bool> IRoomStore.TryCreateAsync(ChatRoom room, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(room);
-        return RunAsync("create room", async ct =>
+    /// <summary>
+    /// Inserts a new document at a reserved change position; <see langword="false"/> when a unique index (name) refuses it.
+    /// The reservation is released whatever happens, so the change feed's watermark moves on.
+    /// </summary>
+    private Task<bool> TryInsertAsync<TDocument>(string operation, IMongoCollection<TDocument> collection, Func<long, TDocument> create, CancellationToken cancellationToken) =>
+        RunAsync(operation, async ct =>
         {
             ct.ThrowIfCancellationRequested();
             var position = await ReservePositionsAsync(1).ConfigureAwait(false);
             try
             {
-                await _rooms.InsertOneAsync(RoomDocument.From(room, position, _time.GetUtcNow()), null, CancellationToken.None).ConfigureAwait(false);
+                await collection.InsertOneAsync(create(position), null, CancellationToken.None).ConfigureAwait(false);
                 return true;
             }
             catch (Exception ex) when (IsDuplicateKey(ex))
@@ -289,6 +272,13 @@ public sealed partial class MongoChatStore : IChatStore, IUserStore, IRoomStore,
                 await ReleasePositionsAsync(position).ConfigureAwait(false);
             }
         }, cancellationToken);
+
+    // ---- rooms -----------------------------------------------------------------------------------------------------
+
+    Task<bool> IRoomStore.TryCreateAsync(ChatRoom room, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        return TryInsertAsync("create room", _rooms, position => RoomDocument.From(room, position, _time.GetUtcNow()), cancellationToken);
     }
 
     Task<ChatRoom?> IRoomStore.FindByNameAsync(string name, CancellationToken cancellationToken)
