@@ -441,13 +441,19 @@ function renderPending() {
 }
 
 async function trySend(p) {
+  // One invocation per message at a time: a send started from the composer while the connection's re-join is still
+  // running must not be sent a second time by flushPending (a duplicate is harmless to the data, but it costs a
+  // rate-limit permit).
+  if (p.inFlight) return;
   if (!isOnline()) {
     p.status = 'waiting';
     renderPending();
     return;
   }
   p.status = 'sending';
+  p.inFlight = true;
   renderPending();
+  let again = false;
   try {
     const ack = await invoke('SendMessage', p.room, p.text, p.clientMessageId);
     pending.delete(p.clientMessageId);
@@ -464,13 +470,19 @@ async function trySend(p) {
     const e = fromHubError(err);
     if (e.code === 'network' || !isOnline() || isConnectionError(String(err))) {
       p.status = 'waiting'; // sent again, with the same clientMessageId, once the connection is back
+      // The old connection's invocation can fail after the new connection has already flushed: send it now.
+      p.attempts = (p.attempts || 0) + 1;
+      again = isOnline() && p.attempts < 3;
     } else {
       p.status = 'failed';
       p.error = e.friendly;
       showError(el.composerError, e.friendly);
     }
     renderPending();
+  } finally {
+    p.inFlight = false;
   }
+  if (again && pending.has(p.clientMessageId)) await trySend(p);
 }
 
 async function flushPending() {
