@@ -79,14 +79,14 @@ public sealed class ChitChatHubOptions
 
     /// <summary>
     /// Gets or sets how many hub invocations of one connection the server runs at once (SignalR
-    /// <c>MaximumParallelInvocationsPerClient</c>). Each <c>SendMessage</c> acknowledges only once the message is durable, so with 1 a
-    /// connection has at most one message in the store's commit; a higher value lets a client that pipelines sends share commits
-    /// (more throughput per connection). Consequence: invocations of one connection then run concurrently, so messages a client
-    /// sends without awaiting the previous ack may be stored (and get their <c>seq</c>) in a different order than sent. A client
-    /// that awaits each ack before the next send keeps its order whatever this value.
+    /// <c>MaximumParallelInvocationsPerClient</c>). Each <c>SendMessage</c> acknowledges only once the message is durable; a value
+    /// above 1 lets a client pipeline sends (several in flight) so that they share the store's commits. Pipelined sends of one
+    /// connection still keep their order: they are numbered in the order the client sent them (see <see cref="SendOrder"/>),
+    /// and a connection's <c>JoinRoom</c> and <c>LeaveRoom</c> run one at a time in the order sent. Other invocations
+    /// (<c>GetHistory</c>, <c>GetPresence</c>, <c>Typing</c>) may complete in any order. 1 runs one invocation at a time.
     /// </summary>
-    /// <value>Default 1: one invocation at a time per connection, messages of one connection are stored in send order.</value>
-    public int MaximumParallelInvocationsPerClient { get; set; } = 1;
+    /// <value>Default 32.</value>
+    public int MaximumParallelInvocationsPerClient { get; set; } = 32;
 }
 
 /// <summary>HTTP API limits (<c>ChitChat:Http</c>).</summary>

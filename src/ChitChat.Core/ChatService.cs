@@ -280,10 +280,33 @@ public sealed partial class ChatService : IDisposable
     /// <see cref="ChatErrorCodes.ValidationFailed"/>, <see cref="ChatErrorCodes.PayloadTooLarge"/>, <see cref="ChatErrorCodes.RoomNotFound"/>,
     /// <see cref="ChatErrorCodes.RateLimited"/> or <see cref="ChatErrorCodes.Unavailable"/>.
     /// </exception>
-    public async Task<AppendResult> SendAsync(ChatIdentity author, string? room, string? text, string? clientMessageId, CancellationToken cancellationToken = default)
+    public Task<AppendResult> SendAsync(ChatIdentity author, string? room, string? text, string? clientMessageId, CancellationToken cancellationToken) =>
+        SendAsync(author, room, text, clientMessageId, null, cancellationToken);
+
+    /// <summary>
+    /// Sends a message as <paramref name="author"/>, in the order of <paramref name="order"/>: of the sends made with the same
+    /// <see cref="SendOrder"/>, one started earlier gets the lower <c>seq</c>, even when they run concurrently (see
+    /// <see cref="SendOrder"/>). Otherwise the same as <see cref="SendAsync(ChatIdentity, string?, string?, string?, CancellationToken)"/>.
+    /// </summary>
+    /// <param name="author">The authenticated author.</param>
+    /// <param name="room">The room name.</param>
+    /// <param name="text">The text.</param>
+    /// <param name="clientMessageId">The optional idempotency key.</param>
+    /// <param name="order">The sender's ordering scope, or <see langword="null"/> for none.</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The stored message and whether it was new.</returns>
+    /// <exception cref="ChatException">
+    /// <see cref="ChatErrorCodes.ValidationFailed"/>, <see cref="ChatErrorCodes.PayloadTooLarge"/>, <see cref="ChatErrorCodes.RoomNotFound"/>,
+    /// <see cref="ChatErrorCodes.RateLimited"/> or <see cref="ChatErrorCodes.Unavailable"/>.
+    /// </exception>
+    public async Task<AppendResult> SendAsync(ChatIdentity author, string? room, string? text, string? clientMessageId, SendOrder? order = null, CancellationToken cancellationToken = default)
     {
         var started = Stopwatch.GetTimestamp();
         using var activity = ChitChatDiagnostics.ActivitySource.StartActivity("chitchat.send", ActivityKind.Internal);
+
+        // The turn is taken before the first await, so that the order of the calls is the order of the appends; it is
+        // passed on in the finally whatever happens.
+        var (previousTurn, turn) = order is null ? (Task.CompletedTask, null) : order.Enter();
         try
         {
             if (author.UserId == Guid.Empty || string.IsNullOrEmpty(author.UserName))
@@ -319,8 +342,21 @@ public sealed partial class ChatService : IDisposable
                 }
             }
 
+            if (!previousTurn.IsCompleted)
+            {
+                // Never faults or cancels: every turn is completed in a finally. Not cancellable either, so that a
+                // cancelled send cannot let the sends after it overtake the one before it.
+                await previousTurn.ConfigureAwait(false);
+            }
+
             var message = new NewMessage(Guid.CreateVersion7(_time.GetUtcNow()), roomName, author.UserId, author.UserName, text!, _time.GetUtcNow(), key);
-            var result = await _store.Messages.AppendAsync(message, cancellationToken).ConfigureAwait(false);
+            var append = _store.Messages.AppendAsync(message, cancellationToken);
+            if (turn is not null && _store.Messages.SequencesInCallOrder)
+            {
+                turn.TrySetResult(); // handed to the store: the next send's append is sequenced after this one
+            }
+
+            var result = await append.ConfigureAwait(false);
             activity?.SetTag("chitchat.seq", result.Message.Seq);
             if (!result.Created)
             {
@@ -352,7 +388,26 @@ public sealed partial class ChatService : IDisposable
         }
         finally
         {
+            if (turn is not null)
+            {
+                PassTurn(previousTurn, turn);
+            }
+
             _metrics.SendDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        }
+    }
+
+    /// <summary>Passes a send's turn on once the turn before it has passed: a send that ends before its append (rejected,
+    /// cancelled) must not let the sends after it overtake the ones before it.</summary>
+    private static void PassTurn(Task previousTurn, TaskCompletionSource turn)
+    {
+        if (previousTurn.IsCompleted)
+        {
+            turn.TrySetResult();
+        }
+        else
+        {
+            previousTurn.ContinueWith(static (_, state) => ((TaskCompletionSource)state!).TrySetResult(), turn, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }
 

@@ -191,6 +191,11 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
         return WriteAsync(ctx => Append(ctx, message), cancellationToken);
     }
 
+    /// <inheritdoc />
+    /// <remarks>AppendAsync queues the append to the single writer loop (a FIFO channel) before it returns, and the loop
+    /// assigns sequence numbers in queue order.</remarks>
+    bool IMessageStore.SequencesInCallOrder => true;
+
     Task<IReadOnlyList<ChatMessage>> IMessageStore.QueryAsync(string room, MessageQuery query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(room);

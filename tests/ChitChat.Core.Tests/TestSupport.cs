@@ -87,7 +87,7 @@ internal sealed class ChatHarness : IAsyncDisposable
         Services = services;
         Chat = services.GetRequiredService<ChatService>();
         Transport = (RecordingTransport)services.GetRequiredService<IChatTransport>();
-        Store = (InMemoryChatStore)services.GetRequiredService<ChitChat.Storage.IChatStore>();
+        Store = services.GetRequiredService<ChitChat.Storage.IChatStore>() as InMemoryChatStore ?? new InMemoryChatStore();
     }
 
     public ServiceProvider Services { get; }
@@ -96,6 +96,7 @@ internal sealed class ChatHarness : IAsyncDisposable
 
     public RecordingTransport Transport { get; }
 
+    /// <summary>Gets the in-memory store (a detached one when a test replaced the store).</summary>
     public InMemoryChatStore Store { get; }
 
     public static async Task<ChatHarness> CreateAsync(Action<ChitChatOptions>? configure = null, Action<IServiceCollection>? services = null)

@@ -47,6 +47,20 @@ public sealed class ChatHub : Hub
     /// <returns>The join result.</returns>
     public async Task<JoinRoomResult> JoinRoom(string room, long? afterSeq)
     {
+        var membership = State.Membership;
+        await membership.WaitAsync(Context.ConnectionAborted).ConfigureAwait(false);
+        try
+        {
+            return await JoinRoomCoreAsync(room, afterSeq).ConfigureAwait(false);
+        }
+        finally
+        {
+            membership.Release();
+        }
+    }
+
+    private async Task<JoinRoomResult> JoinRoomCoreAsync(string room, long? afterSeq)
+    {
         var identity = ChatClaims.GetIdentity(Context.User);
         var roomName = ChatService.NormalizeRoomName(room);
         if (afterSeq is < 0)
@@ -96,7 +110,8 @@ public sealed class ChatHub : Hub
 
             if (!added)
             {
-                // A parallel JoinRoom of this connection (MaximumParallelInvocationsPerClient > 1) recorded the room first.
+                // Defensive: joins of one connection run one at a time (ConnectionState.Membership), so nothing else should
+                // have recorded the room meanwhile; if something did, keep exactly one acquisition.
                 await _fanout.ReleaseAsync(roomName).ConfigureAwait(false);
                 isNewMember = false;
             }
@@ -157,6 +172,20 @@ public sealed class ChatHub : Hub
     /// <returns>A task that completes when left.</returns>
     public async Task LeaveRoom(string room)
     {
+        var membership = State.Membership;
+        await membership.WaitAsync(Context.ConnectionAborted).ConfigureAwait(false);
+        try
+        {
+            await LeaveRoomCoreAsync(room).ConfigureAwait(false);
+        }
+        finally
+        {
+            membership.Release();
+        }
+    }
+
+    private async Task LeaveRoomCoreAsync(string room)
+    {
         var identity = ChatClaims.GetIdentity(Context.User);
         var roomName = ChatService.NormalizeRoomName(room);
         var state = State;
@@ -181,7 +210,10 @@ public sealed class ChatHub : Hub
     public async Task<SendMessageAck> SendMessage(string room, string text, string? clientMessageId)
     {
         var identity = ChatClaims.GetIdentity(Context.User);
-        var result = await _chat.SendAsync(identity, room, text, clientMessageId, Context.ConnectionAborted).ConfigureAwait(false);
+
+        // SignalR starts a connection's invocations in the order they arrived, and this call takes the message's turn
+        // before its first await: pipelined sends of one connection keep their order (ChitChatHubOptions.MaximumParallelInvocationsPerClient).
+        var result = await _chat.SendAsync(identity, room, text, clientMessageId, State.SendOrder, Context.ConnectionAborted).ConfigureAwait(false);
         return new SendMessageAck(result.Message.Id, result.Message.Seq, result.Message.SentAt.UtcDateTime);
     }
 
@@ -268,10 +300,17 @@ public sealed class ChatHub : Hub
         }
     }
 
-    /// <summary>The rooms one connection has joined (and acquired on the node's fan-out).</summary>
+    /// <summary>The rooms one connection has joined (and acquired on the node's fan-out), and the order of its sends and of
+    /// its joins and leaves.</summary>
     private sealed class ConnectionState
     {
         public HashSet<string> Rooms { get; } = new(StringComparer.Ordinal);
+
+        public SendOrder SendOrder { get; } = new();
+
+        /// <summary>Gets the gate that runs the connection's JoinRoom and LeaveRoom one at a time, in the order they were
+        /// invoked (SemaphoreSlim queues waiters first in, first out), so that "leave, join" pipelined ends joined.</summary>
+        public SemaphoreSlim Membership { get; } = new(1, 1);
 
         public bool Closed { get; set; }
     }

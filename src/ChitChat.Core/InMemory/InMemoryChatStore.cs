@@ -128,6 +128,9 @@ public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMes
         }
     }
 
+    /// <inheritdoc />
+    bool IMessageStore.SequencesInCallOrder => true; // AppendAsync sequences under the lock before it returns
+
     Task<IReadOnlyList<ChatMessage>> IMessageStore.QueryAsync(string room, MessageQuery query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(room);

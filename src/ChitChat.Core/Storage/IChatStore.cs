@@ -89,6 +89,16 @@ public interface IMessageStore
     /// <returns>The stored message and whether it was created.</returns>
     Task<AppendResult> AppendAsync(NewMessage message, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Gets whether appends to one room are sequenced in the order <see cref="AppendAsync"/> was called, even when the
+    /// earlier calls' tasks have not completed yet (for example, a store that queues every append to one writer as part of
+    /// the call). <see cref="ChatService"/> uses it to keep one sender's messages in order without waiting for each to be
+    /// durable before the next (see <see cref="SendOrder"/>); a store that cannot promise it keeps the default,
+    /// <see langword="false"/>, and such sends then wait for the previous one to complete.
+    /// </summary>
+    /// <value><see langword="false"/> unless the store overrides it.</value>
+    bool SequencesInCallOrder => false;
+
     /// <summary>Reads a page of a room's messages, ascending by sequence number (see <see cref="MessageQuery"/>).</summary>
     /// <param name="room">The room name.</param>
     /// <param name="query">The page.</param>

@@ -163,6 +163,23 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_store_that_sequences_in_call_order_numbers_unawaited_appends_in_the_order_of_the_calls()
+    {
+        Assert.SkipUnless(Store.Messages.SequencesInCallOrder, $"{Store.ProviderName} does not promise call-order sequencing (IMessageStore.SequencesInCallOrder is false).");
+
+        // One caller hands 300 appends (two rooms interleaved) to the store without awaiting any, as ChatService does for
+        // a connection's pipelined sends; each room's numbers follow the order of the calls.
+        var pending = Enumerable.Range(0, 300).Select(i => Store.Messages.AppendAsync(NewMessage(i % 3 == 0 ? "called-b" : "called-a", $"call {i}"))).ToArray();
+        var results = await Task.WhenAll(pending).WaitAsync(Timeout);
+
+        foreach (var room in new[] { "called-a", "called-b" })
+        {
+            var inCallOrder = results.Where(r => r.Message.Room == room).ToArray();
+            Assert.Equal(Enumerable.Range(1, inCallOrder.Length).Select(i => (long)i), inCallOrder.Select(r => r.Message.Seq));
+        }
+    }
+
+    [Fact]
     public async Task Sequence_numbers_are_per_room()
     {
         Assert.Equal(1, (await Store.Messages.AppendAsync(NewMessage("one", "a")).WaitAsync(Timeout)).Message.Seq);

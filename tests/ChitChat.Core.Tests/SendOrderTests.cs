@@ -1,0 +1,193 @@
+using System.Collections.Concurrent;
+using ChitChat.InMemory;
+using ChitChat.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace ChitChat.Core.Tests;
+
+/// <summary>
+/// <see cref="SendOrder"/>: concurrent sends of one sender are numbered in the order they were started, and with a store
+/// that sequences in call order they still share the store's commits (the next append is handed over before the previous
+/// one is durable).
+/// </summary>
+public sealed class SendOrderTests
+{
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Concurrent_sends_of_one_order_are_numbered_in_call_order_even_when_the_store_completes_them_out_of_order(bool sequencesInCallOrder)
+    {
+        var store = new HeldAppendStore(sequencesInCallOrder);
+        await using var h = await ChatHarness.CreateAsync(services: s => s.RemoveAll<IChatStore>().AddSingleton<IChatStore>(store));
+        var alice = await h.UserAsync("alice");
+        var order = new SendOrder();
+
+        // Every append is held until released; the store then completes them last-first.
+        var sends = Enumerable.Range(0, 20).Select(i => h.Chat.SendAsync(alice, "global", $"m{i}", $"k{i}", order)).ToArray();
+        if (sequencesInCallOrder)
+        {
+            // All twenty were handed to the store without waiting for the earlier ones to be durable ...
+            await store.AppendsCalled(20).Timed();
+            store.ReleaseAll(reverse: true);
+        }
+        else
+        {
+            // ... otherwise each waits for the one before it: only one append at a time reaches the store.
+            for (var i = 1; i <= 20; i++)
+            {
+                await store.AppendsCalled(i).Timed();
+                Assert.Equal(i, store.CallCount);
+                store.ReleaseAll(reverse: true);
+            }
+        }
+
+        var results = await Task.WhenAll(sends).Timed();
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => (long)i), results.Select(r => r.Message.Seq));
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"m{i}"), results.Select(r => r.Message.Text));
+    }
+
+    [Fact]
+    public async Task Without_an_order_sends_do_not_wait_for_each_other()
+    {
+        var store = new HeldAppendStore(sequencesInCallOrder: false);
+        await using var h = await ChatHarness.CreateAsync(services: s => s.RemoveAll<IChatStore>().AddSingleton<IChatStore>(store));
+        var alice = await h.UserAsync("alice");
+
+        var sends = Enumerable.Range(0, 5).Select(i => h.Chat.SendAsync(alice, "global", $"m{i}", null)).ToArray();
+        await store.AppendsCalled(5).Timed();
+        store.ReleaseAll(reverse: false);
+        Assert.Equal(5, (await Task.WhenAll(sends).Timed()).Select(r => r.Message.Seq).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_rejected_send_passes_its_turn_on()
+    {
+        var store = new HeldAppendStore(sequencesInCallOrder: false);
+        await using var h = await ChatHarness.CreateAsync(services: s => s.RemoveAll<IChatStore>().AddSingleton<IChatStore>(store));
+        var alice = await h.UserAsync("alice");
+        var order = new SendOrder();
+
+        var first = h.Chat.SendAsync(alice, "global", "first", null, order);
+        var empty = h.Chat.SendAsync(alice, "global", "   ", null, order);
+        var unknownRoom = h.Chat.SendAsync(alice, "nowhere", "lost", null, order);
+        var last = h.Chat.SendAsync(alice, "global", "last", null, order);
+
+        await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => empty);
+        await Wait.ChatErrorAsync(ChatErrorCodes.RoomNotFound, () => unknownRoom);
+        await store.AppendsCalled(1).Timed();
+        Assert.Equal(1, store.CallCount); // "last" waits for "first", not for the rejected ones
+        store.ReleaseAll(reverse: false);
+        await store.AppendsCalled(2).Timed();
+        store.ReleaseAll(reverse: false);
+
+        Assert.Equal(1, (await first.Timed()).Message.Seq);
+        Assert.Equal(2, (await last.Timed()).Message.Seq);
+    }
+
+    [Fact]
+    public async Task A_send_whose_append_fails_passes_its_turn_on()
+    {
+        var store = new HeldAppendStore(sequencesInCallOrder: true) { FailText = "boom" };
+        await using var h = await ChatHarness.CreateAsync(services: s => s.RemoveAll<IChatStore>().AddSingleton<IChatStore>(store));
+        var alice = await h.UserAsync("alice");
+        var order = new SendOrder();
+
+        var failing = h.Chat.SendAsync(alice, "global", "boom", null, order);
+        var next = h.Chat.SendAsync(alice, "global", "after", null, order);
+        await store.AppendsCalled(2).Timed();
+        store.ReleaseAll(reverse: false);
+
+        Assert.Equal(ChatErrorCodes.Unavailable, (await Assert.ThrowsAnyAsync<ChatException>(() => failing).Timed()).Code);
+        Assert.Equal("after", (await next.Timed()).Message.Text);
+    }
+
+    [Fact]
+    public async Task The_in_memory_store_sequences_in_call_order() =>
+        Assert.True(new InMemoryChatStore().Messages.SequencesInCallOrder);
+
+    /// <summary>
+    /// An in-memory store whose appends are held until released. With <c>sequencesInCallOrder</c> the sequence number is
+    /// assigned when AppendAsync is called (as the SQLite writer queue does); otherwise when the append is released, so
+    /// that the release order decides it (as a store with concurrent round trips would).
+    /// </summary>
+    private sealed class HeldAppendStore(bool sequencesInCallOrder) : IChatStore, IMessageStore
+    {
+        private readonly InMemoryChatStore _inner = new();
+        private readonly Lock _gate = new();
+        private readonly List<(NewMessage Message, TaskCompletionSource<AppendResult> Done, Task<AppendResult>? Assigned)> _held = [];
+        private readonly ConcurrentDictionary<int, TaskCompletionSource> _calls = new();
+        private int _callCount;
+
+        public string? FailText { get; init; }
+
+        public int CallCount => Volatile.Read(ref _callCount);
+
+        public string ProviderName => "held";
+
+        public IUserStore Users => _inner.Users;
+
+        public IRoomStore Rooms => _inner.Rooms;
+
+        public IMessageStore Messages => this;
+
+        public IReplicationStore Replication => _inner.Replication;
+
+        bool IMessageStore.SequencesInCallOrder => sequencesInCallOrder;
+
+        public Task InitializeAsync(CancellationToken cancellationToken = default) => _inner.InitializeAsync(cancellationToken);
+
+        public Task PingAsync(CancellationToken cancellationToken = default) => _inner.PingAsync(cancellationToken);
+
+        public Task AppendsCalled(int count) => _calls.GetOrAdd(count, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+        public void ReleaseAll(bool reverse)
+        {
+            List<(NewMessage Message, TaskCompletionSource<AppendResult> Done, Task<AppendResult>? Assigned)> held;
+            lock (_gate)
+            {
+                held = [.. _held];
+                _held.Clear();
+            }
+
+            if (reverse)
+            {
+                held.Reverse();
+            }
+
+            foreach (var (message, done, assigned) in held)
+            {
+                if (message.Text == FailText)
+                {
+                    done.SetException(new ChatStoreUnavailableException("The store is down (test)."));
+                    continue;
+                }
+
+                var result = assigned ?? _inner.Messages.AppendAsync(message);
+                done.SetResult(result.GetAwaiter().GetResult());
+            }
+        }
+
+        Task<AppendResult> IMessageStore.AppendAsync(NewMessage message, CancellationToken cancellationToken)
+        {
+            var done = new TaskCompletionSource<AppendResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (_gate)
+            {
+                var assigned = sequencesInCallOrder && message.Text != FailText ? _inner.Messages.AppendAsync(message, cancellationToken) : null;
+                _held.Add((message, done, assigned));
+            }
+
+            var count = Interlocked.Increment(ref _callCount);
+            _calls.GetOrAdd(count, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+            return done.Task;
+        }
+
+        Task<IReadOnlyList<ChatMessage>> IMessageStore.QueryAsync(string room, MessageQuery query, CancellationToken cancellationToken) =>
+            _inner.Messages.QueryAsync(room, query, cancellationToken);
+
+        Task<long> IMessageStore.GetLastSeqAsync(string room, CancellationToken cancellationToken) => _inner.Messages.GetLastSeqAsync(room, cancellationToken);
+
+        Task<ChatMessage?> IMessageStore.FindByClientMessageIdAsync(string room, string clientMessageId, CancellationToken cancellationToken) =>
+            _inner.Messages.FindByClientMessageIdAsync(room, clientMessageId, cancellationToken);
+    }
+}
