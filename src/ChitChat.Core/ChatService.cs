@@ -447,7 +447,23 @@ public sealed partial class ChatService : IDisposable
     /// <param name="afterSeq">The last sequence number the client saw (0 or <see langword="null"/> for none).</param>
     /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
     /// <returns>The catch-up.</returns>
-    public async Task<CatchUpResult> CatchUpAsync(string? room, long? afterSeq, CancellationToken cancellationToken = default)
+    public Task<CatchUpResult> CatchUpAsync(string? room, long? afterSeq, CancellationToken cancellationToken) =>
+        CatchUpAsync(room, afterSeq, null, cancellationToken);
+
+    /// <summary>
+    /// Reads what a client missed: every message after <paramref name="afterSeq"/> up to and including
+    /// <paramref name="upToSeq"/> (by default the room's last one), capped at <see cref="ChitChatOptions.CatchUpLimit"/>
+    /// (then <see cref="CatchUpResult.HasMore"/>). A host that delivers everything after a known boundary live (the hub's
+    /// <c>JoinRoom</c>) passes that boundary, so catch-up and live delivery meet without a gap or an overlap.
+    /// </summary>
+    /// <param name="room">The room name.</param>
+    /// <param name="afterSeq">The last sequence number the client saw (0 or <see langword="null"/> for none).</param>
+    /// <param name="upToSeq">The last sequence number to return, or <see langword="null"/> for the room's last one; it is the
+    /// result's <see cref="CatchUpResult.LastSeq"/>.</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The catch-up.</returns>
+    /// <exception cref="ChatException"><see cref="ChatErrorCodes.ValidationFailed"/> or <see cref="ChatErrorCodes.RoomNotFound"/>.</exception>
+    public async Task<CatchUpResult> CatchUpAsync(string? room, long? afterSeq, long? upToSeq = null, CancellationToken cancellationToken = default)
     {
         var roomName = NormalizeRoomName(room);
         if (afterSeq is < 0)
@@ -455,16 +471,20 @@ public sealed partial class ChatService : IDisposable
             throw ChatException.Validation("afterSeq", "afterSeq must not be negative.");
         }
 
+        if (upToSeq is < 0)
+        {
+            throw ChatException.Validation("upToSeq", "upToSeq must not be negative.");
+        }
+
         await GetRoomAsync(roomName, cancellationToken).ConfigureAwait(false);
-        var lastSeq = await _store.Messages.GetLastSeqAsync(roomName, cancellationToken).ConfigureAwait(false);
+        var lastSeq = upToSeq ?? await _store.Messages.GetLastSeqAsync(roomName, cancellationToken).ConfigureAwait(false);
         var after = afterSeq ?? 0;
         if (after >= lastSeq)
         {
             return new CatchUpResult(roomName, lastSeq, [], false);
         }
 
-        var limit = _options.CatchUpLimit;
-        var page = await _store.Messages.QueryAsync(roomName, new MessageQuery(after, lastSeq + 1, limit), cancellationToken).ConfigureAwait(false);
+        var page = await _store.Messages.QueryAsync(roomName, new MessageQuery(after, lastSeq + 1, _options.CatchUpLimit), cancellationToken).ConfigureAwait(false);
         var hasMore = page.Count > 0 ? page[^1].Seq < lastSeq : lastSeq > after;
         return new CatchUpResult(roomName, lastSeq, page, hasMore);
     }

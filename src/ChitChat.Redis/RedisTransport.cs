@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Collections.Immutable;
 using System.Text.Json;
 using ChitChat.Transport;
 using Microsoft.Extensions.Logging;
@@ -23,6 +22,7 @@ public sealed partial class RedisTransport : IChatTransport, IAsyncDisposable
     private readonly string _nodeId = Guid.NewGuid().ToString("N");
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly ConcurrentDictionary<string, RoomState> _rooms = new(StringComparer.Ordinal);
+    private readonly LocalRoomSubscribers _locals;
     private readonly CancellationTokenSource _disposing = new();
     private int _pending;
     private int _resubscribing;
@@ -41,6 +41,7 @@ public sealed partial class RedisTransport : IChatTransport, IAsyncDisposable
         _connection = connection;
         _logger = logger;
         _channelPrefix = options.Value.KeyPrefix + "room:";
+        _locals = new LocalRoomSubscribers(LogHandlerFailed);
         _connection.Restored += OnRestored;
     }
 
@@ -61,7 +62,7 @@ public sealed partial class RedisTransport : IChatTransport, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(roomEvent);
         ArgumentException.ThrowIfNullOrEmpty(roomEvent.Room);
 
-        await DeliverLocallyAsync(roomEvent, cancellationToken).ConfigureAwait(false);
+        await _locals.DeliverAsync(roomEvent, cancellationToken).ConfigureAwait(false);
 
         try
         {
@@ -96,12 +97,12 @@ public sealed partial class RedisTransport : IChatTransport, IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(room);
         ArgumentNullException.ThrowIfNull(handler);
-        var subscription = new Subscription(this, room, handler);
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        LocalRoomSubscription subscription;
         try
         {
             var state = _rooms.GetOrAdd(room, static _ => new RoomState());
-            state.Locals = state.Locals.Add(subscription);
+            subscription = _locals.Add(room, handler, RemoveAsync);
             if (state.Queue is null && !state.Pending)
             {
                 state.Pending = true;
@@ -151,32 +152,6 @@ public sealed partial class RedisTransport : IChatTransport, IAsyncDisposable
     }
 
     private RedisChannel Channel(string room) => RedisChannel.Literal(_channelPrefix + room);
-
-    private async ValueTask DeliverLocallyAsync(RoomEvent roomEvent, CancellationToken cancellationToken)
-    {
-        if (!_rooms.TryGetValue(roomEvent.Room, out var state))
-        {
-            return;
-        }
-
-        foreach (var subscription in state.Locals)
-        {
-            if (subscription.IsDisposed)
-            {
-                continue;
-            }
-
-            try
-            {
-                await subscription.Handler(roomEvent, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                // One failing subscriber never stops delivery to the others.
-                LogHandlerFailed(roomEvent.Room, ex);
-            }
-        }
-    }
 
     /// <summary>Subscribes a room on Redis; must run under <see cref="_gate"/>. Leaves the room pending when Redis is unreachable.</summary>
     private async Task TrySubscribeRedisAsync(string room, RoomState state, CancellationToken cancellationToken)
@@ -240,26 +215,20 @@ public sealed partial class RedisTransport : IChatTransport, IAsyncDisposable
             return;
         }
 
-        await DeliverLocallyAsync(envelope.Event, _disposing.Token).ConfigureAwait(false);
+        await _locals.DeliverAsync(envelope.Event, _disposing.Token).ConfigureAwait(false);
     }
 
-    private async ValueTask RemoveAsync(Subscription subscription)
+    /// <summary>Removes a disposed local subscription (delivery to it has already stopped); the room's last one unsubscribes its channel.</summary>
+    private async ValueTask RemoveAsync(LocalRoomSubscription subscription)
     {
         await _gate.WaitAsync().ConfigureAwait(false);
         try
         {
-            if (!_rooms.TryGetValue(subscription.Room, out var state))
+            if (!_locals.Remove(subscription) || !_rooms.TryRemove(subscription.Room, out var state))
             {
-                return;
+                return; // other local subscribers remain (or the room is already gone)
             }
 
-            state.Locals = state.Locals.Remove(subscription);
-            if (!state.Locals.IsEmpty)
-            {
-                return;
-            }
-
-            _rooms.TryRemove(subscription.Room, out _);
             if (state.Pending)
             {
                 state.Pending = false;
@@ -377,24 +346,8 @@ public sealed partial class RedisTransport : IChatTransport, IAsyncDisposable
 
     private sealed class RoomState
     {
-        public ImmutableArray<Subscription> Locals { get; set; } = [];
-
         public ChannelMessageQueue? Queue { get; set; }
 
         public bool Pending { get; set; }
-    }
-
-    private sealed class Subscription(RedisTransport owner, string room, RoomEventHandler handler) : IAsyncDisposable
-    {
-        private int _disposed;
-
-        public string Room { get; } = room;
-
-        public RoomEventHandler Handler { get; } = handler;
-
-        public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
-
-        public ValueTask DisposeAsync() =>
-            Interlocked.Exchange(ref _disposed, 1) == 0 ? owner.RemoveAsync(this) : ValueTask.CompletedTask;
     }
 }

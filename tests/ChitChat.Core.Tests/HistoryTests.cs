@@ -102,6 +102,28 @@ public sealed class HistoryTests
         Assert.False(exactlyCap.HasMore);
     }
 
+    [Fact]
+    public async Task Catch_up_up_to_a_boundary_stops_there_and_reports_it_as_last_seq()
+    {
+        await using var h = await RoomWithMessagesAsync(12, o => o.CatchUpLimit = 5);
+
+        var within = await h.Chat.CatchUpAsync("global", 3, upToSeq: 6).Timed();
+        var capped = await h.Chat.CatchUpAsync("global", 0, upToSeq: 9).Timed();
+        var atBoundary = await h.Chat.CatchUpAsync("global", 9, upToSeq: 9).Timed();
+
+        Assert.Equal(6, within.LastSeq);
+        Assert.Equal(Range(4, 6), Seqs(within.Missed));
+        Assert.False(within.HasMore); // 7..12 exist but are beyond the boundary (delivered live by the caller)
+        Assert.Equal(9, capped.LastSeq);
+        Assert.Equal(Range(1, 5), Seqs(capped.Missed));
+        Assert.True(capped.HasMore);
+        Assert.Empty(atBoundary.Missed);
+        Assert.False(atBoundary.HasMore);
+
+        var ex = await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.Chat.CatchUpAsync("global", 0, upToSeq: -1));
+        Assert.Equal(["upToSeq"], ex.Errors!.Keys);
+    }
+
     [Theory]
     [InlineData(12L)]
     [InlineData(13L)]

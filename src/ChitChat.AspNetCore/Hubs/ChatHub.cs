@@ -143,25 +143,20 @@ public sealed class ChatHub : Hub
         }
 
         // Catch-up up to the boundary from the store; everything after it arrives live.
-        var messages = _chat.Store.Messages;
-        var options = _chat.Options;
         IReadOnlyList<ChatMessage> missed;
         bool hasMore;
         if (afterSeq is null)
         {
+            // No position: the most recent messages up to the boundary (older ones through GetHistory).
             var take = _options.RecentMessagesOnJoin;
-            missed = take == 0 || boundary == 0 ? [] : await messages.QueryAsync(roomName, new MessageQuery(null, boundary + 1, take), aborted).ConfigureAwait(false);
+            missed = take == 0 || boundary == 0 ? [] : await _chat.Store.Messages.QueryAsync(roomName, new MessageQuery(null, boundary + 1, take), aborted).ConfigureAwait(false);
             hasMore = missed.Count > 0 ? missed[0].Seq > 1 : boundary > 0;
-        }
-        else if (afterSeq.Value >= boundary)
-        {
-            missed = [];
-            hasMore = false;
         }
         else
         {
-            missed = await messages.QueryAsync(roomName, new MessageQuery(afterSeq.Value, boundary + 1, options.CatchUpLimit), aborted).ConfigureAwait(false);
-            hasMore = missed.Count > 0 ? missed[^1].Seq < boundary : true;
+            var catchUp = await _chat.CatchUpAsync(roomName, afterSeq, boundary, aborted).ConfigureAwait(false);
+            missed = catchUp.Missed;
+            hasMore = catchUp.HasMore;
         }
 
         return new JoinRoomResult(roomName, boundary, missed.Select(MessageDto.From).ToArray(), hasMore);
