@@ -11,6 +11,10 @@ public sealed partial class SqliteChatStore
     private const string InsertMessage =
         "INSERT INTO messages (id, room, seq, author_id, author_name, text, sent_at, client_message_id, version, position, changed_at) " +
         "VALUES ($id, $room, $seq, $author_id, $author_name, $text, $sent_at, $client_message_id, $version, $position, $changed_at);";
+    private const string InsertMessageUnlessKeyExists =
+        "INSERT INTO messages (id, room, seq, author_id, author_name, text, sent_at, client_message_id, version, position, changed_at) " +
+        "VALUES ($id, $room, $seq, $author_id, $author_name, $text, $sent_at, $client_message_id, $version, $position, $changed_at) " +
+        "ON CONFLICT DO NOTHING;";
     private const string UpsertUserSql =
         "INSERT INTO users (id, user_name, normalized_user_name, first_name, last_name, password_hash, created_at, updated_at, version, position, changed_at) " +
         "VALUES ($id, $user_name, $normalized_user_name, $first_name, $last_name, $password_hash, $created_at, $updated_at, $version, $position, $changed_at) " +
@@ -185,19 +189,29 @@ public sealed partial class SqliteChatStore
 
     private static AppendResult Append(WriteContext ctx, NewMessage message)
     {
-        if (message.ClientMessageId is { } key)
+        var stored = message.ToMessage(ctx.LastSeq(message.Room) + 1);
+        if (message.ClientMessageId is not { } key)
         {
-            var original = ctx.QueryMessage(SelectMessageByKey, ("$room", message.Room), ("$key", key));
-            if (original is not null)
+            var insert = ctx.Command(InsertMessage);
+            SqliteRows.BindMessage(insert, stored, ctx.NextPosition(), ctx.Now);
+            insert.ExecuteNonQuery();
+        }
+        else
+        {
+            // One statement on the hot path: the unique (room, client_message_id) index decides. Only a retry (nothing
+            // inserted) reads the original, and only an insert takes the change position.
+            var insert = ctx.Command(InsertMessageUnlessKeyExists);
+            SqliteRows.BindMessage(insert, stored, ctx.PeekNextPosition(), ctx.Now);
+            if (insert.ExecuteNonQuery() == 0)
             {
+                var original = ctx.QueryMessage(SelectMessageByKey, ("$room", message.Room), ("$key", key))
+                    ?? throw new InvalidOperationException($"Appending seq {stored.Seq} to room {message.Room} conflicted with a stored message that is not a retry.");
                 return new AppendResult(original, false);
             }
+
+            ctx.TakeNextPosition();
         }
 
-        var stored = message.ToMessage(ctx.LastSeq(message.Room) + 1);
-        var insert = ctx.Command(InsertMessage);
-        SqliteRows.BindMessage(insert, stored, ctx.NextPosition(), ctx.Now);
-        insert.ExecuteNonQuery();
         ctx.SetLastSeq(message.Room, stored.Seq);
         return new AppendResult(stored, true);
     }

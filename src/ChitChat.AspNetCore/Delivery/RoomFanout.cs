@@ -149,6 +149,7 @@ internal sealed partial class RoomFanout : IAsyncDisposable
         private int _members;
 
         // Pump state, touched only by the pump loop.
+        private IClientProxy? _group; // the room's group proxy (stateless), created once instead of per message
         private readonly SortedList<long, ChatMessage> _held = [];
         private long _heldSince;
         private int _currentGeneration;
@@ -530,7 +531,7 @@ internal sealed partial class RoomFanout : IAsyncDisposable
             Task send;
             try
             {
-                send = owner._hub.Clients.Group(room).SendAsync(method, payload, CancellationToken.None);
+                send = (_group ??= owner._hub.Clients.Group(room)).SendAsync(method, payload, CancellationToken.None);
             }
             catch (Exception ex)
             {
