@@ -15,4 +15,9 @@ dotnet run -c Release --no-build --project benchmarks/ChitChat.Benchmarks -- --f
 # End-to-end: fan-out at 10/100/500 receivers, paced latency, 100 rooms, two nodes over Redis, 5,000-connection soak.
 dotnet benchmarks/ChitChat.LoadTest/bin/Release/net10.0/ChitChat.LoadTest.dll --scenario all --receivers 10,100,500 \
   --repeat 2 --out artifacts/loadtest | tee "$out/loadtest.md"
+# The same fan-out with one hub call at a time per connection (ChitChat:Hub:MaximumParallelInvocationsPerClient=1, the
+# SignalR default), to show what ordered pipelining brings.
+dotnet benchmarks/ChitChat.LoadTest/bin/Release/net10.0/ChitChat.LoadTest.dll --scenario fanout --receivers 10,100,500 \
+  --repeat 2 --chitchat-setting ChitChat:Hub:MaximumParallelInvocationsPerClient=1 --out artifacts/loadtest-serial \
+  | tee "$out/loadtest-serial.md"
 benchmarks/scripts/plot.sh artifacts/loadtest/summary.csv docs/fanout.png
