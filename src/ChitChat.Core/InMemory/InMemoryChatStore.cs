@@ -142,21 +142,17 @@ public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMes
                 return Task.FromResult<IReadOnlyList<ChatMessage>>([]);
             }
 
-            IEnumerable<ChatMessage> range = list;
-            if (query.AfterSeq is { } after)
+            // The list is ordered by seq: the range (after, before) is found by binary search, not by a scan.
+            var start = query.AfterSeq is { } after ? FirstAtOrAfter(list, after == long.MaxValue ? after : after + 1) : 0;
+            var end = query.BeforeSeq is { } before ? FirstAtOrAfter(list, before) : list.Count;
+            if (end <= start)
             {
-                range = range.Where(m => m.Seq > after);
+                return Task.FromResult<IReadOnlyList<ChatMessage>>([]);
             }
 
-            if (query.BeforeSeq is { } before)
-            {
-                range = range.Where(m => m.Seq < before);
-            }
-
-            var page = query.AfterSeq is not null
-                ? range.Take(query.Limit).ToArray()
-                : range.TakeLast(query.Limit).ToArray();
-            return Task.FromResult<IReadOnlyList<ChatMessage>>(page);
+            var count = Math.Min(query.Limit, end - start);
+            var first = query.AfterSeq is not null ? start : end - count; // the earliest page after 'after', else the latest
+            return Task.FromResult<IReadOnlyList<ChatMessage>>(list.GetRange(first, count).ToArray());
         }
     }
 
@@ -315,9 +311,10 @@ public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMes
             list.RemoveAt(index);
         }
 
-        // Keep the room ordered by seq; a replicated message may arrive out of order or collide with a drifted one.
-        var collision = list.FindIndex(m => m.Seq == message.Seq);
-        if (collision >= 0)
+        // Keep the room ordered by seq (binary search: appends stay O(1), replicated messages O(log n) to find); a
+        // replicated message may arrive out of order or collide with a drifted one.
+        var collision = FirstAtOrAfter(list, message.Seq);
+        if (collision < list.Count && list[collision].Seq == message.Seq)
         {
             RemoveMessageAt(list, collision);
         }
@@ -327,8 +324,7 @@ public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMes
             RemoveMessageAt(list, list.FindIndex(m => m.Id == keyHolder.Id));
         }
 
-        var insertAt = list.FindLastIndex(m => m.Seq < message.Seq) + 1;
-        list.Insert(insertAt, message);
+        list.Insert(FirstAtOrAfter(list, message.Seq), message);
         _messagePositions[message.Id] = position;
         if (message.ClientMessageId is { } k)
         {
@@ -336,6 +332,31 @@ public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMes
         }
 
         _changes[position] = ChangeRecord.ForMessage(position, _time.GetUtcNow(), message);
+    }
+
+    /// <summary>The index of the first message with a seq at or above <paramref name="seq"/> (the list is ordered by seq).</summary>
+    private static int FirstAtOrAfter(List<ChatMessage> list, long seq)
+    {
+        if (list.Count == 0 || list[^1].Seq < seq)
+        {
+            return list.Count; // the common case: an append at the end
+        }
+
+        int low = 0, high = list.Count;
+        while (low < high)
+        {
+            var middle = (int)((uint)(low + high) >> 1);
+            if (list[middle].Seq < seq)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+
+        return low;
     }
 
     private void RemoveMessageAt(List<ChatMessage> list, int index)
