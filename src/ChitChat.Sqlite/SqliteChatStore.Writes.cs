@@ -79,15 +79,18 @@ public sealed partial class SqliteChatStore
     private async Task WriterLoopAsync()
     {
         var batch = new List<WriteOperation>(_options.MaxBatchSize);
+        var taken = new List<WriteOperation>(_options.MaxBatchSize);
         var reader = _queue.Reader;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             batch.Clear();
+            taken.Clear();
             while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var operation))
             {
+                taken.Add(operation);
                 if (operation.CancellationToken.IsCancellationRequested)
                 {
-                    operation.Cancel(); // not started: nothing written
+                    operation.MarkCanceled(); // not started: nothing written
                     continue;
                 }
 
@@ -98,6 +101,22 @@ public sealed partial class SqliteChatStore
             {
                 CommitBatch(batch);
             }
+
+            // One thread-pool work item completes the whole batch, in queue order (so appends complete, and their callers
+            // publish, in sequence order), with the callers' continuations inline: one hand-off per batch instead of one
+            // per write, and never on this loop, which goes on with the next batch.
+            if (taken.Count > 0)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(static operations => CompleteAll(operations), taken.ToArray(), preferLocal: false);
+            }
+        }
+    }
+
+    private static void CompleteAll(WriteOperation[] operations)
+    {
+        foreach (var operation in operations)
+        {
+            operation.Complete();
         }
     }
 
@@ -171,7 +190,7 @@ public sealed partial class SqliteChatStore
         var acknowledged = 0;
         foreach (var operation in batch)
         {
-            if (operation.Succeed())
+            if (operation.Executed)
             {
                 acknowledged++;
             }
@@ -582,6 +601,8 @@ public sealed partial class SqliteChatStore
     }
 
     /// <summary>A queued write, completed by the writer loop.</summary>
+    /// <summary>A queued write. The writer loop executes it and records its outcome; <see cref="Complete"/> then completes
+    /// its task (off the writer loop, after COMMIT) with the result, the error or the cancellation.</summary>
     private abstract class WriteOperation(CancellationToken cancellationToken, bool multiStatement)
     {
         public CancellationToken CancellationToken { get; } = cancellationToken;
@@ -589,38 +610,65 @@ public sealed partial class SqliteChatStore
         /// <summary>Gets whether the write runs several changing statements and so needs a savepoint to fail alone.</summary>
         public bool MultiStatement { get; } = multiStatement;
 
+        /// <summary>Gets whether the write executed and has not failed (since).</summary>
+        public abstract bool Executed { get; }
+
         public abstract void Execute(WriteContext context);
 
-        public abstract bool Succeed();
-
+        /// <summary>Records a failure; a write that already failed on its own keeps its own error.</summary>
         public abstract void Fail(Exception exception);
 
-        public abstract void Cancel();
+        public abstract void MarkCanceled();
+
+        /// <summary>Completes the task with the recorded outcome; the awaiting callers' continuations run inline.</summary>
+        public abstract void Complete();
     }
 
     private sealed class WriteOperation<T>(Func<WriteContext, T> body, CancellationToken cancellationToken, bool multiStatement) : WriteOperation(cancellationToken, multiStatement)
     {
-        // Continuations run on the thread pool, never inline on the writer loop.
-        private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private const int Pending = 0, Succeeded = 1, Failed = 2, Canceled = 3;
+
+        // Continuations run inline in Complete, which CompleteAll calls on a thread-pool thread, never on the writer loop.
+        private readonly TaskCompletionSource<T> _completion = new();
         private T? _result;
-        private bool _executed;
+        private Exception? _error;
+        private int _state;
 
         public Task<T> Task => _completion.Task;
+
+        public override bool Executed => _state == Succeeded;
 
         public override void Execute(WriteContext context)
         {
             _result = body(context);
-            _executed = true;
+            _state = Succeeded;
         }
-
-        public override bool Succeed() => _executed && _completion.TrySetResult(_result!);
 
         public override void Fail(Exception exception)
         {
-            _executed = false;
-            _completion.TrySetException(exception);
+            if (_state != Failed)
+            {
+                _error = exception;
+                _state = Failed;
+            }
         }
 
-        public override void Cancel() => _completion.TrySetCanceled(CancellationToken);
+        public override void MarkCanceled() => _state = Canceled;
+
+        public override void Complete()
+        {
+            switch (_state)
+            {
+                case Succeeded:
+                    _completion.TrySetResult(_result!);
+                    break;
+                case Canceled:
+                    _completion.TrySetCanceled(CancellationToken);
+                    break;
+                default:
+                    _completion.TrySetException(_error ?? new InvalidOperationException("The write was not executed."));
+                    break;
+            }
+        }
     }
 }
