@@ -130,16 +130,13 @@ internal sealed class LegacyHttpApi : IDisposable
             return;
         }
 
-        if (!LegacyJsonContext.TryReadInt(request.ChatroomId, out var chatroomId))
+        if (await ReadChatroomIdAsync(context, request.ChatroomId).ConfigureAwait(false) is not { } chatroomId)
         {
-            await BadRequestAsync(context, "chatroomId must be a number.").ConfigureAwait(false);
             return;
         }
 
-        var room = await _rooms.FindRoomAsync(chatroomId, context.RequestAborted).ConfigureAwait(false);
-        if (room is null)
+        if (await FindRoomAsync(context, chatroomId).ConfigureAwait(false) is not { } room)
         {
-            await BadRequestAsync(context, "Unknown chatroomId.").ConfigureAwait(false);
             return;
         }
 
@@ -166,9 +163,8 @@ internal sealed class LegacyHttpApi : IDisposable
             return;
         }
 
-        if (!LegacyJsonContext.TryReadInt(request.ChatroomId, out var chatroomId))
+        if (await ReadChatroomIdAsync(context, request.ChatroomId).ConfigureAwait(false) is not { } chatroomId)
         {
-            await BadRequestAsync(context, "chatroomId must be a number.").ConfigureAwait(false);
             return;
         }
 
@@ -188,10 +184,8 @@ internal sealed class LegacyHttpApi : IDisposable
             return;
         }
 
-        var room = await _rooms.FindRoomAsync(chatroomId, context.RequestAborted).ConfigureAwait(false);
-        if (room is null)
+        if (await FindRoomAsync(context, chatroomId).ConfigureAwait(false) is not { } room)
         {
-            await BadRequestAsync(context, "Unknown chatroomId.").ConfigureAwait(false);
             return;
         }
 
@@ -274,6 +268,30 @@ internal sealed class LegacyHttpApi : IDisposable
         context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
         LegacyLog.BadRequest(_logger, context.Request.Path, "rate limited");
         return false;
+    }
+
+    /// <summary>Reads a legacy <c>chatroomId</c>; when it is not a number writes the 400 answer and returns <see langword="null"/>.</summary>
+    private async Task<int?> ReadChatroomIdAsync(HttpContext context, JsonElement chatroomId)
+    {
+        if (LegacyJsonContext.TryReadInt(chatroomId, out var value))
+        {
+            return value;
+        }
+
+        await BadRequestAsync(context, "chatroomId must be a number.").ConfigureAwait(false);
+        return null;
+    }
+
+    /// <summary>Finds the room a legacy <c>chatroomId</c> stands for; when there is none writes the 400 answer and returns <see langword="null"/>.</summary>
+    private async Task<string?> FindRoomAsync(HttpContext context, int chatroomId)
+    {
+        var room = await _rooms.FindRoomAsync(chatroomId, context.RequestAborted).ConfigureAwait(false);
+        if (room is null)
+        {
+            await BadRequestAsync(context, "Unknown chatroomId.").ConfigureAwait(false);
+        }
+
+        return room;
     }
 
     /// <summary>Reads a JSON body; on failure writes the 400 (or 413) answer and returns <see langword="null"/>.</summary>
