@@ -25,24 +25,7 @@ public sealed class SqliteReplicationTests : IDisposable
         var rooms = await CreateRoomsAsync(rig.Router, 8);
         await WriteMessagesAsync(rig.Router, users, rooms, 3000, "conv");
 
-        var report = await rig.Manager.SyncNowAsync().WaitAsync(Timeout);
-        Assert.True(report.Succeeded, string.Join("; ", report.Replicas.Select(r => r.Error)));
-        Assert.All(report.Replicas, r => Assert.True(r.Applied >= 3000 + 12 + 8, $"{r.Replica} applied {r.Applied}"));
-
-        await Data.AssertSameDocumentsAsync(primary, r1, "replica r1");
-        await Data.AssertSameDocumentsAsync(primary, r2, "replica r2");
-        foreach (var room in rooms)
-        {
-            var page = await r1.Messages.QueryAsync(room.Name, new MessageQuery(0, null, 10_000));
-            Assert.Equal(Enumerable.Range(1, page.Count).Select(i => (long)i), page.Select(m => m.Seq));
-        }
-
-        var verify = await rig.Manager.VerifyAsync().WaitAsync(Timeout);
-        Assert.True(verify.InSync, verify.Summarize());
-        Assert.Equal($"in sync: {3000 + 12 + 8} documents", verify.Summarize());
-
-        var again = await rig.Manager.SyncNowAsync().WaitAsync(Timeout);
-        Assert.Equal(0, again.DocumentsApplied); // idempotent: nothing new, nothing re-applied
+        await AssertConvergesAsync(rig, primary, [r1, r2], rooms, 3000 + 12 + 8);
     }
 
     [Fact]
@@ -253,6 +236,36 @@ public sealed class SqliteReplicationTests : IDisposable
         Assert.Equal(acknowledged, onPrimary.Where(m => acknowledged.Any(a => a.Id == m.Id)));
         Assert.All(acknowledged, a => Assert.Contains(a, onPrimary));
         await Data.AssertSameDocumentsAsync(primary, replica, "after recovery");
+    }
+
+    /// <summary>
+    /// The convergence assertions (also used by the MongoDB tests): one sync applies everything, every replica equals the
+    /// primary field by field with gap-free seqs per room, verify reports in sync, and a second sync applies nothing.
+    /// </summary>
+    internal static async Task AssertConvergesAsync(ReplicationRig rig, IChatStore primary, IReadOnlyList<IChatStore> replicas, IReadOnlyList<ChatRoom> rooms, int documents)
+    {
+        var report = await rig.Manager.SyncNowAsync().WaitAsync(Timeout);
+        Assert.True(report.Succeeded, string.Join("; ", report.Replicas.Select(r => r.Error)));
+        Assert.All(report.Replicas, r => Assert.True(r.Applied >= documents, $"{r.Replica} applied {r.Applied}"));
+
+        for (var n = 0; n < replicas.Count; n++)
+        {
+            var replica = replicas[n];
+            await Data.AssertSameDocumentsAsync(primary, replica, $"replica r{n + 1}").WaitAsync(Timeout);
+            foreach (var room in rooms)
+            {
+                var page = await replica.Messages.QueryAsync(room.Name, new MessageQuery(0, null, 10_000)).WaitAsync(Timeout);
+                Assert.Equal(Enumerable.Range(1, page.Count).Select(i => (long)i), page.Select(m => m.Seq));
+                Assert.Equal(await primary.Messages.GetLastSeqAsync(room.Name).WaitAsync(Timeout), page.Count);
+            }
+        }
+
+        var verify = await rig.Manager.VerifyAsync().WaitAsync(Timeout);
+        Assert.True(verify.InSync, verify.Summarize());
+        Assert.Equal($"in sync: {documents} documents", verify.Summarize());
+
+        var again = await rig.Manager.SyncNowAsync().WaitAsync(Timeout);
+        Assert.Equal(0, again.DocumentsApplied); // idempotent: nothing new, nothing re-applied
     }
 
     internal static async Task<List<ChatUser>> CreateUsersAsync(IChatStore store, int count)
