@@ -350,13 +350,14 @@ public sealed partial class ChatService : IDisposable
             }
 
             var message = new NewMessage(Guid.CreateVersion7(_time.GetUtcNow()), roomName, author.UserId, author.UserName, text!, _time.GetUtcNow(), key);
-            var append = _store.Messages.AppendAsync(message, cancellationToken);
-            if (turn is not null && _store.Messages.SequencesInCallOrder)
+            var append = _store.Messages.BeginAppend(message, cancellationToken);
+            if (turn is not null)
             {
-                turn.TrySetResult(); // handed to the store: the next send's append is sequenced after this one
+                // The next send's append starts once this one is sequenced (for most stores: as soon as it is queued).
+                PassTurn(append.Sequenced, turn);
             }
 
-            var result = await append.ConfigureAwait(false);
+            var result = await append.Durable.ConfigureAwait(false);
             activity?.SetTag("chitchat.seq", result.Message.Seq);
             if (!result.Created)
             {

@@ -11,7 +11,7 @@ namespace ChitChat;
 /// <remarks>
 /// <para>
 /// A send validates and resolves its room concurrently with the sends before it, then waits for its turn before the store
-/// append. With a store whose appends are sequenced in call order (<see cref="IMessageStore.SequencesInCallOrder"/>, e.g.
+/// append. With a store whose appends are sequenced before they are durable (<see cref="IMessageStore.BeginAppend"/>, e.g.
 /// SQLite and the in-memory store) the turn passes as soon as the previous send has handed its message to the store, so
 /// pipelined sends share the store's group commits; with any other store the turn passes when the previous send is done.
 /// </para>

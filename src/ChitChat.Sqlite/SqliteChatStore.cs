@@ -192,9 +192,13 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
     }
 
     /// <inheritdoc />
-    /// <remarks>AppendAsync queues the append to the single writer loop (a FIFO channel) before it returns, and the loop
-    /// assigns sequence numbers in queue order.</remarks>
-    bool IMessageStore.SequencesInCallOrder => true;
+    /// <remarks>The append is queued to the single writer loop (a FIFO channel) before this returns, and the loop assigns
+    /// sequence numbers in queue order: it is sequenced at once.</remarks>
+    PendingAppend IMessageStore.BeginAppend(NewMessage message, CancellationToken cancellationToken)
+    {
+        var durable = ((IMessageStore)this).AppendAsync(message, cancellationToken);
+        return new PendingAppend(Task.CompletedTask, durable);
+    }
 
     Task<IReadOnlyList<ChatMessage>> IMessageStore.QueryAsync(string room, MessageQuery query, CancellationToken cancellationToken)
     {

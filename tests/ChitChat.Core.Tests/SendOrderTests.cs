@@ -103,8 +103,12 @@ public sealed class SendOrderTests
     }
 
     [Fact]
-    public async Task The_in_memory_store_sequences_in_call_order() =>
-        Assert.True(new InMemoryChatStore().Messages.SequencesInCallOrder);
+    public async Task The_in_memory_store_sequences_an_append_before_it_returns()
+    {
+        var append = new InMemoryChatStore().Messages.BeginAppend(new NewMessage(Guid.CreateVersion7(), "r", Guid.NewGuid(), "a", "x", DateTimeOffset.UtcNow, null));
+        Assert.True(append.Sequenced.IsCompletedSuccessfully);
+        Assert.Equal(1, (await append.Durable.Timed()).Message.Seq);
+    }
 
     /// <summary>
     /// An in-memory store whose appends are held until released. With <c>sequencesInCallOrder</c> the sequence number is
@@ -133,7 +137,11 @@ public sealed class SendOrderTests
 
         public IReplicationStore Replication => _inner.Replication;
 
-        bool IMessageStore.SequencesInCallOrder => sequencesInCallOrder;
+        PendingAppend IMessageStore.BeginAppend(NewMessage message, CancellationToken cancellationToken)
+        {
+            var durable = ((IMessageStore)this).AppendAsync(message, cancellationToken);
+            return new PendingAppend(sequencesInCallOrder ? Task.CompletedTask : durable, durable);
+        }
 
         public Task InitializeAsync(CancellationToken cancellationToken = default) => _inner.InitializeAsync(cancellationToken);
 

@@ -129,7 +129,12 @@ public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMes
     }
 
     /// <inheritdoc />
-    bool IMessageStore.SequencesInCallOrder => true; // AppendAsync sequences under the lock before it returns
+    PendingAppend IMessageStore.BeginAppend(NewMessage message, CancellationToken cancellationToken)
+    {
+        // Sequenced under the lock before it returns.
+        var durable = ((IMessageStore)this).AppendAsync(message, cancellationToken);
+        return new PendingAppend(durable, durable);
+    }
 
     Task<IReadOnlyList<ChatMessage>> IMessageStore.QueryAsync(string room, MessageQuery query, CancellationToken cancellationToken)
     {

@@ -19,7 +19,21 @@ public sealed record ChatMessage(
     string Text,
     DateTimeOffset SentAt,
     string? ClientMessageId,
-    long Version);
+    long Version)
+{
+    /// <summary>Gets the surface the message came in through when it is not ChitChat's own API (for example
+    /// <see cref="MessageOrigins.Legacy"/>), or <see langword="null"/> for the hub and the HTTP API. Set by the server,
+    /// never from a client's payload; stored and replicated with the message, so that a sink that has already shown a
+    /// message of its own origin (the legacy sockets) can skip it, live or filled from the store.</summary>
+    public string? Origin { get; init; }
+}
+
+/// <summary>Well-known values of <see cref="ChatMessage.Origin"/>.</summary>
+public static class MessageOrigins
+{
+    /// <summary>The ChitChat 1 compatible API (<c>POST /message/create</c>).</summary>
+    public const string Legacy = "legacy";
+}
 
 /// <summary>A message accepted by <see cref="ChatService"/> and about to be appended; the store assigns its sequence number.</summary>
 /// <param name="Id">The time-ordered identifier chosen by the service.</param>
@@ -38,11 +52,14 @@ public sealed record NewMessage(
     DateTimeOffset SentAt,
     string? ClientMessageId)
 {
+    /// <summary>Gets the surface the message came in through (see <see cref="ChatMessage.Origin"/>).</summary>
+    public string? Origin { get; init; }
+
     /// <summary>Creates the stored message once the store has assigned <paramref name="seq"/>.</summary>
     /// <param name="seq">The assigned sequence number.</param>
     /// <returns>The message with version 1.</returns>
     public ChatMessage ToMessage(long seq) =>
-        new(Id, Room, seq, AuthorId, AuthorName, Text, SentAt, ClientMessageId, 1);
+        new(Id, Room, seq, AuthorId, AuthorName, Text, SentAt, ClientMessageId, 1) { Origin = Origin };
 }
 
 /// <summary>The result of appending a message.</summary>

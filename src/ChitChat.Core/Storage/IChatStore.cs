@@ -90,14 +90,26 @@ public interface IMessageStore
     Task<AppendResult> AppendAsync(NewMessage message, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Gets whether appends to one room are sequenced in the order <see cref="AppendAsync"/> was called, even when the
-    /// earlier calls' tasks have not completed yet (for example, a store that queues every append to one writer as part of
-    /// the call). <see cref="ChatService"/> uses it to keep one sender's messages in order without waiting for each to be
-    /// durable before the next (see <see cref="SendOrder"/>); a store that cannot promise it keeps the default,
-    /// <see langword="false"/>, and such sends then wait for the previous one to complete.
+    /// Starts an append and reports its two steps separately: <see cref="PendingAppend.Sequenced"/> completes once the
+    /// message's place in its room is fixed relative to every append started after it (a later append to the same room
+    /// gets a higher sequence number), <see cref="PendingAppend.Durable"/> once it is stored, with the same result as
+    /// <see cref="AppendAsync"/>. Callers that keep one sender's messages in order (ordered pipelining) start the next
+    /// append after the previous one is sequenced instead of waiting until it is durable, so pipelined sends share the
+    /// store's group commits.
     /// </summary>
-    /// <value><see langword="false"/> unless the store overrides it.</value>
-    bool SequencesInCallOrder => false;
+    /// <remarks>
+    /// The default implementation reports a message sequenced only when it is durable, which is always correct; a store
+    /// that fixes positions earlier (a single writer queue, a lock) overrides it. A store that wraps another (a router)
+    /// forwards it, so that pipelining keeps working through it.
+    /// </remarks>
+    /// <param name="message">The message to append.</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The append in flight.</returns>
+    PendingAppend BeginAppend(NewMessage message, CancellationToken cancellationToken = default)
+    {
+        var durable = AppendAsync(message, cancellationToken);
+        return new PendingAppend(durable, durable);
+    }
 
     /// <summary>Reads a page of a room's messages, ascending by sequence number (see <see cref="MessageQuery"/>).</summary>
     /// <param name="room">The room name.</param>
@@ -119,3 +131,9 @@ public interface IMessageStore
     /// <returns>The message, or <see langword="null"/>.</returns>
     Task<ChatMessage?> FindByClientMessageIdAsync(string room, string clientMessageId, CancellationToken cancellationToken = default);
 }
+
+/// <summary>An append in flight, in its two steps (see <see cref="IMessageStore.BeginAppend"/>).</summary>
+/// <param name="Sequenced">Completes when the message's position is fixed relative to appends started later; faults or cancels
+/// only when <paramref name="Durable"/> does.</param>
+/// <param name="Durable">Completes with the stored message when it is durable.</param>
+public readonly record struct PendingAppend(Task Sequenced, Task<AppendResult> Durable);

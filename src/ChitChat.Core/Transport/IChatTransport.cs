@@ -8,6 +8,7 @@ namespace ChitChat.Transport;
 [JsonDerivedType(typeof(MessagePosted), "message")]
 [JsonDerivedType(typeof(PresenceChanged), "presence")]
 [JsonDerivedType(typeof(UserTyping), "typing")]
+[JsonDerivedType(typeof(TransportResumed), "resumed")]
 public abstract record RoomEvent(string Room);
 
 /// <summary>A message was persisted in a room.</summary>
@@ -26,6 +27,15 @@ public sealed record PresenceChanged(string Room, Guid UserId, string UserName, 
 /// <param name="UserId">The user id.</param>
 /// <param name="UserName">The user name.</param>
 public sealed record UserTyping(string Room, Guid UserId, string UserName) : RoomEvent(Room);
+
+/// <summary>
+/// Raised by a transport on the node itself, to a room's local subscribers, when events of the room may have been lost
+/// and the transport works again (for example, Redis came back and the room was subscribed again). It is never
+/// published to other nodes. The delivery engine answers it by reconciling the room with the store, so that clients of
+/// a quiet room converge without waiting for the next message.
+/// </summary>
+/// <param name="Room">The room name.</param>
+public sealed record TransportResumed(string Room) : RoomEvent(Room);
 
 /// <summary>Handles events of a subscribed room. Called on the transport's thread: do little and never block.</summary>
 /// <param name="roomEvent">The event.</param>
