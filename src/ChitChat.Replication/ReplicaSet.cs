@@ -19,6 +19,11 @@ internal sealed partial class ReplicaSet : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(options);
         Options = options.Value;
+        if (!Options.Enabled)
+        {
+            throw new InvalidOperationException($"{ReplicationOptions.SectionName}:Enabled is false: replication is disabled, so there is no primary and no replica to sync, verify or repair.");
+        }
+
         Time = time;
         _logger = logger;
         var o = Options;

@@ -85,6 +85,50 @@ internal sealed class ReplicatedChatStore : IChatStore, IUserStore, IRoomStore, 
         return result;
     }
 
+    /// <remarks>
+    /// Forwards to the primary's <see cref="IMessageStore.BeginAppend"/> on the caller's thread, so the router reports a
+    /// message sequenced when the primary does (for SQLite: as soon as it is queued) and ordered pipelining keeps sharing
+    /// the primary's group commits. Durability goes through the primary's circuit breaker and timeout and fails with
+    /// <see cref="ChatStoreUnavailableException"/> exactly like <see cref="IMessageStore.AppendAsync"/>; once durable, the
+    /// write is recorded for read-your-writes. <see cref="PendingAppend.Sequenced"/> faults only when the durable step does.
+    /// </remarks>
+    PendingAppend IMessageStore.BeginAppend(NewMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var started = _set.Primary.BeginAppend(message, cancellationToken);
+        var durable = CompleteAppendAsync(started.Durable, message.Room, cancellationToken);
+        var sequenced = started.Sequenced.IsCompletedSuccessfully ? started.Sequenced : SequencedAsync(started.Sequenced, durable);
+        return new PendingAppend(sequenced, durable);
+
+        static async Task SequencedAsync(Task primarySequenced, Task routerDurable)
+        {
+            // Completes when the primary's step does; if that never comes (timeout) or fails, with the router's durable outcome.
+            var first = await Task.WhenAny(primarySequenced, routerDurable).ConfigureAwait(false);
+            if (first != primarySequenced || !primarySequenced.IsCompletedSuccessfully)
+            {
+                await routerDurable.ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<AppendResult> CompleteAppendAsync(Task<AppendResult> durable, string room, CancellationToken cancellationToken)
+    {
+        AppendResult result;
+        try
+        {
+            result = await durable.ConfigureAwait(false);
+            _set.ReportPrimary(true);
+        }
+        catch (ChatStoreUnavailableException)
+        {
+            _set.ReportPrimary(false);
+            throw;
+        }
+
+        await RecordWriteAsync(cancellationToken, MessagesKey(room)).ConfigureAwait(false);
+        return result;
+    }
+
     // ---- reads: by read preference ----
 
     Task<ChatUser?> IUserStore.FindByIdAsync(Guid id, CancellationToken cancellationToken) =>

@@ -3,13 +3,14 @@ using ChitChat.Diagnostics;
 
 namespace ChitChat.Replication;
 
-/// <summary>Replication instruments on the <c>ChitChat</c> meter. The only tag is <c>replica</c>: a configured name (low cardinality).</summary>
+/// <summary>Replication instruments on the <c>ChitChat</c> meter. Tags: <c>replica</c> (a configured name), and on repair counters <c>direction</c> or <c>difference</c> (low cardinality).</summary>
 internal sealed class ReplicationMetrics
 {
     public const string LagDocumentsName = "chitchat.replication.lag.documents";
     public const string LagSecondsName = "chitchat.replication.lag";
     public const string DocumentsSyncedName = "chitchat.replication.documents.synced";
     public const string DocumentsRepairedName = "chitchat.replication.documents.repaired";
+    public const string DocumentsUnrepairedName = "chitchat.replication.documents.unrepaired";
     public const string LastSyncName = "chitchat.replication.last_sync.time";
 
     public ReplicationMetrics(IMeterFactory meterFactory, ReplicaSet set)
@@ -19,6 +20,7 @@ internal sealed class ReplicationMetrics
         var meter = meterFactory.Create(ChitChatDiagnostics.MeterName);
         DocumentsSynced = meter.CreateCounter<long>(DocumentsSyncedName, "{document}", "Documents written to replicas by incremental sync.");
         DocumentsRepaired = meter.CreateCounter<long>(DocumentsRepairedName, "{document}", "Documents written by anti-entropy repair (tag replica; direction to-replica or to-primary).");
+        DocumentsUnrepaired = meter.CreateCounter<long>(DocumentsUnrepairedName, "{document}", "Differing documents a repair left alone (tag replica; difference: MissingOnPrimary or OlderOnPrimary without RepairPrimary, Conflict).");
         meter.CreateObservableGauge(
             LagDocumentsName,
             () => set.Replicas.Select(r => new Measurement<long>(r.Status.LagDocuments, new KeyValuePair<string, object?>("replica", r.Name))),
@@ -40,4 +42,6 @@ internal sealed class ReplicationMetrics
     public Counter<long> DocumentsSynced { get; }
 
     public Counter<long> DocumentsRepaired { get; }
+
+    public Counter<long> DocumentsUnrepaired { get; }
 }

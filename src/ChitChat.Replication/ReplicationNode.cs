@@ -177,6 +177,35 @@ internal sealed class ReplicationNode
         }
     }
 
+    /// <summary>
+    /// Starts an append on the store on the caller's thread, so that appends keep the order they were started in (ordered
+    /// pipelining relies on it), and awaits its durability through the circuit breaker and the timeout like
+    /// <see cref="ExecuteAsync{T}"/>. An open circuit fails it without calling the store. Failures surface as faulted tasks,
+    /// store failures as <see cref="ChatStoreUnavailableException"/>.
+    /// </summary>
+    public PendingAppend BeginAppend(NewMessage message, CancellationToken cancellationToken)
+    {
+        if (!CircuitAllowsCalls)
+        {
+            var open = Task.FromException<AppendResult>(new ChatStoreUnavailableException($"The {Describe()} is unavailable (circuit open after repeated failures).", _breakDuration));
+            return new PendingAppend(open, open);
+        }
+
+        PendingAppend started;
+        try
+        {
+            started = Store.Messages.BeginAppend(message, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            var failed = Task.FromException<AppendResult>(IsStoreFailure(ex, cancellationToken) ? new ChatStoreUnavailableException($"The {Describe()} failed: {ex.GetType().Name}.", _breakDuration, ex) : ex);
+            return new PendingAppend(failed, failed);
+        }
+
+        var durable = ExecuteAsync(ct => started.Durable.WaitAsync(ct), null, cancellationToken);
+        return new PendingAppend(started.Sequenced, durable);
+    }
+
     public Task ExecuteAsync(Func<CancellationToken, Task> operation, TimeSpan? timeout, CancellationToken cancellationToken) =>
         ExecuteAsync(async ct => { await operation(ct).ConfigureAwait(false); return true; }, timeout, cancellationToken);
 

@@ -60,6 +60,21 @@ public sealed class ReplicationOptions
     /// <value>Default 10 minutes.</value>
     public TimeSpan AntiEntropyInterval { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// Gets or sets a value indicating whether anti-entropy repairs toward the primary: copies documents that only a
+    /// replica holds, or that a replica holds in a newer version, into the primary. Off, they are reported (in
+    /// <see cref="ReplicaVerification.Differences"/>), logged (EventId 5022) and counted (<c>chitchat.replication.documents.unrepaired</c>),
+    /// but the primary is never written by a repair.
+    /// </summary>
+    /// <remarks>
+    /// The primary is the source of truth: a document that exists only on a replica was usually written there by mistake
+    /// or left over from an older primary, and copying it would make the primary assign or take a sequence number, a
+    /// user name or a room name that clients then see. Turn this on only to recover writes that reached a replica alone.
+    /// Bound from <c>ChitChat:Replication:RepairPrimary</c>.
+    /// </remarks>
+    /// <value>Default <see langword="false"/>.</value>
+    public bool RepairPrimary { get; set; }
+
     /// <summary>Gets or sets the width in sequence numbers of one anti-entropy message bucket.</summary>
     /// <value>Default 1,000.</value>
     public int AntiEntropyBucketSize { get; set; } = 1000;
@@ -176,7 +191,7 @@ internal sealed class ReplicationOptionsValidator : IValidateOptions<Replication
         names.UnionWith(options.ReplicaInstances.Keys);
         if (names.Count == 0)
         {
-            failures.Add($"{P}:Replicas must name at least one replica ({P}:Replicas:{{name}}:Store, ...).");
+            failures.Add($"No replicas configured: {P}:Replicas must name at least one replica ({P}:Replicas:{{name}}:Store, ...).");
         }
 
         foreach (var (replica, settings) in options.Replicas)

@@ -68,7 +68,11 @@ public sealed class SqliteReplicationTests : IDisposable
     {
         await using var primary = _dir.Sqlite("primary");
         await using var replica = _dir.Sqlite("replica");
-        await using var rig = new ReplicationRig(primary, new Dictionary<string, IChatStore> { ["r1"] = replica }, o => o.AntiEntropyBucketSize = 50);
+        await using var rig = new ReplicationRig(primary, new Dictionary<string, IChatStore> { ["r1"] = replica }, o =>
+        {
+            o.AntiEntropyBucketSize = 50;
+            o.RepairPrimary = true; // both directions: replica-only and replica-newer documents go to the primary too
+        });
         await rig.InitializeAsync();
         var users = await CreateUsersAsync(rig.Router, 3);
         var rooms = await CreateRoomsAsync(rig.Router, 2);

@@ -49,6 +49,7 @@ internal sealed class ReplicationRig : IAsyncDisposable
     {
         var services = new ServiceCollection();
         services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
+        services.AddFakeLogging();
         services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
         if (time is not null)
         {
@@ -82,6 +83,11 @@ internal sealed class ReplicationRig : IAsyncDisposable
     public IReplicationManager Manager => _services.GetRequiredService<IReplicationManager>();
 
     internal ReplicaSet Set => _services.GetRequiredService<ReplicaSet>();
+
+    internal ReplicationManager Internal => _services.GetRequiredService<ReplicationManager>();
+
+    /// <summary>Gets the warnings and errors logged so far.</summary>
+    public Microsoft.Extensions.Logging.Testing.FakeLogCollector Logs => _services.GetFakeLogCollector();
 
     public async Task InitializeAsync() => await Router.InitializeAsync().WaitAsync(TimeSpan.FromSeconds(30));
 
@@ -152,6 +158,12 @@ internal sealed class FaultyStore(IChatStore inner) : IChatStore, IUserStore, IR
 
     public Func<ReplicationWrite, CancellationToken, Task>? BeforeApply { get; set; }
 
+    /// <summary>Gets or sets a gate that holds the durable step of <see cref="IMessageStore.BeginAppend"/> (the inner store has sequenced and stored it already).</summary>
+    public Task? HoldDurable { get; set; }
+
+    /// <summary>Gets or sets a hook that runs before every scan (anti-entropy digests).</summary>
+    public Action<DocumentKind>? BeforeScan { get; set; }
+
     public IChatStore Inner => inner;
 
     public string ProviderName => inner.ProviderName;
@@ -180,7 +192,30 @@ internal sealed class FaultyStore(IChatStore inner) : IChatStore, IUserStore, IR
 
     public Task<IReadOnlyList<ChatRoom>> ListAsync(CancellationToken cancellationToken = default) => Guard(() => inner.Rooms.ListAsync(cancellationToken));
 
-    public Task<AppendResult> AppendAsync(NewMessage message, CancellationToken cancellationToken = default) => Guard(() => inner.Messages.AppendAsync(message, cancellationToken));
+    public async Task<AppendResult> AppendAsync(NewMessage message, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDown();
+        var result = await inner.Messages.AppendAsync(message, cancellationToken);
+        if (HoldDurable is { } gate)
+        {
+            await gate;
+        }
+
+        return result;
+    }
+
+    public PendingAppend BeginAppend(NewMessage message, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDown();
+        var started = inner.Messages.BeginAppend(message, cancellationToken);
+        return HoldDurable is { } gate ? new PendingAppend(started.Sequenced, HeldAsync(started.Durable, gate)) : started;
+
+        static async Task<AppendResult> HeldAsync(Task<AppendResult> durable, Task gate)
+        {
+            await gate;
+            return await durable;
+        }
+    }
 
     public Task<IReadOnlyList<ChatMessage>> QueryAsync(string room, MessageQuery query, CancellationToken cancellationToken = default) => Guard(() => inner.Messages.QueryAsync(room, query, cancellationToken));
 
@@ -208,6 +243,7 @@ internal sealed class FaultyStore(IChatStore inner) : IChatStore, IUserStore, IR
     public async IAsyncEnumerable<ChangeRecord> ScanAsync(DocumentKind kind, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ThrowIfDown();
+        BeforeScan?.Invoke(kind);
         await foreach (var c in inner.Replication.ScanAsync(kind, cancellationToken))
         {
             yield return c;

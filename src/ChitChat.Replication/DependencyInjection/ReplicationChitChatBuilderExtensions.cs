@@ -38,6 +38,9 @@ public static class ReplicationChitChatBuilderExtensions
             services.TryAddSingleton<ReplicaSet>();
             services.TryAddSingleton<ReplicatedChatStore>();
             services.TryAddSingleton<ReplicationMetrics>();
+            services.TryAddSingleton<SyncLeadership>();
+            services.TryAddSingleton<IncrementalSync>();
+            services.TryAddSingleton<AntiEntropy>();
             services.TryAddSingleton<ReplicationManager>();
             services.TryAddSingleton<IReplicationManager>(sp => sp.GetRequiredService<ReplicationManager>());
             services.AddHostedService<ReplicationHostedService>();
