@@ -82,6 +82,8 @@ internal sealed partial class ReplicationManager : IReplicationManager, IAsyncDi
 
     public async ValueTask DisposeAsync()
     {
+        // The gate is not disposed: a pass still running releases it on its way out (a SemaphoreSlim whose wait handle
+        // was never used holds nothing to free); new passes are refused by the guard.
         _disposed = true;
         await _leadership.DisposeAsync().ConfigureAwait(false);
     }

@@ -5,17 +5,29 @@ namespace ChitChat.Replication;
 /// <summary>Runs replication on demand and reports on it. Registered by <c>AddReplication</c>.</summary>
 public interface IReplicationManager
 {
-    /// <summary>Runs one incremental sync pass (primary change feed to every replica) now, if this node holds or can take the sync lease.</summary>
+    /// <summary>
+    /// Runs one incremental sync pass (primary change feed to every replica) now, if this node holds or can take the sync lease.
+    /// Like every member that runs a pass, it waits for the pass already running on this node (one at a time) and throws
+    /// <see cref="ObjectDisposedException"/> once the manager is disposed.
+    /// </summary>
     /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
     /// <returns>What the pass did.</returns>
     Task<SyncReport> SyncNowAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Compares the primary with every replica (digests per kind, room and sequence range, then documents in differing ranges). Writes nothing.</summary>
+    /// <summary>
+    /// Compares the primary with every replica (digests per kind, room and sequence range, then documents by id in the
+    /// differing ranges). Writes nothing, so it needs no lease; it takes the same guard as <see cref="SyncNowAsync"/> and
+    /// <see cref="RepairAsync"/> (waits for this node's running pass, throws <see cref="ObjectDisposedException"/> once disposed).
+    /// </summary>
     /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
     /// <returns>The verdict per replica.</returns>
     Task<VerifyReport> VerifyAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Runs anti-entropy now: compares like <see cref="VerifyAsync"/> and repairs drift in both directions (higher version wins), under the sync lease.</summary>
+    /// <summary>
+    /// Runs anti-entropy now, under the sync lease: compares like <see cref="VerifyAsync"/> and copies to each replica what
+    /// it lacks or holds older. Documents a replica holds alone or newer are copied to the primary only with
+    /// <see cref="ReplicationOptions.RepairPrimary"/>; otherwise they stay in the report's differences.
+    /// </summary>
     /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
     /// <returns>What differed before the repair, and how many documents were written.</returns>
     Task<VerifyReport> RepairAsync(CancellationToken cancellationToken = default);
@@ -80,13 +92,13 @@ public enum DifferenceType
     /// <summary>On the primary only.</summary>
     MissingOnReplica,
 
-    /// <summary>On the replica only.</summary>
+    /// <summary>On the replica only (replica-only; copied to the primary only with <see cref="ReplicationOptions.RepairPrimary"/>).</summary>
     MissingOnPrimary,
 
-    /// <summary>The replica holds an older version.</summary>
+    /// <summary>The replica holds an older version (stale on the replica).</summary>
     OlderOnReplica,
 
-    /// <summary>The primary holds an older version.</summary>
+    /// <summary>The primary holds an older version (replica-newer; copied to the primary only with <see cref="ReplicationOptions.RepairPrimary"/>).</summary>
     OlderOnPrimary,
 
     /// <summary>Same version, different content (e.g. a message at another sequence number); the primary's copy is authoritative.</summary>
