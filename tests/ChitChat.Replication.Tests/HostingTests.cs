@@ -88,6 +88,20 @@ public sealed class HostingTests : IDisposable
     }
 
     [Fact]
+    public void RepairPrimary_is_off_by_default_and_bound_from_configuration()
+    {
+        using (var host = BuildHost(SqliteSettings()))
+        {
+            Assert.False(host.Services.GetRequiredService<IOptions<ReplicationOptions>>().Value.RepairPrimary);
+        }
+
+        var settings = SqliteSettings();
+        settings["ChitChat:Replication:RepairPrimary"] = "true";
+        using var enabled = BuildHost(settings);
+        Assert.True(enabled.Services.GetRequiredService<IOptions<ReplicationOptions>>().Value.RepairPrimary);
+    }
+
+    [Fact]
     public async Task Invalid_configuration_fails_at_start_with_the_key_names()
     {
         var settings = new Dictionary<string, string?>
