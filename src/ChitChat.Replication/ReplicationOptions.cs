@@ -38,6 +38,9 @@ public sealed class ReplicationOptions
     public ChatStoreSettings? Primary { get; set; }
 
     /// <summary>Gets the replica store settings by replica name (<c>Replicas:{name}:Store</c>, ...). Names become the <c>replica</c> metric tag.</summary>
+    /// <remarks>Configuration sources merge by name: a replica named in the environment is added to those named in
+    /// <c>appsettings.json</c>, not substituted for them, so ship replicas in one source only. None at all fails start-up
+    /// with "No replicas configured".</remarks>
     public IDictionary<string, ChatStoreSettings> Replicas { get; } = new Dictionary<string, ChatStoreSettings>(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Gets or sets where reads go.</summary>
