@@ -36,6 +36,11 @@ public sealed class ClientConnection
     /// <summary>Gets how many rooms the connection may be in at once.</summary>
     public int MaxRooms { get; }
 
+    /// <summary>Gets whether the connection's user is announced online in the rooms it joins (presence). Anonymous
+    /// connections (the legacy sockets) set it to <see langword="false"/>.</summary>
+    /// <value><see langword="true"/>.</value>
+    public bool AnnouncesPresence { get; init; } = true;
+
     /// <summary>Gets the rooms the connection is in on this node.</summary>
     public IReadOnlyCollection<string> Rooms
     {

@@ -247,7 +247,7 @@ internal sealed partial class DefaultDeliveryEngine : DeliveryEngine, IAsyncDisp
             throw;
         }
 
-        if (isNew)
+        if (isNew && connection.AnnouncesPresence)
         {
             await _presence.EnterRoomAsync(room, connection.ConnectionId, connection.User, cancellationToken).ConfigureAwait(false);
         }
@@ -262,6 +262,11 @@ internal sealed partial class DefaultDeliveryEngine : DeliveryEngine, IAsyncDisp
         {
             await pump.LeaveAsync(connection).ConfigureAwait(false);
             await ReleaseAsync(pump).ConfigureAwait(false);
+        }
+
+        if (!connection.AnnouncesPresence)
+        {
+            return;
         }
 
         try
