@@ -283,6 +283,20 @@ public sealed partial class ChatService : IDisposable
     public Task<AppendResult> SendAsync(ChatIdentity author, string? room, string? text, string? clientMessageId, CancellationToken cancellationToken) =>
         SendAsync(author, room, text, clientMessageId, null, cancellationToken);
 
+    /// <summary>Sends a message from a client connection: its pipelined sends keep the order it made them in (see
+    /// <see cref="SendOrder"/>). Otherwise the same as <see cref="SendAsync(ChatIdentity, string?, string?, string?, CancellationToken)"/>.</summary>
+    /// <param name="connection">The sending connection; its user is the author.</param>
+    /// <param name="room">The room name.</param>
+    /// <param name="text">The text.</param>
+    /// <param name="clientMessageId">The optional idempotency key.</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The stored message and whether it was new.</returns>
+    public Task<AppendResult> SendAsync(Delivery.ClientConnection connection, string? room, string? text, string? clientMessageId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        return SendAsync(connection.User, room, text, clientMessageId, connection.SendOrder, cancellationToken);
+    }
+
     /// <summary>
     /// Sends a message as <paramref name="author"/>, in the order of <paramref name="order"/>: of the sends made with the same
     /// <see cref="SendOrder"/>, one started earlier gets the lower <c>seq</c>, even when they run concurrently (see

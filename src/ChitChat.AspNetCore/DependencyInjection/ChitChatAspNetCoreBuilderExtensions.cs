@@ -36,7 +36,7 @@ public static class ChitChatAspNetCoreBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
 
-        if (!services.Any(d => d.ServiceType == typeof(RoomFanout)))
+        if (!services.Any(d => d.ServiceType == typeof(SignalRDeliverySink)))
         {
             services.AddOptions<ChitChatAspNetCoreOptions>()
                 .BindConfiguration(ChitChatOptions.SectionName)
@@ -49,7 +49,7 @@ public static class ChitChatAspNetCoreBuilderExtensions
                 sp.GetRequiredService<IOptions<ChitChatAspNetCoreOptions>>(),
                 sp.GetRequiredService<TimeProvider>()));
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SigningKeyAnnouncer>());
-            services.TryAddSingleton<RoomFanout>();
+            services.TryAddSingleton<SignalRDeliverySink>();
 
             AddAuthentication(services);
             AddRateLimiting(services);

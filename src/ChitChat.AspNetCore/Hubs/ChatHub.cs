@@ -1,6 +1,7 @@
 using ChitChat.AspNetCore.Authentication;
 using ChitChat.AspNetCore.Delivery;
 using ChitChat.AspNetCore.Http;
+using ChitChat.Delivery;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
@@ -16,186 +17,53 @@ namespace ChitChat.AspNetCore.Hubs;
 [Authorize(Policy = ChitChatAuthenticationDefaults.AuthorizationPolicy)]
 public sealed class ChatHub : Hub
 {
-    private const string StateKey = "ChitChat.ConnectionState";
+    private const string ConnectionKey = "ChitChat.Connection";
 
     private readonly ChatService _chat;
-    private readonly RoomFanout _fanout;
+    private readonly DeliveryEngine _delivery;
+    private readonly SignalRDeliverySink _sink;
     private readonly ChitChatHubOptions _options;
 
     /// <summary>Initializes a new instance. SignalR creates one per invocation.</summary>
     /// <param name="chat">The chat service.</param>
     /// <param name="options">The options.</param>
-    /// <param name="services">The request services (for the node's internal room fan-out).</param>
-    public ChatHub(ChatService chat, IOptions<ChitChatAspNetCoreOptions> options, IServiceProvider services)
+    /// <param name="delivery">The delivery engine.</param>
+    /// <param name="services">The request services (for the hub's internal delivery sink).</param>
+    public ChatHub(ChatService chat, IOptions<ChitChatAspNetCoreOptions> options, DeliveryEngine delivery, IServiceProvider services)
     {
         ArgumentNullException.ThrowIfNull(chat);
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(delivery);
         ArgumentNullException.ThrowIfNull(services);
         _chat = chat;
         _options = options.Value.Hub;
-        _fanout = services.GetRequiredService<RoomFanout>();
+        _delivery = delivery;
+        _sink = services.GetRequiredService<SignalRDeliverySink>();
     }
 
     /// <summary>
     /// Joins a room: returns the messages after <paramref name="afterSeq"/> up to the boundary <c>lastSeq</c> (capped; then
     /// <c>hasMore</c>), and from then on the connection receives live <c>message</c> events with <c>seq &gt; lastSeq</c>, with
     /// no gap and no duplicate. Without <paramref name="afterSeq"/> it returns the most recent messages instead. A live
-    /// event may arrive before this result: buffer events by <c>seq</c>.
+    /// event may arrive before this result: buffer events by <c>seq</c>. The delivery engine does all of it.
     /// </summary>
     /// <param name="room">The room name.</param>
     /// <param name="afterSeq">The last sequence number the client has, or <see langword="null"/> for none.</param>
     /// <returns>The join result.</returns>
     public async Task<JoinRoomResult> JoinRoom(string room, long? afterSeq)
     {
-        var membership = State.Membership;
-        await membership.WaitAsync(Context.ConnectionAborted).ConfigureAwait(false);
-        try
-        {
-            return await JoinRoomCoreAsync(room, afterSeq).ConfigureAwait(false);
-        }
-        finally
-        {
-            membership.Release();
-        }
-    }
-
-    private async Task<JoinRoomResult> JoinRoomCoreAsync(string room, long? afterSeq)
-    {
-        var identity = ChatClaims.GetIdentity(Context.User);
         var roomName = ChatService.NormalizeRoomName(room);
-        if (afterSeq is < 0)
-        {
-            throw ChatException.Validation("afterSeq", "afterSeq must not be negative.");
-        }
-
         var aborted = Context.ConnectionAborted;
         await _chat.GetRoomAsync(roomName, aborted).ConfigureAwait(false);
-        var state = State;
-        bool isNewMember;
-        lock (state)
-        {
-            if (state.Closed)
-            {
-                throw new OperationCanceledException(aborted);
-            }
-
-            isNewMember = !state.Rooms.Contains(roomName);
-            if (isNewMember && state.Rooms.Count >= _options.MaxRoomsPerConnection)
-            {
-                throw new ChatException(ChatErrorCodes.TooManyRooms, $"A connection may join at most {_options.MaxRoomsPerConnection} rooms.");
-            }
-        }
-
-        long boundary;
-        if (isNewMember)
-        {
-            await _fanout.AcquireAsync(roomName, aborted).ConfigureAwait(false);
-            bool closed;
-            bool added = false;
-            lock (state)
-            {
-                // Recorded only once acquired, so OnDisconnectedAsync releases exactly what was acquired.
-                closed = state.Closed;
-                if (!closed)
-                {
-                    added = state.Rooms.Add(roomName);
-                }
-            }
-
-            if (closed)
-            {
-                await _fanout.ReleaseAsync(roomName).ConfigureAwait(false);
-                throw new OperationCanceledException(aborted);
-            }
-
-            if (!added)
-            {
-                // Defensive: joins of one connection run one at a time (ConnectionState.Membership), so nothing else should
-                // have recorded the room meanwhile; if something did, keep exactly one acquisition.
-                await _fanout.ReleaseAsync(roomName).ConfigureAwait(false);
-                isNewMember = false;
-            }
-        }
-
-        try
-        {
-            boundary = await _fanout.JoinGroupAsync(roomName, Context.ConnectionId, aborted).ConfigureAwait(false);
-        }
-        catch when (isNewMember)
-        {
-            bool owned;
-            lock (state)
-            {
-                owned = state.Rooms.Remove(roomName);
-            }
-
-            if (owned)
-            {
-                await _fanout.ReleaseAsync(roomName).ConfigureAwait(false);
-            }
-
-            throw;
-        }
-
-        if (isNewMember)
-        {
-            await _chat.EnterRoomAsync(roomName, Context.ConnectionId, identity, aborted).ConfigureAwait(false);
-        }
-
-        // Catch-up up to the boundary from the store; everything after it arrives live.
-        IReadOnlyList<ChatMessage> missed;
-        bool hasMore;
-        if (afterSeq is null)
-        {
-            // No position: the most recent messages up to the boundary (older ones through GetHistory).
-            var take = _options.RecentMessagesOnJoin;
-            missed = take == 0 || boundary == 0 ? [] : await _chat.Store.Messages.QueryAsync(roomName, new MessageQuery(null, boundary + 1, take), aborted).ConfigureAwait(false);
-            hasMore = missed.Count > 0 ? missed[0].Seq > 1 : boundary > 0;
-        }
-        else
-        {
-            var catchUp = await _chat.CatchUpAsync(roomName, afterSeq, boundary, aborted).ConfigureAwait(false);
-            missed = catchUp.Missed;
-            hasMore = catchUp.HasMore;
-        }
-
-        return new JoinRoomResult(roomName, boundary, missed.Select(MessageDto.From).ToArray(), hasMore);
+        var join = await _delivery.JoinAsync(Connection, new RoomJoinRequest(roomName, afterSeq, _options.RecentMessagesOnJoin), aborted).ConfigureAwait(false);
+        return new JoinRoomResult(join.Room, join.LastSeq, join.Missed.Select(MessageDto.From).ToArray(), join.HasMore);
     }
 
     /// <summary>Leaves a room: no more events from it, and the user goes offline there when this was their last connection in it.</summary>
     /// <param name="room">The room name.</param>
     /// <returns>A task that completes when left.</returns>
-    public async Task LeaveRoom(string room)
-    {
-        var membership = State.Membership;
-        await membership.WaitAsync(Context.ConnectionAborted).ConfigureAwait(false);
-        try
-        {
-            await LeaveRoomCoreAsync(room).ConfigureAwait(false);
-        }
-        finally
-        {
-            membership.Release();
-        }
-    }
-
-    private async Task LeaveRoomCoreAsync(string room)
-    {
-        var identity = ChatClaims.GetIdentity(Context.User);
-        var roomName = ChatService.NormalizeRoomName(room);
-        var state = State;
-        lock (state)
-        {
-            if (!state.Rooms.Remove(roomName))
-            {
-                return;
-            }
-        }
-
-        await Groups.RemoveFromGroupAsync(Context.ConnectionId, roomName).ConfigureAwait(false);
-        await _fanout.ReleaseAsync(roomName).ConfigureAwait(false);
-        await _chat.ExitRoomAsync(roomName, Context.ConnectionId, identity).ConfigureAwait(false);
-    }
+    public Task LeaveRoom(string room) =>
+        _delivery.LeaveAsync(Connection, ChatService.NormalizeRoomName(room), Context.ConnectionAborted);
 
     /// <summary>Sends a message as the authenticated user. A retry with the same <paramref name="clientMessageId"/> returns the same acknowledgement and stores nothing.</summary>
     /// <param name="room">The room name.</param>
@@ -208,7 +76,7 @@ public sealed class ChatHub : Hub
 
         // SignalR starts a connection's invocations in the order they arrived, and this call takes the message's turn
         // before its first await: pipelined sends of one connection keep their order (ChitChatHubOptions.MaximumParallelInvocationsPerClient).
-        var result = await _chat.SendAsync(identity, room, text, clientMessageId, State.SendOrder, Context.ConnectionAborted).ConfigureAwait(false);
+        var result = await _chat.SendAsync(Connection, room, text, clientMessageId, Context.ConnectionAborted).ConfigureAwait(false);
         return new SendMessageAck(result.Message.Id, result.Message.Seq, result.Message.SentAt.UtcDateTime);
     }
 
@@ -247,66 +115,37 @@ public sealed class ChatHub : Hub
     /// <inheritdoc />
     public override async Task OnDisconnectedAsync(Exception? exception)
     {
-        // SignalR removes the connection from its groups; this releases the node's room subscriptions and presence.
-        if (ChatClaims.TryGetIdentity(Context.User, out var identity))
+        // SignalR removes the connection from its groups; the engine forgets its memberships and presence.
+        ClientConnection? connection;
+        lock (Context.Items)
         {
-            var state = State;
-            string[] joined;
-            lock (state)
-            {
-                state.Closed = true;
-                joined = [.. state.Rooms];
-                state.Rooms.Clear();
-            }
+            connection = Context.Items.TryGetValue(ConnectionKey, out var value) ? value as ClientConnection : null;
+        }
 
-            foreach (var room in joined)
-            {
-                await _fanout.ReleaseAsync(room).ConfigureAwait(false);
-                try
-                {
-                    await _chat.ExitRoomAsync(room, Context.ConnectionId, identity, CancellationToken.None).ConfigureAwait(false);
-                }
-                catch (ChatException)
-                {
-                    // Presence is best effort on disconnect (e.g. the presence store is unreachable); it expires elsewhere.
-                }
-            }
+        if (connection is not null)
+        {
+            await _delivery.DisconnectAsync(connection).ConfigureAwait(false);
         }
 
         await base.OnDisconnectedAsync(exception).ConfigureAwait(false);
     }
 
-    private ConnectionState State
+    /// <summary>Gets this connection's state in the delivery engine (created on first use: invocations of one connection may run
+    /// in parallel, see <see cref="ChitChatHubOptions.MaximumParallelInvocationsPerClient"/>, hence the lock).</summary>
+    private ClientConnection Connection
     {
         get
         {
-            // Context.Items is per connection; invocations of one connection may run in parallel
-            // (ChitChatHubOptions.MaximumParallelInvocationsPerClient) and OnDisconnectedAsync may overlap one, hence the locks.
             lock (Context.Items)
             {
-                if (!Context.Items.TryGetValue(StateKey, out var value) || value is not ConnectionState state)
+                if (!Context.Items.TryGetValue(ConnectionKey, out var value) || value is not ClientConnection connection)
                 {
-                    state = new ConnectionState();
-                    Context.Items[StateKey] = state;
+                    connection = new ClientConnection(Context.ConnectionId, ChatClaims.GetIdentity(Context.User), _sink, _options.MaxRoomsPerConnection);
+                    Context.Items[ConnectionKey] = connection;
                 }
 
-                return state;
+                return connection;
             }
         }
-    }
-
-    /// <summary>The rooms one connection has joined (and acquired on the node's fan-out), and the order of its sends and of
-    /// its joins and leaves.</summary>
-    private sealed class ConnectionState
-    {
-        public HashSet<string> Rooms { get; } = new(StringComparer.Ordinal);
-
-        public SendOrder SendOrder { get; } = new();
-
-        /// <summary>Gets the gate that runs the connection's JoinRoom and LeaveRoom one at a time, in the order they were
-        /// invoked (SemaphoreSlim queues waiters first in, first out), so that "leave, join" pipelined ends joined.</summary>
-        public SemaphoreSlim Membership { get; } = new(1, 1);
-
-        public bool Closed { get; set; }
     }
 }

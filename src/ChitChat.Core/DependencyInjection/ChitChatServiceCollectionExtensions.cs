@@ -1,4 +1,5 @@
 using ChitChat;
+using ChitChat.Delivery;
 using ChitChat.Diagnostics;
 using ChitChat.Hosting;
 using ChitChat.InMemory;
@@ -11,6 +12,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 
@@ -56,6 +58,23 @@ public static class ChitChatServiceCollectionExtensions
             services.TryAddSingleton<IPresenceTracker, InMemoryPresenceTracker>();
             services.TryAddSingleton<ILeaseProvider, InMemoryLeaseProvider>();
             services.TryAddSingleton<ChatService>();
+
+            // The delivery engine: what each local connection receives (ChitChat:Delivery).
+            services.AddOptions<DeliveryOptions>()
+                .ValidateDataAnnotations()
+                .ValidateOnStart();
+            services.AddSingleton<IConfigureOptions<DeliveryOptions>>(sp => new ConfigureOptions<DeliveryOptions>(
+                o => sp.GetService<IConfiguration>()?.GetSection(DeliveryOptions.SectionName).Bind(o)));
+            services.TryAddSingleton<DefaultDeliveryEngine>(sp => new DefaultDeliveryEngine(
+                sp.GetRequiredService<IChatTransport>(),
+                sp.GetRequiredService<IChatStore>(),
+                sp.GetRequiredService<ChatService>(),
+                sp.GetRequiredService<IOptions<ChitChatOptions>>(),
+                sp.GetRequiredService<IOptions<DeliveryOptions>>(),
+                sp.GetRequiredService<ChitChatMetrics>(),
+                sp.GetRequiredService<ILogger<DefaultDeliveryEngine>>(),
+                sp.GetRequiredService<TimeProvider>()));
+            services.TryAddSingleton<DeliveryEngine>(sp => sp.GetRequiredService<DefaultDeliveryEngine>());
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IChatStoreFactory, InMemoryChatStoreFactory>());
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ChitChatInitializer>());
             services.AddHealthChecks()

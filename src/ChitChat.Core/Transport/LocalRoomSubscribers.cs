@@ -10,7 +10,7 @@ namespace ChitChat.Transport;
 /// <see cref="InProcessTransport"/> is this alone; a networked transport (e.g. Redis) adds its channel subscription per
 /// room and calls <see cref="DeliverAsync"/> for its own events and for the ones other nodes published.
 /// </summary>
-public sealed class LocalRoomSubscribers
+internal sealed class LocalRoomSubscribers
 {
     private readonly ConcurrentDictionary<string, ImmutableArray<LocalRoomSubscription>> _rooms = new(StringComparer.Ordinal);
     private readonly Action<string, Exception> _onHandlerFailed;
@@ -112,7 +112,7 @@ public sealed class LocalRoomSubscribers
 }
 
 /// <summary>A handler's subscription to a room in <see cref="LocalRoomSubscribers"/>; disposing it stops delivery to the handler.</summary>
-public sealed class LocalRoomSubscription : IAsyncDisposable
+internal sealed class LocalRoomSubscription : IAsyncDisposable
 {
     private readonly Func<LocalRoomSubscription, ValueTask>? _onDisposed;
     private int _stopped;

@@ -1,0 +1,74 @@
+using ChitChat.AspNetCore.Http;
+using ChitChat.AspNetCore.Hubs;
+using ChitChat.Delivery;
+using ChitChat.Transport;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Logging;
+
+namespace ChitChat.AspNetCore.Delivery;
+
+/// <summary>
+/// The delivery engine's sink for <see cref="ChatHub"/> connections: a room's hub members are the SignalR group named
+/// after the room, and each event is sent once to that group, so SignalR serializes it once per hub protocol, never per
+/// recipient. What reaches the group, and when, is the engine's decision (<see cref="DeliveryEngine"/>).
+/// </summary>
+internal sealed partial class SignalRDeliverySink(IHubContext<ChatHub> hub, ILogger<SignalRDeliverySink> logger) : IDeliverySink
+{
+    public ValueTask AddAsync(string room, ClientConnection connection, CancellationToken cancellationToken = default) =>
+        new(hub.Groups.AddToGroupAsync(connection.ConnectionId, room, cancellationToken));
+
+    public ValueTask RemoveAsync(string room, ClientConnection connection, CancellationToken cancellationToken = default) =>
+        new(hub.Groups.RemoveFromGroupAsync(connection.ConnectionId, room, cancellationToken));
+
+    public void Deliver(string room, RoomEvent roomEvent)
+    {
+        switch (roomEvent)
+        {
+            case MessagePosted posted:
+                Send(room, "message", MessageDto.From(posted.Message));
+                break;
+            case PresenceChanged p:
+                Send(room, "presence", new PresenceEvent(p.Room, p.UserId, p.UserName, p.Online));
+                break;
+            case UserTyping t:
+                Send(room, "typing", new TypingEvent(t.Room, t.UserId, t.UserName));
+                break;
+        }
+    }
+
+    private void Send(string room, string method, object payload)
+    {
+        // Not awaited: SignalR starts the write to every connection of the group synchronously and in call order, so
+        // per-connection order holds, while a stalled connection's pending write never holds up the room.
+        Task send;
+        try
+        {
+            send = hub.Clients.Group(room).SendAsync(method, payload, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            LogSendFailed(room, ex);
+            return;
+        }
+
+        if (!send.IsCompletedSuccessfully)
+        {
+            _ = ObserveAsync(room, send);
+        }
+    }
+
+    private async Task ObserveAsync(string room, Task send)
+    {
+        try
+        {
+            await send.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            LogSendFailed(room, ex);
+        }
+    }
+
+    [LoggerMessage(EventId = 6105, EventName = "DeliveryFailed", Level = LogLevel.Warning, Message = "Room {Room}: handing an event to the SignalR group failed.")]
+    private partial void LogSendFailed(string room, Exception exception);
+}

@@ -1,0 +1,511 @@
+using System.Threading.Channels;
+using ChitChat.Storage;
+using ChitChat.Transport;
+
+namespace ChitChat.Delivery;
+
+internal sealed partial class DefaultDeliveryEngine
+{
+    private abstract record PumpItem;
+
+    private sealed record EventItem(int Generation, RoomEvent Event) : PumpItem;
+
+    private sealed record MessageItem(int Generation, MessagePosted Posted) : PumpItem;
+
+    private sealed record ResetItem(int Generation) : PumpItem;
+
+    private sealed record JoinItem(ClientConnection Connection, TaskCompletionSource<long> Completion) : PumpItem;
+
+    private sealed record LeaveItem(ClientConnection Connection, TaskCompletionSource Completion) : PumpItem;
+
+    /// <summary>The delivery state of one room on this node; lives while the room has local members.</summary>
+    private sealed class RoomPump(DefaultDeliveryEngine owner, string room)
+    {
+        private readonly Channel<PumpItem> _queue = Channel.CreateUnbounded<PumpItem>(new UnboundedChannelOptions { SingleReader = true });
+        private readonly SemaphoreSlim _lifecycle = new(1, 1);
+
+        // Lifecycle state, guarded by _lifecycle.
+        private IAsyncDisposable? _subscription;
+        private int _acquired;
+        private int _generation;
+        private bool _retired;
+        private Task? _loop;
+
+        // Membership, changed only by the pump loop; the count is also read by other threads.
+        private readonly HashSet<ClientConnection> _members = [];
+        private readonly Dictionary<IDeliverySink, int> _sinks = [];
+        private int _memberCount;
+
+        // Ordering state, touched only by the pump loop.
+        private readonly SortedList<long, MessagePosted> _held = [];
+        private long _heldSince;
+        private int _currentGeneration;
+        private bool _initialized;
+        private long _lastDelivered;
+
+        public string Room => room;
+
+        public int MemberCount => Volatile.Read(ref _memberCount);
+
+        /// <summary>Counts a member; the first subscribes the node to the room. False when the pump was retired meanwhile.</summary>
+        public async Task<bool> AcquireAsync(CancellationToken cancellationToken)
+        {
+            await _lifecycle.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (_retired)
+                {
+                    return false;
+                }
+
+                if (_acquired == 0)
+                {
+                    _loop ??= Task.Run(RunAsync, CancellationToken.None);
+                    var generation = ++_generation;
+
+                    // Callbacks only enqueue: the transport's thread is never blocked by delivery.
+                    _subscription = await owner._transport.SubscribeAsync(
+                        room,
+                        (e, _) =>
+                        {
+                            _queue.Writer.TryWrite(e is MessagePosted posted ? new MessageItem(generation, posted) : new EventItem(generation, e));
+                            return ValueTask.CompletedTask;
+                        },
+                        cancellationToken).ConfigureAwait(false);
+
+                    // Events of the new subscription queued before this reset are dropped; the pump re-reads the last seq
+                    // from the store (after the subscription is live) before its next message or join.
+                    _queue.Writer.TryWrite(new ResetItem(generation));
+                    owner.LogSubscribed(room);
+                }
+
+                _acquired++;
+                return true;
+            }
+            finally
+            {
+                _lifecycle.Release();
+            }
+        }
+
+        /// <summary>Uncounts a member; the last one unsubscribes and retires the pump (true).</summary>
+        public async Task<bool> ReleaseAsync()
+        {
+            await _lifecycle.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                if (_acquired == 0 || --_acquired > 0)
+                {
+                    return false;
+                }
+
+                _retired = true;
+                if (_subscription is { } subscription)
+                {
+                    _subscription = null;
+                    await subscription.DisposeAsync().ConfigureAwait(false);
+                }
+
+                _queue.Writer.TryComplete();
+                owner.LogUnsubscribed(room);
+                return true;
+            }
+            finally
+            {
+                _lifecycle.Release();
+            }
+        }
+
+        public async Task<long> JoinAsync(ClientConnection connection, CancellationToken cancellationToken)
+        {
+            var completion = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (!_queue.Writer.TryWrite(new JoinItem(connection, completion)))
+            {
+                throw new ChatStoreUnavailableException("The server is shutting down.");
+            }
+
+            return await completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        public async Task LeaveAsync(ClientConnection connection)
+        {
+            var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (_queue.Writer.TryWrite(new LeaveItem(connection, completion)))
+            {
+                await completion.Task.ConfigureAwait(false);
+            }
+        }
+
+        public async Task StopAsync()
+        {
+            _queue.Writer.TryComplete();
+            if (_subscription is { } subscription)
+            {
+                _subscription = null;
+                await subscription.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (_loop is { } loop)
+            {
+                await loop.ConfigureAwait(false);
+            }
+        }
+
+        private async Task RunAsync()
+        {
+            var stopping = owner._stopping.Token;
+            var reader = _queue.Reader;
+            var window = owner._delivery.ReorderWindow;
+            try
+            {
+                while (true)
+                {
+                    if (_held.Count > 0 && owner._time.GetElapsedTime(_heldSince) >= window)
+                    {
+                        await RunItemAsync(null, stopping).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    if (reader.TryRead(out var item))
+                    {
+                        await RunItemAsync(item, stopping).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    if (_held.Count == 0)
+                    {
+                        if (!await reader.WaitToReadAsync(stopping).ConfigureAwait(false))
+                        {
+                            break;
+                        }
+
+                        continue;
+                    }
+
+                    // A gap is open and nothing is queued: wait for the missing message until the window ends.
+                    var remaining = window - owner._time.GetElapsedTime(_heldSince);
+                    if (remaining > TimeSpan.Zero)
+                    {
+                        using var timeout = new CancellationTokenSource(remaining, owner._time);
+                        using var link = CancellationTokenSource.CreateLinkedTokenSource(stopping, timeout.Token);
+                        try
+                        {
+                            if (!await reader.WaitToReadAsync(link.Token).ConfigureAwait(false))
+                            {
+                                break;
+                            }
+                        }
+                        catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
+                        {
+                            // The window ended: the loop fills the gap from the store.
+                        }
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                // Shutting down.
+            }
+
+            while (reader.TryRead(out var left))
+            {
+                switch (left)
+                {
+                    case JoinItem join:
+                        join.Completion.TrySetException(new ChatStoreUnavailableException("The server is shutting down."));
+                        break;
+                    case LeaveItem leave:
+                        leave.Completion.TrySetResult();
+                        break;
+                }
+            }
+        }
+
+        /// <summary>Processes one item (or, for <see langword="null"/>, fills the gap ahead of the held messages from the store).</summary>
+        private async Task RunItemAsync(PumpItem? item, CancellationToken stopping)
+        {
+            try
+            {
+                if (item is null)
+                {
+                    await FillHeldGapAsync(stopping).ConfigureAwait(false);
+                }
+                else
+                {
+                    await ProcessAsync(item, stopping).ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex) when (!stopping.IsCancellationRequested)
+            {
+                owner.LogPumpItemFailed(room, ex);
+                switch (item)
+                {
+                    case JoinItem join:
+                        join.Completion.TrySetException(ex);
+                        break;
+                    case LeaveItem leave:
+                        leave.Completion.TrySetResult();
+                        break;
+                    case null:
+                        // Never spin on a failing gap fill: deliver what is held (clients page the rest with history).
+                        FlushHeld(force: true);
+                        break;
+                }
+            }
+        }
+
+        private async Task ProcessAsync(PumpItem item, CancellationToken cancellationToken)
+        {
+            switch (item)
+            {
+                case ResetItem reset:
+                    _currentGeneration = reset.Generation;
+                    _initialized = false;
+                    _held.Clear();
+                    break;
+
+                case JoinItem join:
+                    // A join needs the boundary; if the store does not answer, the join fails (unavailable) and the client
+                    // retries. Reading the store's last seq also repairs a tail the transport dropped with no later message
+                    // to reveal the gap: it is delivered to the current members before the new one is added.
+                    await CatchUpWithStoreAsync(cancellationToken).ConfigureAwait(false);
+                    await join.Connection.Sink.AddAsync(room, join.Connection, cancellationToken).ConfigureAwait(false);
+                    if (_members.Add(join.Connection))
+                    {
+                        _sinks[join.Connection.Sink] = _sinks.GetValueOrDefault(join.Connection.Sink) + 1;
+                        Volatile.Write(ref _memberCount, _members.Count);
+                    }
+
+                    join.Completion.TrySetResult(_lastDelivered);
+                    break;
+
+                case LeaveItem leave:
+                    if (_members.Remove(leave.Connection))
+                    {
+                        var sink = leave.Connection.Sink;
+                        if (_sinks.TryGetValue(sink, out var count) && count > 1)
+                        {
+                            _sinks[sink] = count - 1;
+                        }
+                        else
+                        {
+                            _sinks.Remove(sink);
+                        }
+
+                        Volatile.Write(ref _memberCount, _members.Count);
+                        try
+                        {
+                            await sink.RemoveAsync(room, leave.Connection, CancellationToken.None).ConfigureAwait(false);
+                        }
+                        catch (Exception ex) when (ex is not OperationCanceledException)
+                        {
+                            owner.LogDeliveryFailed(room, ex);
+                        }
+                    }
+
+                    leave.Completion.TrySetResult();
+                    break;
+
+                case MessageItem m when m.Generation == _currentGeneration:
+                    await DeliverMessageAsync(m.Posted, cancellationToken).ConfigureAwait(false);
+                    break;
+
+                case EventItem { Event: TransportResumed } e when e.Generation == _currentGeneration:
+                    // The transport may have lost events of this room while it was down: compare with the store.
+                    if (_initialized)
+                    {
+                        var before = _lastDelivered;
+                        await CatchUpWithStoreAsync(cancellationToken).ConfigureAwait(false);
+                        if (_lastDelivered > before)
+                        {
+                            owner.LogReconciled(room, _lastDelivered);
+                        }
+                    }
+
+                    break;
+
+                case EventItem { Event: PresenceChanged or UserTyping } e when e.Generation == _currentGeneration:
+                    DeliverToSinks(e.Event);
+                    break;
+
+                default:
+                    // An event of an earlier subscription (or of an unknown kind): the reset that follows re-reads the store.
+                    break;
+            }
+        }
+
+        /// <summary>Initializes the pump from the store's last seq, or delivers what the store has beyond the last delivered one.</summary>
+        private async Task CatchUpWithStoreAsync(CancellationToken cancellationToken)
+        {
+            var storeLast = await owner._store.Messages.GetLastSeqAsync(room, cancellationToken).ConfigureAwait(false);
+            if (!_initialized)
+            {
+                _lastDelivered = storeLast;
+                _initialized = true;
+            }
+            else if (storeLast > _lastDelivered)
+            {
+                owner.LogGap(room, storeLast, _lastDelivered);
+                await FillGapAsync(storeLast + 1, cancellationToken).ConfigureAwait(false);
+                FlushHeld(force: false);
+            }
+        }
+
+        private async Task DeliverMessageAsync(MessagePosted posted, CancellationToken cancellationToken)
+        {
+            var message = posted.Message;
+            if (!_initialized)
+            {
+                try
+                {
+                    // The message was stored before it was published, so the store's last seq includes it: it is dropped
+                    // below and members get it from their join's catch-up instead.
+                    _lastDelivered = await owner._store.Messages.GetLastSeqAsync(room, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    owner.LogInitFailed(room, ex);
+                    _lastDelivered = message.Seq - 1;
+                }
+
+                _initialized = true;
+            }
+
+            if (message.Seq <= _lastDelivered)
+            {
+                return; // already delivered (or covered by the joins' catch-up): never a duplicate
+            }
+
+            if (message.Seq > _lastDelivered + 1)
+            {
+                // Usually only reordered by concurrent publishers: hold it until its predecessors arrive or the window ends.
+                if (_held.Count == 0)
+                {
+                    _heldSince = owner._time.GetTimestamp();
+                }
+
+                _held.TryAdd(message.Seq, posted);
+                if (_held.Count >= owner._delivery.MaxHeldMessages)
+                {
+                    await FillHeldGapAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                return;
+            }
+
+            Deliver(posted);
+            FlushHeld(force: false);
+        }
+
+        /// <summary>The gap ahead of the held messages outlived the reorder window: reads it from the store, then delivers them.</summary>
+        private async Task FillHeldGapAsync(CancellationToken cancellationToken)
+        {
+            if (_held.Count == 0)
+            {
+                return;
+            }
+
+            var first = _held.Keys[0];
+            if (first > _lastDelivered + 1)
+            {
+                owner.LogGap(room, first, _lastDelivered);
+                if (!await FillGapAsync(first, cancellationToken).ConfigureAwait(false))
+                {
+                    FlushHeld(force: true); // the store could not fill it: deliver what is held anyway
+                    return;
+                }
+            }
+
+            FlushHeld(force: false);
+        }
+
+        /// <summary>
+        /// Delivers held messages that are next in order (all of them when <paramref name="force"/>: the gap before them could
+        /// not be filled), drops the ones already delivered, and restarts the window for those still waiting.
+        /// </summary>
+        private void FlushHeld(bool force)
+        {
+            var flushed = false;
+            while (_held.Count > 0)
+            {
+                var next = _held.Values[0];
+                if (next.Message.Seq <= _lastDelivered)
+                {
+                    _held.RemoveAt(0);
+                    continue;
+                }
+
+                if (next.Message.Seq != _lastDelivered + 1 && !force)
+                {
+                    break;
+                }
+
+                _held.RemoveAt(0);
+                Deliver(next);
+                flushed = true;
+            }
+
+            if (flushed && _held.Count > 0)
+            {
+                _heldSince = owner._time.GetTimestamp();
+            }
+        }
+
+        /// <summary>Delivers the messages after the last delivered one and before <paramref name="upToExclusive"/> from the store; false when it could not.</summary>
+        private async Task<bool> FillGapAsync(long upToExclusive, CancellationToken cancellationToken)
+        {
+            try
+            {
+                while (_lastDelivered + 1 < upToExclusive)
+                {
+                    var page = await owner._store.Messages.QueryAsync(room, new MessageQuery(_lastDelivered, upToExclusive, owner._delivery.GapFillPageSize), cancellationToken).ConfigureAwait(false);
+                    if (page.Count == 0)
+                    {
+                        owner.LogGapFillFailed(room, _lastDelivered, upToExclusive, null);
+                        return false;
+                    }
+
+                    foreach (var missing in page)
+                    {
+                        if (missing.Seq > _lastDelivered)
+                        {
+                            Deliver(new MessagePosted(missing));
+                        }
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                owner.LogGapFillFailed(room, _lastDelivered, upToExclusive, ex);
+                return false;
+            }
+
+            return true;
+        }
+
+        private void Deliver(MessagePosted posted)
+        {
+            _lastDelivered = posted.Message.Seq;
+            DeliverToSinks(posted);
+            if (_members.Count > 0)
+            {
+                owner._metrics.MessagesDelivered.Add(_members.Count);
+            }
+        }
+
+        private void DeliverToSinks(RoomEvent roomEvent)
+        {
+            foreach (var sink in _sinks.Keys)
+            {
+                try
+                {
+                    sink.Deliver(room, roomEvent);
+                }
+                catch (Exception ex)
+                {
+                    owner.LogDeliveryFailed(room, ex);
+                }
+            }
+        }
+    }
+}

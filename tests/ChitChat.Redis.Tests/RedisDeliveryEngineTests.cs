@@ -1,0 +1,24 @@
+using ChitChat.Redis.Tests.Infrastructure;
+using ChitChat.Specification.Tests;
+using ChitChat.Transport;
+
+namespace ChitChat.Redis.Tests;
+
+/// <summary>The delivery specification on a real redis-server: every node is its own transport with its own multiplexer.</summary>
+public sealed class RedisDeliveryEngineTests(RedisServerFixture redis) : DeliveryEngineSpecification, IClassFixture<RedisServerFixture>
+{
+    private readonly RedisTestNodes _nodes = new(redis.ConnectionString);
+
+    protected override async Task<IReadOnlyList<IChatTransport>> CreateNodesAsync(int count)
+    {
+        var transports = new List<IChatTransport>();
+        for (var i = 0; i < count; i++)
+        {
+            transports.Add(await _nodes.ConnectedTransportAsync());
+        }
+
+        return transports;
+    }
+
+    protected override ValueTask DisposeNodesAsync(IReadOnlyList<IChatTransport> nodes) => _nodes.DisposeAsync();
+}

@@ -1,0 +1,655 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using ChitChat.Delivery;
+using ChitChat.InMemory;
+using ChitChat.Storage;
+using ChitChat.Transport;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace ChitChat.Specification.Tests;
+
+/// <summary>
+/// The behaviour every <see cref="DeliveryEngine"/> shows on every transport. Derive and supply
+/// <see cref="CreateNodesAsync"/> (N transports sharing one backend stand for N nodes). Each node gets its own engine,
+/// built by <c>AddChitChat</c> over its transport; all nodes share one store (the primary) and one fake clock, which only
+/// the tests advance. Messages are "sent" as the message sender does: appended to the store, then published on the sending
+/// node's transport, through a wrapper that can lose or reorder publications and report <see cref="TransportResumed"/>.
+/// "Nothing else arrives" is asserted with a sentinel delivered after the thing that must not arrive.
+/// </summary>
+public abstract class DeliveryEngineSpecification : IAsyncDisposable
+{
+    /// <summary>The overall timeout of one wait.</summary>
+    protected static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    private readonly List<ServiceProvider> _providers = [];
+    private readonly List<IReadOnlyList<IChatTransport>> _created = [];
+
+    /// <summary>Gets the store every node shares.</summary>
+    protected IChatStore Store { get; } = new InMemoryChatStore();
+
+    /// <summary>Gets the clock every node shares; it moves only when a test advances it.</summary>
+    protected FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero));
+
+    /// <summary>Creates <paramref name="count"/> transports that share one backend (one per node).</summary>
+    /// <param name="count">The number of nodes.</param>
+    /// <returns>The transports.</returns>
+    protected abstract Task<IReadOnlyList<IChatTransport>> CreateNodesAsync(int count);
+
+    /// <summary>Disposes the transports of a test. The default disposes every distinct disposable one.</summary>
+    /// <param name="nodes">The transports.</param>
+    /// <returns>A task that completes when disposed.</returns>
+    protected virtual async ValueTask DisposeNodesAsync(IReadOnlyList<IChatTransport> nodes)
+    {
+        foreach (var node in nodes.Distinct())
+        {
+            switch (node)
+            {
+                case IAsyncDisposable asyncDisposable:
+                    await asyncDisposable.DisposeAsync();
+                    break;
+                case IDisposable disposable:
+                    disposable.Dispose();
+                    break;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var provider in _providers)
+        {
+            await provider.DisposeAsync();
+        }
+
+        foreach (var nodes in _created)
+        {
+            await DisposeNodesAsync(nodes);
+        }
+
+        GC.SuppressFinalize(this);
+    }
+
+    [Fact]
+    public async Task A_join_returns_what_was_missed_and_then_every_later_message_live_once_in_order()
+    {
+        var node = (await NodesAsync(1))[0];
+        var room = await NewRoomAsync();
+        for (var i = 1; i <= 5; i++)
+        {
+            await node.SendAsync(room, $"m{i}");
+        }
+
+        var alice = node.Connect("alice");
+        var join = await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(room, 2)).WaitAsync(Timeout);
+        Assert.Equal(5, join.LastSeq);
+        Assert.Equal(new long[] { 3, 4, 5 }, join.Missed.Select(m => m.Seq));
+        Assert.False(join.HasMore);
+
+        for (var i = 6; i <= 8; i++)
+        {
+            await node.SendAsync(room, $"m{i}");
+        }
+
+        Assert.Equal(new long[] { 6, 7, 8 }, await alice.NextSeqsAsync(room, 3));
+    }
+
+    [Fact]
+    public async Task A_join_without_a_position_returns_the_latest_messages_and_whether_older_ones_exist()
+    {
+        var node = (await NodesAsync(1))[0];
+        var room = await NewRoomAsync();
+        for (var i = 1; i <= 7; i++)
+        {
+            await node.SendAsync(room, $"m{i}");
+        }
+
+        var join = await node.Engine.JoinAsync(node.Connect("a").Connection, new RoomJoinRequest(room, null, 3)).WaitAsync(Timeout);
+        Assert.Equal(new long[] { 5, 6, 7 }, join.Missed.Select(m => m.Seq));
+        Assert.True(join.HasMore);
+
+        var all = await node.Engine.JoinAsync(node.Connect("b").Connection, new RoomJoinRequest(room, null, 50)).WaitAsync(Timeout);
+        Assert.Equal(7, all.Missed.Count);
+        Assert.False(all.HasMore);
+    }
+
+    [Fact]
+    public async Task A_capped_catch_up_says_there_is_more()
+    {
+        var node = (await NodesAsync(1, o => o.CatchUpLimit = 4))[0];
+        var room = await NewRoomAsync();
+        for (var i = 1; i <= 10; i++)
+        {
+            await node.SendAsync(room, $"m{i}");
+        }
+
+        var join = await node.Engine.JoinAsync(node.Connect("a").Connection, new RoomJoinRequest(room, 1)).WaitAsync(Timeout);
+        Assert.Equal(10, join.LastSeq);
+        Assert.Equal(new long[] { 2, 3, 4, 5 }, join.Missed.Select(m => m.Seq));
+        Assert.True(join.HasMore);
+    }
+
+    [Fact]
+    public async Task Joins_racing_concurrent_sends_split_the_room_exactly_at_their_boundary()
+    {
+        var nodes = await NodesAsync(2);
+        var room = await NewRoomAsync();
+        await nodes[0].SendAsync(room, "first");
+        const int total = 200;
+
+        // Senders on both nodes keep sending while connections join on both nodes at different moments.
+        var sending = Task.Run(async () =>
+        {
+            await Task.WhenAll(Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+            {
+                for (var i = 0; i < (total - 1) / 4 + 1; i++)
+                {
+                    await nodes[w % 2].SendAsync(room, $"w{w} {i}");
+                }
+            })));
+        });
+        var clients = new List<(TestClient Client, RoomJoin Join)>();
+        for (var i = 0; i < 6; i++)
+        {
+            var client = nodes[i % 2].Connect($"user{i}");
+            clients.Add((client, await nodes[i % 2].Engine.JoinAsync(client.Connection, new RoomJoinRequest(room, 0)).WaitAsync(Timeout)));
+        }
+
+        await sending.WaitAsync(Timeout);
+        var last = await Store.Messages.GetLastSeqAsync(room).WaitAsync(Timeout);
+        foreach (var (client, join) in clients)
+        {
+            var live = await client.NextSeqsAsync(room, (int)(last - join.LastSeq));
+            var seen = join.Missed.Select(m => m.Seq).Concat(live).ToArray();
+            Assert.Equal(Enumerable.Range(1, (int)last).Select(s => (long)s), seen);
+        }
+    }
+
+    [Fact]
+    public async Task Messages_published_out_of_order_are_delivered_in_seq_order_and_duplicates_once()
+    {
+        var node = (await NodesAsync(1))[0];
+        var room = await NewRoomAsync();
+        var alice = node.Connect("alice");
+        await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(room, 0)).WaitAsync(Timeout);
+
+        var m1 = await node.AppendAsync(room, "one");
+        var m2 = await node.AppendAsync(room, "two");
+        var m3 = await node.AppendAsync(room, "three");
+        await node.PublishAsync(m3);
+        await node.PublishAsync(m2);
+        await node.PublishAsync(m1);
+        await node.PublishAsync(m2);
+        await node.PublishAsync(m1);
+        await node.SendAsync(room, "four");
+
+        Assert.Equal(new long[] { 1, 2, 3, 4 }, await alice.NextSeqsAsync(room, 4));
+        await alice.AssertNothingBeforeSentinelAsync(node, room);
+    }
+
+    [Fact]
+    public async Task A_lost_message_is_held_for_the_reorder_window_then_filled_from_the_store()
+    {
+        var node = (await NodesAsync(1, delivery: o => o.ReorderWindow = TimeSpan.FromSeconds(5)))[0];
+        var room = await NewRoomAsync();
+        var alice = node.Connect("alice");
+        await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(room, 0)).WaitAsync(Timeout);
+
+        await node.SendAsync(room, "one");
+        node.Transport.DropNext(1);
+        await node.SendAsync(room, "two (lost)");
+        await node.SendAsync(room, "three");
+        Assert.Equal(new long[] { 1 }, await alice.NextSeqsAsync(room, 1));
+
+        // Three is held behind the gap: a typing event published after it overtakes it.
+        await alice.AssertNothingBeforeSentinelAsync(node, room);
+
+        Time.Advance(TimeSpan.FromSeconds(5));
+        var filled = await alice.NextSeqsAsync(room, 2);
+        Assert.Equal(new long[] { 2, 3 }, filled);
+    }
+
+    [Fact]
+    public async Task When_the_transport_resumes_a_quiet_room_converges_without_a_new_message()
+    {
+        var nodes = await NodesAsync(2);
+        var room = await NewRoomAsync();
+        var bob = nodes[1].Connect("bob");
+        await nodes[1].Engine.JoinAsync(bob.Connection, new RoomJoinRequest(room, 0)).WaitAsync(Timeout);
+        await nodes[0].SendAsync(room, "before");
+        Assert.Equal(new long[] { 1 }, await bob.NextSeqsAsync(room, 1));
+
+        // The outage: node 0's publications never reach anyone; the room then goes quiet.
+        nodes[0].Transport.DropNext(3);
+        for (var i = 0; i < 3; i++)
+        {
+            await nodes[0].SendAsync(room, $"during {i}");
+        }
+
+        await nodes[1].Transport.RaiseResumedAsync(room);
+        Assert.Equal(new long[] { 2, 3, 4 }, await bob.NextSeqsAsync(room, 3));
+        await bob.AssertNothingBeforeSentinelAsync(nodes[1], room);
+    }
+
+    [Fact]
+    public async Task Every_member_on_every_node_receives_each_message_exactly_once()
+    {
+        var nodes = await NodesAsync(2);
+        var room = await NewRoomAsync();
+        var clients = new List<TestClient>();
+        for (var i = 0; i < 4; i++)
+        {
+            var client = nodes[i % 2].Connect($"u{i}");
+            await nodes[i % 2].Engine.JoinAsync(client.Connection, new RoomJoinRequest(room, 0)).WaitAsync(Timeout);
+            clients.Add(client);
+        }
+
+        for (var i = 0; i < 20; i++)
+        {
+            await nodes[i % 2].SendAsync(room, $"m{i}");
+        }
+
+        foreach (var client in clients)
+        {
+            Assert.Equal(Enumerable.Range(1, 20).Select(s => (long)s), await client.NextSeqsAsync(room, 20));
+            await client.AssertNothingBeforeSentinelAsync(nodes[0], room);
+        }
+    }
+
+    [Fact]
+    public async Task A_connection_that_left_receives_nothing_more_and_the_last_leave_drops_the_rooms_state()
+    {
+        var node = (await NodesAsync(1))[0];
+        var room = await NewRoomAsync();
+        var alice = node.Connect("alice");
+        var bob = node.Connect("bob");
+        await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(room, 0)).WaitAsync(Timeout);
+        await node.Engine.JoinAsync(bob.Connection, new RoomJoinRequest(room, 0)).WaitAsync(Timeout);
+        Assert.Equal(2, node.Engine.CountLocalMembers(room));
+
+        await node.Engine.LeaveAsync(alice.Connection, room).WaitAsync(Timeout);
+        Assert.Empty(alice.Connection.Rooms);
+        await node.SendAsync(room, "after alice left");
+        Assert.Equal(new long[] { 1 }, await bob.NextSeqsAsync(room, 1));
+        await node.Engine.LeaveAsync(alice.Connection, room).WaitAsync(Timeout); // leaving twice changes nothing
+
+        await node.Engine.LeaveAsync(bob.Connection, room).WaitAsync(Timeout);
+        Assert.Equal(0, node.Engine.CountLocalMembers(room));
+
+        // A later join starts fresh and still splits the room exactly.
+        await node.SendAsync(room, "while nobody was here");
+        var again = await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(room, 0)).WaitAsync(Timeout);
+        Assert.Equal(new long[] { 1, 2 }, again.Missed.Select(m => m.Seq));
+        await node.SendAsync(room, "live again");
+        Assert.Equal(new long[] { 3 }, await alice.NextSeqsAsync(room, 1));
+        Assert.True(alice.Received(room).All(e => e is not MessagePosted p || p.Message.Seq == 3), "alice received a message of the time she was out of the room");
+    }
+
+    [Fact]
+    public async Task Presence_is_announced_on_the_first_join_and_the_last_leave_on_every_node()
+    {
+        var nodes = await NodesAsync(2);
+        var room = await NewRoomAsync();
+        var watcher = nodes[1].Connect("watcher");
+        await nodes[1].Engine.JoinAsync(watcher.Connection, new RoomJoinRequest(room, 0)).WaitAsync(Timeout);
+
+        var first = nodes[0].Connect("alice");
+        var second = nodes[0].Connect("alice", first.Connection.User.UserId);
+        await nodes[0].Engine.JoinAsync(first.Connection, new RoomJoinRequest(room, 0)).WaitAsync(Timeout);
+        var online = await watcher.NextPresenceOfAsync(room, "alice");
+        Assert.True(online.Online);
+        Assert.Equal("alice", online.UserName);
+
+        await nodes[0].Engine.JoinAsync(second.Connection, new RoomJoinRequest(room, 0)).WaitAsync(Timeout);
+        await nodes[0].Engine.LeaveAsync(first.Connection, room).WaitAsync(Timeout);
+        await nodes[0].Engine.DisconnectAsync(second.Connection).WaitAsync(Timeout);
+        var offline = await watcher.NextPresenceOfAsync(room, "alice");
+        Assert.False(offline.Online);
+        Assert.Equal(first.Connection.User.UserId, offline.UserId);
+    }
+
+    [Fact]
+    public async Task A_disconnected_connection_leaves_every_room_and_cannot_join_again()
+    {
+        var node = (await NodesAsync(1))[0];
+        var rooms = new[] { await NewRoomAsync(), await NewRoomAsync() };
+        var alice = node.Connect("alice");
+        foreach (var room in rooms)
+        {
+            await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(room, 0)).WaitAsync(Timeout);
+        }
+
+        await node.Engine.DisconnectAsync(alice.Connection).WaitAsync(Timeout);
+        Assert.All(rooms, r => Assert.Equal(0, node.Engine.CountLocalMembers(r)));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(rooms[0], 0)).WaitAsync(Timeout));
+        Assert.Equal(0, node.Engine.CountLocalMembers(rooms[0]));
+    }
+
+    [Fact]
+    public async Task Bad_joins_are_typed_errors_that_change_nothing()
+    {
+        var node = (await NodesAsync(1))[0];
+        var rooms = new[] { await NewRoomAsync(), await NewRoomAsync(), await NewRoomAsync() };
+        var alice = node.Connect("alice", maxRooms: 2);
+
+        var negative = await Assert.ThrowsAsync<ChatException>(() => node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(rooms[0], -1)).WaitAsync(Timeout));
+        Assert.Equal(ChatErrorCodes.ValidationFailed, negative.Code);
+        Assert.Equal(0, node.Engine.CountLocalMembers(rooms[0]));
+
+        await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(rooms[0], 0)).WaitAsync(Timeout);
+        await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(rooms[1], 0)).WaitAsync(Timeout);
+        await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(rooms[1], 0)).WaitAsync(Timeout); // a re-join is not a new room
+        var tooMany = await Assert.ThrowsAsync<ChatException>(() => node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(rooms[2], 0)).WaitAsync(Timeout));
+        Assert.Equal(ChatErrorCodes.TooManyRooms, tooMany.Code);
+        Assert.Equal(0, node.Engine.CountLocalMembers(rooms[2]));
+        Assert.Equal(1, node.Engine.CountLocalMembers(rooms[1]));
+        Assert.Equal(2, alice.Connection.Rooms.Count);
+    }
+
+    /// <summary>Creates a room in the shared store.</summary>
+    /// <returns>The room name.</returns>
+    protected async Task<string> NewRoomAsync()
+    {
+        var name = "room-" + Guid.NewGuid().ToString("N")[..10];
+        await Store.Rooms.TryCreateAsync(new ChatRoom(Guid.CreateVersion7(), name, null, Time.GetUtcNow(), 1)).WaitAsync(Timeout);
+        return name;
+    }
+
+    /// <summary>Creates <paramref name="count"/> nodes, each with its own engine over its own transport.</summary>
+    /// <param name="count">The number of nodes.</param>
+    /// <param name="chat">Configures ChitChat's options.</param>
+    /// <param name="delivery">Configures the delivery options.</param>
+    /// <returns>The nodes.</returns>
+    protected async Task<IReadOnlyList<TestNode>> NodesAsync(int count, Action<ChitChatOptions>? chat = null, Action<DeliveryOptions>? delivery = null)
+    {
+        var transports = await CreateNodesAsync(count);
+        _created.Add(transports);
+        var nodes = new List<TestNode>();
+        foreach (var transport in transports)
+        {
+            var lossy = new LossyTransport(transport);
+            var services = new ServiceCollection();
+            services.AddLogging();
+            services.AddSingleton<TimeProvider>(Time);
+            services.AddChitChat(o => chat?.Invoke(o)).UseStore(_ => Store);
+            services.AddSingleton<IChatTransport>(lossy);
+            services.Configure<DeliveryOptions>(o => delivery?.Invoke(o));
+            var provider = services.BuildServiceProvider();
+            _providers.Add(provider);
+            nodes.Add(new TestNode(provider.GetRequiredService<DeliveryEngine>(), lossy, Store, Time));
+        }
+
+        return nodes;
+    }
+
+    /// <summary>One node: its engine and its (lossy) transport.</summary>
+    /// <param name="Engine">The node's engine.</param>
+    /// <param name="Transport">The node's transport.</param>
+    /// <param name="Store">The shared store.</param>
+    /// <param name="Time">The shared clock.</param>
+    protected sealed record TestNode(DeliveryEngine Engine, LossyTransport Transport, IChatStore Store, TimeProvider Time)
+    {
+        private int _connections;
+
+        /// <summary>Opens a connection on this node.</summary>
+        /// <param name="userName">The user name.</param>
+        /// <param name="userId">The user id (a new one by default).</param>
+        /// <param name="maxRooms">How many rooms it may join.</param>
+        /// <returns>The client.</returns>
+        public TestClient Connect(string userName, Guid? userId = null, int maxRooms = 50)
+        {
+            var sink = new RecordingSink();
+            var id = $"{userName}-{Interlocked.Increment(ref _connections)}-{Guid.NewGuid():N}";
+            return new TestClient(new ClientConnection(id, new ChatIdentity(userId ?? Guid.NewGuid(), userName), sink, maxRooms), sink);
+        }
+
+        /// <summary>Appends a message to the store without publishing it.</summary>
+        /// <param name="room">The room.</param>
+        /// <param name="text">The text.</param>
+        /// <returns>The stored message.</returns>
+        public async Task<ChatMessage> AppendAsync(string room, string text) =>
+            (await Store.Messages.AppendAsync(new NewMessage(Guid.CreateVersion7(), room, Guid.NewGuid(), "sender", text, Time.GetUtcNow(), null)).WaitAsync(Timeout)).Message;
+
+        /// <summary>Publishes a stored message on this node's transport.</summary>
+        /// <param name="message">The message.</param>
+        /// <returns>A task that completes when published.</returns>
+        public Task PublishAsync(ChatMessage message) => Transport.PublishAsync(new MessagePosted(message)).AsTask().WaitAsync(Timeout);
+
+        /// <summary>Sends as the message sender does: append, then publish.</summary>
+        /// <param name="room">The room.</param>
+        /// <param name="text">The text.</param>
+        /// <returns>The stored message.</returns>
+        public async Task<ChatMessage> SendAsync(string room, string text)
+        {
+            var message = await AppendAsync(room, text);
+            await PublishAsync(message);
+            return message;
+        }
+    }
+
+    /// <summary>A connection and what its sink received.</summary>
+    /// <param name="Connection">The connection.</param>
+    /// <param name="Sink">Its sink.</param>
+    protected sealed record TestClient(ClientConnection Connection, RecordingSink Sink)
+    {
+        /// <summary>Waits for the next event of a room.</summary>
+        /// <param name="room">The room.</param>
+        /// <returns>The event.</returns>
+        public Task<RoomEvent> NextAsync(string room) => Sink.NextAsync(Connection, room);
+
+        /// <summary>Waits for the next presence event about <paramref name="userName"/> in a room (skipping other events).</summary>
+        /// <param name="room">The room.</param>
+        /// <param name="userName">The user name.</param>
+        /// <returns>The event.</returns>
+        public async Task<PresenceChanged> NextPresenceOfAsync(string room, string userName)
+        {
+            while (true)
+            {
+                if (await NextAsync(room) is PresenceChanged p && p.UserName == userName)
+                {
+                    return p;
+                }
+            }
+        }
+
+        /// <summary>Waits for the next <paramref name="count"/> messages of a room (skipping other events) and returns their seqs.</summary>
+        /// <param name="room">The room.</param>
+        /// <param name="count">How many.</param>
+        /// <returns>The seqs in arrival order.</returns>
+        public async Task<long[]> NextSeqsAsync(string room, int count)
+        {
+            var seqs = new List<long>();
+            while (seqs.Count < count)
+            {
+                if (await NextAsync(room) is MessagePosted posted)
+                {
+                    seqs.Add(posted.Message.Seq);
+                }
+            }
+
+            return [.. seqs];
+        }
+
+        /// <summary>Gets everything received in a room so far.</summary>
+        /// <param name="room">The room.</param>
+        /// <returns>The events.</returns>
+        public IReadOnlyList<RoomEvent> Received(string room) => Sink.Received(Connection, room);
+
+        /// <summary>Publishes a sentinel typing event on <paramref name="node"/> and asserts it is the next thing this client receives.</summary>
+        /// <param name="node">The node to publish on.</param>
+        /// <param name="room">The room.</param>
+        /// <returns>A task that completes when asserted.</returns>
+        public async Task AssertNothingBeforeSentinelAsync(TestNode node, string room)
+        {
+            var sentinel = new UserTyping(room, Guid.NewGuid(), "sentinel");
+            await node.Transport.PublishAsync(sentinel).AsTask().WaitAsync(Timeout);
+            while (true)
+            {
+                var next = await NextAsync(room);
+                if (next is UserTyping t && t.UserId == sentinel.UserId)
+                {
+                    return;
+                }
+
+                // Presence of other members may still be on its way from another node; a message may not.
+                Assert.False(next is MessagePosted, $"expected no more messages before the sentinel, received {next}");
+            }
+        }
+    }
+
+    /// <summary>A sink that records, per connection and room, what the engine delivered to it.</summary>
+    protected sealed class RecordingSink : IDeliverySink
+    {
+        private readonly ConcurrentDictionary<string, HashSet<ClientConnection>> _audience = new(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<(ClientConnection, string), Channel<RoomEvent>> _inboxes = new();
+        private readonly ConcurrentDictionary<(ClientConnection, string), List<RoomEvent>> _history = new();
+
+        /// <inheritdoc />
+        public ValueTask AddAsync(string room, ClientConnection connection, CancellationToken cancellationToken = default)
+        {
+            var members = _audience.GetOrAdd(room, _ => []);
+            lock (members)
+            {
+                members.Add(connection);
+            }
+
+            return ValueTask.CompletedTask;
+        }
+
+        /// <inheritdoc />
+        public ValueTask RemoveAsync(string room, ClientConnection connection, CancellationToken cancellationToken = default)
+        {
+            if (_audience.TryGetValue(room, out var members))
+            {
+                lock (members)
+                {
+                    members.Remove(connection);
+                }
+            }
+
+            return ValueTask.CompletedTask;
+        }
+
+        /// <inheritdoc />
+        public void Deliver(string room, RoomEvent roomEvent)
+        {
+            if (!_audience.TryGetValue(room, out var members))
+            {
+                throw new InvalidOperationException($"The engine delivered to room {room}, where this sink has nobody.");
+            }
+
+            ClientConnection[] targets;
+            lock (members)
+            {
+                targets = [.. members];
+            }
+
+            foreach (var connection in targets)
+            {
+                Inbox(connection, room).Writer.TryWrite(roomEvent);
+                var history = _history.GetOrAdd((connection, room), _ => []);
+                lock (history)
+                {
+                    history.Add(roomEvent);
+                }
+            }
+        }
+
+        /// <summary>Waits for the next event a connection received in a room.</summary>
+        /// <param name="connection">The connection.</param>
+        /// <param name="room">The room.</param>
+        /// <returns>The event.</returns>
+        public async Task<RoomEvent> NextAsync(ClientConnection connection, string room)
+        {
+            try
+            {
+                return await Inbox(connection, room).Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+            }
+            catch (TimeoutException)
+            {
+                throw new TimeoutException($"{connection.ConnectionId} received nothing more in {room} within {Timeout}; so far: {string.Join(", ", Received(connection, room))}");
+            }
+        }
+
+        /// <summary>Gets everything a connection received in a room so far.</summary>
+        /// <param name="connection">The connection.</param>
+        /// <param name="room">The room.</param>
+        /// <returns>The events.</returns>
+        public IReadOnlyList<RoomEvent> Received(ClientConnection connection, string room)
+        {
+            if (!_history.TryGetValue((connection, room), out var history))
+            {
+                return [];
+            }
+
+            lock (history)
+            {
+                return [.. history];
+            }
+        }
+
+        private Channel<RoomEvent> Inbox(ClientConnection connection, string room) =>
+            _inboxes.GetOrAdd((connection, room), _ => Channel.CreateUnbounded<RoomEvent>());
+    }
+
+    /// <summary>A transport wrapper that can lose the next publications and report <see cref="TransportResumed"/> to its local subscribers.</summary>
+    /// <param name="inner">The real transport.</param>
+    protected sealed class LossyTransport(IChatTransport inner) : IChatTransport
+    {
+        private readonly ConcurrentDictionary<string, ConcurrentDictionary<RoomEventHandler, byte>> _handlers = new(StringComparer.Ordinal);
+        private int _drop;
+
+        /// <inheritdoc />
+        public string Name => inner.Name;
+
+        /// <inheritdoc />
+        public TransportStatus Status => inner.Status;
+
+        /// <summary>Loses the next <paramref name="count"/> message publications of this node (nobody, not even this node, receives them).</summary>
+        /// <param name="count">How many.</param>
+        public void DropNext(int count) => Interlocked.Add(ref _drop, count);
+
+        /// <inheritdoc />
+        public ValueTask PublishAsync(RoomEvent roomEvent, CancellationToken cancellationToken = default)
+        {
+            if (roomEvent is MessagePosted && Interlocked.Decrement(ref _drop) >= 0)
+            {
+                return ValueTask.CompletedTask;
+            }
+
+            Interlocked.CompareExchange(ref _drop, 0, -1);
+            return inner.PublishAsync(roomEvent, cancellationToken);
+        }
+
+        /// <inheritdoc />
+        public async ValueTask<IAsyncDisposable> SubscribeAsync(string room, RoomEventHandler handler, CancellationToken cancellationToken = default)
+        {
+            var subscription = await inner.SubscribeAsync(room, handler, cancellationToken);
+            var handlers = _handlers.GetOrAdd(room, _ => new());
+            handlers.TryAdd(handler, 0);
+            return new Subscription(subscription, () => handlers.TryRemove(handler, out _));
+        }
+
+        /// <summary>Reports to this node's subscribers of <paramref name="room"/> that the transport resumed, as a real one does after an outage.</summary>
+        /// <param name="room">The room.</param>
+        /// <returns>A task that completes when reported.</returns>
+        public async Task RaiseResumedAsync(string room)
+        {
+            foreach (var handler in _handlers.GetValueOrDefault(room)?.Keys ?? [])
+            {
+                await handler(new TransportResumed(room), CancellationToken.None);
+            }
+        }
+
+        private sealed class Subscription(IAsyncDisposable inner, Action removed) : IAsyncDisposable
+        {
+            public ValueTask DisposeAsync()
+            {
+                removed();
+                return inner.DisposeAsync();
+            }
+        }
+    }
+}
