@@ -367,9 +367,11 @@ public sealed partial class ChatService : IDisposable
             _metrics.MessagesSent.Add(1);
             try
             {
-                await _transport.PublishAsync(new MessagePosted(result.Message), cancellationToken).ConfigureAwait(false);
+                // Not the caller's token: once the message is durable it must be published even when the caller has gone
+                // away, or live receivers of a quiet room would not see it until the next message reveals the gap.
+                await _transport.PublishAsync(new MessagePosted(result.Message), CancellationToken.None).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex)
             {
                 // The message is durable; receivers detect the gap from seq and fill it from history.
                 LogPublishFailed(roomName, result.Message.Seq, ex);

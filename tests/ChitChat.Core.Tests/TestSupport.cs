@@ -86,7 +86,7 @@ internal sealed class ChatHarness : IAsyncDisposable
     {
         Services = services;
         Chat = services.GetRequiredService<ChatService>();
-        Transport = (RecordingTransport)services.GetRequiredService<IChatTransport>();
+        Transport = services.GetRequiredService<IChatTransport>() as RecordingTransport ?? new RecordingTransport();
         Store = services.GetRequiredService<ChitChat.Storage.IChatStore>() as InMemoryChatStore ?? new InMemoryChatStore();
     }
 
@@ -94,6 +94,7 @@ internal sealed class ChatHarness : IAsyncDisposable
 
     public ChatService Chat { get; }
 
+    /// <summary>Gets the recording transport (a detached one when a test replaced the transport).</summary>
     public RecordingTransport Transport { get; }
 
     /// <summary>Gets the in-memory store (a detached one when a test replaced the store).</summary>
