@@ -4,7 +4,7 @@ namespace ChitChat;
 
 /// <summary>
 /// Keeps one sender's messages in the order its sends were started, even when the sends run concurrently. Pass the same
-/// instance to every <see cref="ChatService.SendAsync(ChatIdentity, string?, string?, string?, SendOrder?, CancellationToken)"/>
+/// instance to every <see cref="Messaging.MessageSender.SendAsync(ChatIdentity, Messaging.SendMessageRequest, SendOrder?, CancellationToken)"/>
 /// of that sender; the ASP.NET Core hub keeps one per connection, so a client may pipeline sends (several in flight, each
 /// acknowledged when durable) and still have them stored, numbered and delivered in the order it sent them.
 /// </summary>

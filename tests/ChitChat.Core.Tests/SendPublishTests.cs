@@ -31,7 +31,7 @@ public sealed class SendPublishTests
         }).Timed();
         using var caller = new CancellationTokenSource();
 
-        var send = h.Chat.SendAsync(alice, "global", "hello", "c-1", caller.Token);
+        var send = h.Sender.SendAsync(alice, new SendMessageRequest(RoomName.Parse("global"), "hello", "c-1"), cancellationToken: caller.Token);
         await store.Durable.Timed();
         Assert.Equal(1, await store.Messages.GetLastSeqAsync("global").Timed()); // durable before the caller goes away
         caller.Cancel();

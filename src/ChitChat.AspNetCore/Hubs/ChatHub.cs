@@ -1,6 +1,10 @@
 using ChitChat.AspNetCore.Authentication;
 using ChitChat.AspNetCore.Delivery;
 using ChitChat.AspNetCore.Http;
+using ChitChat.History;
+using ChitChat.Messaging;
+using ChitChat.Presence;
+using ChitChat.Rooms;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,20 +22,32 @@ public sealed class ChatHub : Hub
 {
     private const string StateKey = "ChitChat.ConnectionState";
 
-    private readonly ChatService _chat;
+    private readonly RoomService _rooms;
+    private readonly MessageSender _sender;
+    private readonly HistoryService _history;
+    private readonly PresenceService _presence;
     private readonly RoomFanout _fanout;
     private readonly ChitChatHubOptions _options;
 
     /// <summary>Initializes a new instance. SignalR creates one per invocation.</summary>
-    /// <param name="chat">The chat service.</param>
+    /// <param name="rooms">The rooms.</param>
+    /// <param name="sender">The message sender.</param>
+    /// <param name="history">The history.</param>
+    /// <param name="presence">The presence and typing service.</param>
     /// <param name="options">The options.</param>
     /// <param name="services">The request services (for the node's internal room fan-out).</param>
-    public ChatHub(ChatService chat, IOptions<ChitChatAspNetCoreOptions> options, IServiceProvider services)
+    public ChatHub(RoomService rooms, MessageSender sender, HistoryService history, PresenceService presence, IOptions<ChitChatAspNetCoreOptions> options, IServiceProvider services)
     {
-        ArgumentNullException.ThrowIfNull(chat);
+        ArgumentNullException.ThrowIfNull(rooms);
+        ArgumentNullException.ThrowIfNull(sender);
+        ArgumentNullException.ThrowIfNull(history);
+        ArgumentNullException.ThrowIfNull(presence);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(services);
-        _chat = chat;
+        _rooms = rooms;
+        _sender = sender;
+        _history = history;
+        _presence = presence;
         _options = options.Value.Hub;
         _fanout = services.GetRequiredService<RoomFanout>();
     }
@@ -62,14 +78,14 @@ public sealed class ChatHub : Hub
     private async Task<JoinRoomResult> JoinRoomCoreAsync(string room, long? afterSeq)
     {
         var identity = ChatClaims.GetIdentity(Context.User);
-        var roomName = ChatService.NormalizeRoomName(room);
+        var roomName = RoomName.Parse(room);
         if (afterSeq is < 0)
         {
             throw ChatException.Validation("afterSeq", "afterSeq must not be negative.");
         }
 
         var aborted = Context.ConnectionAborted;
-        await _chat.GetRoomAsync(roomName, aborted).ConfigureAwait(false);
+        await _rooms.GetAsync(roomName, aborted).ConfigureAwait(false);
         var state = State;
         bool isNewMember;
         lock (state)
@@ -139,7 +155,7 @@ public sealed class ChatHub : Hub
 
         if (isNewMember)
         {
-            await _chat.EnterRoomAsync(roomName, Context.ConnectionId, identity, aborted).ConfigureAwait(false);
+            await _presence.EnterRoomAsync(roomName, Context.ConnectionId, identity, aborted).ConfigureAwait(false);
         }
 
         // Catch-up up to the boundary from the store; everything after it arrives live.
@@ -149,12 +165,12 @@ public sealed class ChatHub : Hub
         {
             // No position: the most recent messages up to the boundary (older ones through GetHistory).
             var take = _options.RecentMessagesOnJoin;
-            missed = take == 0 || boundary == 0 ? [] : await _chat.Store.Messages.QueryAsync(roomName, new MessageQuery(null, boundary + 1, take), aborted).ConfigureAwait(false);
+            missed = take == 0 || boundary == 0 ? [] : await _history.GetRecentAsync(roomName, boundary, take, aborted).ConfigureAwait(false);
             hasMore = missed.Count > 0 ? missed[0].Seq > 1 : boundary > 0;
         }
         else
         {
-            var catchUp = await _chat.CatchUpAsync(roomName, afterSeq, boundary, aborted).ConfigureAwait(false);
+            var catchUp = await _history.CatchUpAsync(roomName, afterSeq, boundary, aborted).ConfigureAwait(false);
             missed = catchUp.Missed;
             hasMore = catchUp.HasMore;
         }
@@ -182,7 +198,7 @@ public sealed class ChatHub : Hub
     private async Task LeaveRoomCoreAsync(string room)
     {
         var identity = ChatClaims.GetIdentity(Context.User);
-        var roomName = ChatService.NormalizeRoomName(room);
+        var roomName = RoomName.Parse(room);
         var state = State;
         lock (state)
         {
@@ -194,7 +210,7 @@ public sealed class ChatHub : Hub
 
         await Groups.RemoveFromGroupAsync(Context.ConnectionId, roomName).ConfigureAwait(false);
         await _fanout.ReleaseAsync(roomName).ConfigureAwait(false);
-        await _chat.ExitRoomAsync(roomName, Context.ConnectionId, identity).ConfigureAwait(false);
+        await _presence.ExitRoomAsync(roomName, Context.ConnectionId, identity).ConfigureAwait(false);
     }
 
     /// <summary>Sends a message as the authenticated user. A retry with the same <paramref name="clientMessageId"/> returns the same acknowledgement and stores nothing.</summary>
@@ -208,7 +224,8 @@ public sealed class ChatHub : Hub
 
         // SignalR starts a connection's invocations in the order they arrived, and this call takes the message's turn
         // before its first await: pipelined sends of one connection keep their order (ChitChatHubOptions.MaximumParallelInvocationsPerClient).
-        var result = await _chat.SendAsync(identity, room, text, clientMessageId, State.SendOrder, Context.ConnectionAborted).ConfigureAwait(false);
+        var request = new SendMessageRequest(RoomName.Parse(room), text, clientMessageId);
+        var result = await _sender.SendAsync(identity, request, State.SendOrder, Context.ConnectionAborted).ConfigureAwait(false);
         return new SendMessageAck(result.Message.Id, result.Message.Seq, result.Message.SentAt.UtcDateTime);
     }
 
@@ -221,7 +238,7 @@ public sealed class ChatHub : Hub
     public async Task<IReadOnlyList<MessageDto>> GetHistory(string room, long? beforeSeq, long? afterSeq, int? limit)
     {
         ChatClaims.GetIdentity(Context.User);
-        var page = await _chat.GetHistoryAsync(room, beforeSeq, afterSeq, limit, Context.ConnectionAborted).ConfigureAwait(false);
+        var page = await _history.GetHistoryAsync(RoomName.Parse(room), new HistoryQuery(beforeSeq, afterSeq, limit), Context.ConnectionAborted).ConfigureAwait(false);
         return page.Select(MessageDto.From).ToArray();
     }
 
@@ -231,17 +248,17 @@ public sealed class ChatHub : Hub
     public async Task<IReadOnlyList<PresenceUser>> GetPresence(string room)
     {
         ChatClaims.GetIdentity(Context.User);
-        var online = await _chat.GetPresenceAsync(room, Context.ConnectionAborted).ConfigureAwait(false);
+        var online = await _presence.GetOnlineAsync(RoomName.Parse(room), Context.ConnectionAborted).ConfigureAwait(false);
         return online.Select(u => new PresenceUser(u.UserId, u.UserName)).ToArray();
     }
 
     /// <summary>Tells the room that the user is typing; members get a <c>typing</c> event that they expire after a few seconds.</summary>
     /// <param name="room">The room name.</param>
     /// <returns>A task that completes when published.</returns>
-    public Task Typing(string room)
+    public async Task Typing(string room)
     {
         var identity = ChatClaims.GetIdentity(Context.User);
-        return _chat.TypingAsync(identity, room, Context.ConnectionAborted);
+        await _presence.TypingAsync(identity, RoomName.Parse(room), Context.ConnectionAborted).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -264,7 +281,7 @@ public sealed class ChatHub : Hub
                 await _fanout.ReleaseAsync(room).ConfigureAwait(false);
                 try
                 {
-                    await _chat.ExitRoomAsync(room, Context.ConnectionId, identity, CancellationToken.None).ConfigureAwait(false);
+                    await _presence.ExitRoomAsync(RoomName.Parse(room), Context.ConnectionId, identity, CancellationToken.None).ConfigureAwait(false);
                 }
                 catch (ChatException)
                 {

@@ -1,9 +1,13 @@
 using ChitChat;
+using ChitChat.Accounts;
 using ChitChat.Diagnostics;
+using ChitChat.History;
 using ChitChat.Hosting;
 using ChitChat.InMemory;
 using ChitChat.Leases;
+using ChitChat.Messaging;
 using ChitChat.Presence;
+using ChitChat.Rooms;
 using ChitChat.Security;
 using ChitChat.Storage;
 using ChitChat.Transport;
@@ -20,7 +24,8 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class ChitChatServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds ChitChat: <see cref="ChatService"/>, options bound from the <c>ChitChat</c> configuration section and validated at
+    /// Adds ChitChat: its services (<see cref="AccountService"/>, <see cref="RoomService"/>, <see cref="MessageSender"/>,
+    /// <see cref="HistoryService"/>, <see cref="PresenceService"/>), options bound from the <c>ChitChat</c> configuration section and validated at
     /// start-up, and the single-node defaults (in-memory store, in-process transport, in-memory presence and leases), which
     /// providers replace. Calling it more than once is harmless; each call applies its <paramref name="configure"/> delegate.
     /// </summary>
@@ -55,7 +60,11 @@ public static class ChitChatServiceCollectionExtensions
             services.TryAddSingleton<IChatTransport, InProcessTransport>();
             services.TryAddSingleton<IPresenceTracker, InMemoryPresenceTracker>();
             services.TryAddSingleton<ILeaseProvider, InMemoryLeaseProvider>();
-            services.TryAddSingleton<ChatService>();
+            services.TryAddSingleton<AccountService>();
+            services.TryAddSingleton<RoomService>();
+            services.TryAddSingleton<MessageSender>();
+            services.TryAddSingleton<HistoryService>();
+            services.TryAddSingleton<PresenceService>();
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IChatStoreFactory, InMemoryChatStoreFactory>());
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ChitChatInitializer>());
             services.AddHealthChecks()
