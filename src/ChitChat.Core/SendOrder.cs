@@ -3,9 +3,9 @@ using ChitChat.Storage;
 namespace ChitChat;
 
 /// <summary>
-/// Keeps one sender's messages in the order its sends were started, even when the sends run concurrently. Pass the same
-/// instance to every <see cref="ChatService.SendAsync(ChatIdentity, string?, string?, string?, SendOrder?, CancellationToken)"/>
-/// of that sender; the ASP.NET Core hub keeps one per connection, so a client may pipeline sends (several in flight, each
+/// Keeps one sender's messages in the order its sends were started, even when the sends run concurrently. Each
+/// <see cref="Delivery.ClientConnection"/> holds one, used by <c>MessageSender.SendAsync</c> for that connection's sends,
+/// so a client may pipeline sends (several in flight, each
 /// acknowledged when durable) and still have them stored, numbered and delivered in the order it sent them.
 /// </summary>
 /// <remarks>
@@ -21,7 +21,7 @@ namespace ChitChat;
 /// on; it never blocks the sends after it. Thread-safe.
 /// </para>
 /// </remarks>
-public sealed class SendOrder
+internal sealed class SendOrder
 {
     private readonly Lock _gate = new();
     private Task _tail = Task.CompletedTask;

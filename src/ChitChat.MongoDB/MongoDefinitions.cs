@@ -16,7 +16,7 @@ internal static class MongoDefinitions
 
     /// <summary>Users: unique on the normalized (upper-invariant) name. A normalized field rather than a collation index
     /// (locale "en", strength 2): it gives exactly the equivalence classes of <see cref="ChatUser.Normalize"/> that the
-    /// other providers and <see cref="ChatService"/> use (ICU case folding differs for e.g. 'ß' or dotless i), and plain
+    /// other providers and <see cref="Accounts.AccountService"/> use (ICU case folding differs for e.g. 'ß' or dotless i), and plain
     /// equality queries use it without having to repeat the collation on every query.</summary>
     public static IEnumerable<CreateIndexModel<UserDocument>> UserIndexes() =>
     [

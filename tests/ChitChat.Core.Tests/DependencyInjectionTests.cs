@@ -23,7 +23,11 @@ public sealed class DependencyInjectionTests
     }
 
     [Theory]
-    [InlineData(typeof(ChatService))]
+    [InlineData(typeof(AccountService))]
+    [InlineData(typeof(RoomService))]
+    [InlineData(typeof(MessageSender))]
+    [InlineData(typeof(HistoryService))]
+    [InlineData(typeof(PresenceService))]
     [InlineData(typeof(IChatStore))]
     [InlineData(typeof(IChatTransport))]
     [InlineData(typeof(IPresenceTracker))]
@@ -41,7 +45,7 @@ public sealed class DependencyInjectionTests
     }
 
     [Fact]
-    public void AddChitChat_defaults_are_the_single_node_implementations()
+    public async Task AddChitChat_defaults_are_the_single_node_implementations()
     {
         using var sp = Build(s => s.AddChitChat());
 
@@ -51,8 +55,15 @@ public sealed class DependencyInjectionTests
         Assert.IsType<InMemoryLeaseProvider>(sp.GetRequiredService<ILeaseProvider>());
         Assert.IsType<Pbkdf2PasswordHasher>(sp.GetRequiredService<IPasswordHasher>());
         Assert.Same(TimeProvider.System, sp.GetRequiredService<TimeProvider>());
-        Assert.Same(sp.GetRequiredService<ChatService>(), sp.GetRequiredService<ChatService>());
-        Assert.Same(sp.GetRequiredService<IChatStore>(), sp.GetRequiredService<ChatService>().Store);
+        Assert.Same(sp.GetRequiredService<AccountService>(), sp.GetRequiredService<AccountService>());
+        Assert.Same(sp.GetRequiredService<RoomService>(), sp.GetRequiredService<RoomService>());
+        Assert.Same(sp.GetRequiredService<MessageSender>(), sp.GetRequiredService<MessageSender>());
+        Assert.Same(sp.GetRequiredService<HistoryService>(), sp.GetRequiredService<HistoryService>());
+        Assert.Same(sp.GetRequiredService<PresenceService>(), sp.GetRequiredService<PresenceService>());
+
+        // The services write to the registered store.
+        var room = await sp.GetRequiredService<RoomService>().EnsureDefaultRoomAsync().Timed();
+        Assert.Equal(room, await sp.GetRequiredService<IChatStore>().Rooms.FindByNameAsync("global").Timed());
     }
 
     [Fact]
@@ -73,7 +84,11 @@ public sealed class DependencyInjectionTests
         services.AddChitChat(o => o.MaxMessageLength = 123);
         services.AddChitChat(o => o.SendRateLimit = 7);
 
-        Assert.Single(services, d => d.ServiceType == typeof(ChatService));
+        Assert.Single(services, d => d.ServiceType == typeof(AccountService));
+        Assert.Single(services, d => d.ServiceType == typeof(RoomService));
+        Assert.Single(services, d => d.ServiceType == typeof(MessageSender));
+        Assert.Single(services, d => d.ServiceType == typeof(HistoryService));
+        Assert.Single(services, d => d.ServiceType == typeof(PresenceService));
         Assert.Single(services, d => d.ServiceType == typeof(IChatStore));
         Assert.Single(services, d => d.ServiceType == typeof(IHostedService) && d.ImplementationType?.Name == "ChitChatInitializer");
         using var sp = services.BuildServiceProvider();
@@ -84,14 +99,15 @@ public sealed class DependencyInjectionTests
     }
 
     [Fact]
-    public void UseStore_replaces_the_default_store()
+    public async Task UseStore_replaces_the_default_store()
     {
         var mine = new InMemoryChatStore();
 
         using var sp = Build(s => s.AddChitChat().UseStore(_ => mine));
 
         Assert.Same(mine, sp.GetRequiredService<IChatStore>());
-        Assert.Same(mine, sp.GetRequiredService<ChatService>().Store);
+        var room = await sp.GetRequiredService<RoomService>().EnsureDefaultRoomAsync().Timed();
+        Assert.Equal(room, await mine.Rooms.FindByNameAsync("global").Timed());
     }
 
     [Fact]
@@ -146,7 +162,7 @@ public sealed class DependencyInjectionTests
     }
 
     [Fact]
-    public void AddChitChat_works_without_an_IConfiguration()
+    public async Task AddChitChat_works_without_an_IConfiguration()
     {
         var services = new ServiceCollection().AddLogging();
 
@@ -156,7 +172,7 @@ public sealed class DependencyInjectionTests
         using var sp = services.BuildServiceProvider();
         Assert.Equal(77, sp.GetRequiredService<IOptions<ChitChatOptions>>().Value.MaxMessageLength);
         Assert.Equal(77, sp.GetRequiredService<IOptionsMonitor<ChitChatOptions>>().CurrentValue.MaxMessageLength);
-        Assert.Equal(77, sp.GetRequiredService<ChatService>().Options.MaxMessageLength);
+        await AssertMaxMessageLengthAsync(sp, 77);
     }
 
     [Fact]
@@ -176,7 +192,7 @@ public sealed class DependencyInjectionTests
     }
 
     [Fact]
-    public void Options_bind_from_the_ChitChat_section_and_the_delegate_wins()
+    public async Task Options_bind_from_the_ChitChat_section_and_the_delegate_wins()
     {
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(new Dictionary<string, string?>
@@ -198,6 +214,17 @@ public sealed class DependencyInjectionTests
         Assert.Equal(TimeSpan.FromSeconds(30), options.SendRateWindow);
         Assert.Equal(99, options.MaxHistoryPageSize);
         Assert.Equal(6, options.SendRateLimit);
-        Assert.Same(options, sp.GetRequiredService<ChatService>().Options);
+        await AssertMaxMessageLengthAsync(sp, 123);
+    }
+
+    /// <summary>Asserts that the message sender enforces <paramref name="max"/> as the maximum message length (the text is
+    /// checked before the room, so no room is needed).</summary>
+    private static async Task AssertMaxMessageLengthAsync(IServiceProvider sp, int max)
+    {
+        var sender = sp.GetRequiredService<MessageSender>();
+        var author = new ChatIdentity(Guid.NewGuid(), "alice");
+        var ex = await Wait.ChatErrorAsync(ChatErrorCodes.PayloadTooLarge, () => sender.SendAsync(author, new SendMessageRequest(RoomName.Parse("global"), new string('x', max + 1))));
+        Assert.Contains($"at most {max} characters", ex.Message, StringComparison.Ordinal);
+        await Wait.ChatErrorAsync(ChatErrorCodes.RoomNotFound, () => sender.SendAsync(author, new SendMessageRequest(RoomName.Parse("global"), new string('x', max))));
     }
 }

@@ -8,7 +8,7 @@ public sealed class HistoryTests
         var alice = await h.UserAsync("alice");
         for (var i = 1; i <= count; i++)
         {
-            await h.Chat.SendAsync(alice, "global", $"m{i}", null).Timed();
+            await h.SendAsync(alice, "global", $"m{i}", null).Timed();
         }
 
         return h;
@@ -23,7 +23,7 @@ public sealed class HistoryTests
     {
         await using var h = await RoomWithMessagesAsync(60);
 
-        var page = await h.Chat.GetHistoryAsync("global").Timed();
+        var page = await h.History.GetHistoryAsync(RoomName.Parse("global"), new HistoryQuery()).Timed();
 
         Assert.Equal(Range(11, 60), Seqs(page));
         Assert.Equal("m60", page[^1].Text);
@@ -34,10 +34,10 @@ public sealed class HistoryTests
     {
         await using var h = await RoomWithMessagesAsync(30, o => (o.DefaultHistoryPageSize, o.MaxHistoryPageSize) = (10, 20));
 
-        Assert.Equal(Range(21, 30), Seqs(await h.Chat.GetHistoryAsync("global").Timed()));
-        Assert.Equal(Range(11, 30), Seqs(await h.Chat.GetHistoryAsync("global", limit: 1000).Timed()));
-        Assert.Equal(Range(11, 30), Seqs(await h.Chat.GetHistoryAsync("global", limit: int.MaxValue).Timed()));
-        Assert.Equal(Range(28, 30), Seqs(await h.Chat.GetHistoryAsync("global", limit: 3).Timed()));
+        Assert.Equal(Range(21, 30), Seqs(await h.History.GetHistoryAsync(RoomName.Parse("global"), new HistoryQuery()).Timed()));
+        Assert.Equal(Range(11, 30), Seqs(await h.History.GetHistoryAsync(RoomName.Parse("global"), new HistoryQuery(Limit: 1000)).Timed()));
+        Assert.Equal(Range(11, 30), Seqs(await h.History.GetHistoryAsync(RoomName.Parse("global"), new HistoryQuery(Limit: int.MaxValue)).Timed()));
+        Assert.Equal(Range(28, 30), Seqs(await h.History.GetHistoryAsync(RoomName.Parse("global"), new HistoryQuery(Limit: 3)).Timed()));
     }
 
     [Fact]
@@ -45,15 +45,15 @@ public sealed class HistoryTests
     {
         await using var h = await RoomWithMessagesAsync(30);
 
-        Assert.Equal(Range(10, 14), Seqs(await h.Chat.GetHistoryAsync("global", beforeSeq: 15, limit: 5).Timed()));
-        Assert.Equal(Range(1, 2), Seqs(await h.Chat.GetHistoryAsync("global", beforeSeq: 3, limit: 5).Timed()));
-        Assert.Empty(await h.Chat.GetHistoryAsync("global", beforeSeq: 1).Timed());
-        Assert.Equal(Range(26, 30), Seqs(await h.Chat.GetHistoryAsync("global", afterSeq: 25).Timed()));
-        Assert.Equal(Range(6, 8), Seqs(await h.Chat.GetHistoryAsync("global", afterSeq: 5, limit: 3).Timed()));
-        Assert.Equal(Range(1, 30), Seqs(await h.Chat.GetHistoryAsync("global", afterSeq: 0).Timed()));
-        Assert.Empty(await h.Chat.GetHistoryAsync("global", afterSeq: 30).Timed());
-        Assert.Equal(Range(11, 13), Seqs(await h.Chat.GetHistoryAsync("global", beforeSeq: 20, afterSeq: 10, limit: 3).Timed()));
-        Assert.Equal(Range(11, 19), Seqs(await h.Chat.GetHistoryAsync("global", beforeSeq: 20, afterSeq: 10).Timed()));
+        Assert.Equal(Range(10, 14), Seqs(await h.History.GetHistoryAsync(RoomName.Parse("global"), new HistoryQuery(BeforeSeq: 15, Limit: 5)).Timed()));
+        Assert.Equal(Range(1, 2), Seqs(await h.History.GetHistoryAsync(RoomName.Parse("global"), new HistoryQuery(BeforeSeq: 3, Limit: 5)).Timed()));
+        Assert.Empty(await h.History.GetHistoryAsync(RoomName.Parse("global"), new HistoryQuery(BeforeSeq: 1)).Timed());
+        Assert.Equal(Range(26, 30), Seqs(await h.History.GetHistoryAsync(RoomName.Parse("global"), new HistoryQuery(AfterSeq: 25)).Timed()));
+        Assert.Equal(Range(6, 8), Seqs(await h.History.GetHistoryAsync(RoomName.Parse("global"), new HistoryQuery(AfterSeq: 5, Limit: 3)).Timed()));
+        Assert.Equal(Range(1, 30), Seqs(await h.History.GetHistoryAsync(RoomName.Parse("global"), new HistoryQuery(AfterSeq: 0)).Timed()));
+        Assert.Empty(await h.History.GetHistoryAsync(RoomName.Parse("global"), new HistoryQuery(AfterSeq: 30)).Timed());
+        Assert.Equal(Range(11, 13), Seqs(await h.History.GetHistoryAsync(RoomName.Parse("global"), new HistoryQuery(BeforeSeq: 20, AfterSeq: 10, Limit: 3)).Timed()));
+        Assert.Equal(Range(11, 19), Seqs(await h.History.GetHistoryAsync(RoomName.Parse("global"), new HistoryQuery(BeforeSeq: 20, AfterSeq: 10)).Timed()));
     }
 
     [Fact]
@@ -61,7 +61,7 @@ public sealed class HistoryTests
     {
         await using var h = await ChatHarness.CreateAsync();
 
-        Assert.Empty(await h.Chat.GetHistoryAsync("global").Timed());
+        Assert.Empty(await h.History.GetHistoryAsync(RoomName.Parse("global"), new HistoryQuery()).Timed());
     }
 
     [Theory]
@@ -75,7 +75,7 @@ public sealed class HistoryTests
     {
         await using var h = await RoomWithMessagesAsync(3);
 
-        var ex = await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.Chat.GetHistoryAsync("global", before, after, limit));
+        var ex = await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.History.GetHistoryAsync(RoomName.Parse("global"), new HistoryQuery(before, after, limit)));
 
         Assert.Equal([field], ex.Errors!.Keys);
     }
@@ -85,10 +85,10 @@ public sealed class HistoryTests
     {
         await using var h = await RoomWithMessagesAsync(12, o => o.CatchUpLimit = 5);
 
-        var fromStart = await h.Chat.CatchUpAsync("GLOBAL", null).Timed();
-        var fromZero = await h.Chat.CatchUpAsync("global", 0).Timed();
-        var tail = await h.Chat.CatchUpAsync("global", 10).Timed();
-        var exactlyCap = await h.Chat.CatchUpAsync("global", 7).Timed();
+        var fromStart = await h.History.CatchUpAsync(RoomName.Parse("GLOBAL"), null).Timed();
+        var fromZero = await h.History.CatchUpAsync(RoomName.Parse("global"), 0).Timed();
+        var tail = await h.History.CatchUpAsync(RoomName.Parse("global"), 10).Timed();
+        var exactlyCap = await h.History.CatchUpAsync(RoomName.Parse("global"), 7).Timed();
 
         Assert.Equal("global", fromStart.Room);
         Assert.Equal(12, fromStart.LastSeq);
@@ -107,9 +107,9 @@ public sealed class HistoryTests
     {
         await using var h = await RoomWithMessagesAsync(12, o => o.CatchUpLimit = 5);
 
-        var within = await h.Chat.CatchUpAsync("global", 3, upToSeq: 6).Timed();
-        var capped = await h.Chat.CatchUpAsync("global", 0, upToSeq: 9).Timed();
-        var atBoundary = await h.Chat.CatchUpAsync("global", 9, upToSeq: 9).Timed();
+        var within = await h.History.CatchUpAsync(RoomName.Parse("global"), 3, upToSeq: 6).Timed();
+        var capped = await h.History.CatchUpAsync(RoomName.Parse("global"), 0, upToSeq: 9).Timed();
+        var atBoundary = await h.History.CatchUpAsync(RoomName.Parse("global"), 9, upToSeq: 9).Timed();
 
         Assert.Equal(6, within.LastSeq);
         Assert.Equal(Range(4, 6), Seqs(within.Missed));
@@ -120,7 +120,7 @@ public sealed class HistoryTests
         Assert.Empty(atBoundary.Missed);
         Assert.False(atBoundary.HasMore);
 
-        var ex = await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.Chat.CatchUpAsync("global", 0, upToSeq: -1));
+        var ex = await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.History.CatchUpAsync(RoomName.Parse("global"), 0, upToSeq: -1));
         Assert.Equal(["upToSeq"], ex.Errors!.Keys);
     }
 
@@ -132,7 +132,7 @@ public sealed class HistoryTests
     {
         await using var h = await RoomWithMessagesAsync(12);
 
-        var result = await h.Chat.CatchUpAsync("global", afterSeq).Timed();
+        var result = await h.History.CatchUpAsync(RoomName.Parse("global"), afterSeq).Timed();
 
         Assert.Empty(result.Missed);
         Assert.False(result.HasMore);
@@ -144,7 +144,7 @@ public sealed class HistoryTests
     {
         await using var h = await ChatHarness.CreateAsync();
 
-        var result = await h.Chat.CatchUpAsync("global", null).Timed();
+        var result = await h.History.CatchUpAsync(RoomName.Parse("global"), null).Timed();
 
         Assert.Equal("global", result.Room);
         Assert.Equal(0, result.LastSeq);
@@ -157,7 +157,7 @@ public sealed class HistoryTests
     {
         await using var h = await ChatHarness.CreateAsync();
 
-        var ex = await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.Chat.CatchUpAsync("global", -1));
+        var ex = await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.History.CatchUpAsync(RoomName.Parse("global"), -1));
 
         Assert.Equal(["afterSeq"], ex.Errors!.Keys);
     }

@@ -21,13 +21,13 @@ public sealed class HostingTests
     public async Task Starting_the_host_creates_the_default_room()
     {
         using var host = BuildHost([]);
-        var chat = host.Services.GetRequiredService<ChatService>();
-        Assert.Empty(await chat.GetRoomsAsync().Timed());
+        var rooms = host.Services.GetRequiredService<RoomService>();
+        Assert.Empty(await rooms.ListAsync().Timed());
 
         await host.StartAsync().Timed();
         try
         {
-            var room = Assert.Single(await chat.GetRoomsAsync().Timed());
+            var room = Assert.Single(await rooms.ListAsync().Timed());
             Assert.Equal("global", room.Name);
             Assert.Null(room.CreatedBy);
         }
@@ -45,8 +45,8 @@ public sealed class HostingTests
         await host.StartAsync().Timed();
         try
         {
-            var chat = host.Services.GetRequiredService<ChatService>();
-            Assert.Equal(["lobby"], (await chat.GetRoomsAsync().Timed()).Select(r => r.Name));
+            var rooms = host.Services.GetRequiredService<RoomService>();
+            Assert.Equal(["lobby"], (await rooms.ListAsync().Timed()).Select(r => r.Name));
         }
         finally
         {

@@ -15,13 +15,13 @@ public sealed class MetricsTests
         using var duration = new MetricCollector<double>(meterFactory, "ChitChat", "chitchat.message.send.duration");
         var alice = await h.UserAsync("alice");
 
-        await h.Chat.SendAsync(alice, "global", "hello", "c-1").Timed();
+        await h.SendAsync(alice, "global", "hello", "c-1").Timed();
         Assert.Equal(1, sent.GetMeasurementSnapshot().EvaluateAsCounter());
 
-        await h.Chat.SendAsync(alice, "global", "hello", "c-1").Timed();
+        await h.SendAsync(alice, "global", "hello", "c-1").Timed();
         Assert.Equal(1, sent.GetMeasurementSnapshot().EvaluateAsCounter());
 
-        await h.Chat.SendAsync(alice, "global", "second", "c-2").Timed();
+        await h.SendAsync(alice, "global", "second", "c-2").Timed();
         Assert.Equal(2, sent.GetMeasurementSnapshot().EvaluateAsCounter());
 
         var durations = duration.GetMeasurementSnapshot();
@@ -39,8 +39,8 @@ public sealed class MetricsTests
         using var duration = new MetricCollector<double>(meterFactory, "ChitChat", "chitchat.message.send.duration");
         var alice = await h.UserAsync("alice");
 
-        await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.Chat.SendAsync(alice, "global", "", null));
-        await Wait.ChatErrorAsync(ChatErrorCodes.RoomNotFound, () => h.Chat.SendAsync(alice, "nowhere", "x", null));
+        await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.SendAsync(alice, "global", "", null));
+        await Wait.ChatErrorAsync(ChatErrorCodes.RoomNotFound, () => h.SendAsync(alice, "nowhere", "x", null));
 
         Assert.Empty(sent.GetMeasurementSnapshot());
         var codes = rejected.GetMeasurementSnapshot().Select(m => (m.Value, Code: m.Tags["code"])).ToArray();

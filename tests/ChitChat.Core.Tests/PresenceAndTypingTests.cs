@@ -10,23 +10,23 @@ public sealed class PresenceAndTypingTests
         await using var h = await ChatHarness.CreateAsync();
         var alice = await h.UserAsync("alice");
 
-        await h.Chat.EnterRoomAsync("global", "conn-1", alice).Timed();
-        await h.Chat.EnterRoomAsync("global", "conn-2", alice).Timed();
+        await h.Presence.EnterRoomAsync(RoomName.Parse("global"), "conn-1", alice).Timed();
+        await h.Presence.EnterRoomAsync(RoomName.Parse("global"), "conn-2", alice).Timed();
 
         Assert.Equal([new PresenceChanged("global", alice.UserId, "alice", true)], h.Transport.PublishedOf<PresenceChanged>());
-        Assert.Equal([new OnlineUser(alice.UserId, "alice")], await h.Chat.GetPresenceAsync("GLOBAL").Timed());
+        Assert.Equal([new OnlineUser(alice.UserId, "alice")], await h.Presence.GetOnlineAsync(RoomName.Parse("GLOBAL")).Timed());
 
-        await h.Chat.ExitRoomAsync("global", "conn-1", alice).Timed();
+        await h.Presence.ExitRoomAsync(RoomName.Parse("global"), "conn-1", alice).Timed();
 
         Assert.Single(h.Transport.PublishedOf<PresenceChanged>());
-        Assert.Equal([new OnlineUser(alice.UserId, "alice")], await h.Chat.GetPresenceAsync("global").Timed());
+        Assert.Equal([new OnlineUser(alice.UserId, "alice")], await h.Presence.GetOnlineAsync(RoomName.Parse("global")).Timed());
 
-        await h.Chat.ExitRoomAsync("global", "conn-2", alice).Timed();
+        await h.Presence.ExitRoomAsync(RoomName.Parse("global"), "conn-2", alice).Timed();
 
         Assert.Equal(
             [new PresenceChanged("global", alice.UserId, "alice", true), new PresenceChanged("global", alice.UserId, "alice", false)],
             h.Transport.PublishedOf<PresenceChanged>());
-        Assert.Empty(await h.Chat.GetPresenceAsync("global").Timed());
+        Assert.Empty(await h.Presence.GetOnlineAsync(RoomName.Parse("global")).Timed());
     }
 
     [Fact]
@@ -35,14 +35,14 @@ public sealed class PresenceAndTypingTests
         await using var h = await ChatHarness.CreateAsync();
         var alice = await h.UserAsync("alice");
         var bob = await h.UserAsync("bob");
-        await h.Chat.EnterRoomAsync("global", "conn-1", alice).Timed();
+        await h.Presence.EnterRoomAsync(RoomName.Parse("global"), "conn-1", alice).Timed();
 
-        await h.Chat.ExitRoomAsync("global", "conn-unknown", alice).Timed();
-        await h.Chat.ExitRoomAsync("global", "conn-1", bob).Timed();
-        await h.Chat.ExitRoomAsync("global", "conn-9", bob).Timed();
+        await h.Presence.ExitRoomAsync(RoomName.Parse("global"), "conn-unknown", alice).Timed();
+        await h.Presence.ExitRoomAsync(RoomName.Parse("global"), "conn-1", bob).Timed();
+        await h.Presence.ExitRoomAsync(RoomName.Parse("global"), "conn-9", bob).Timed();
 
         Assert.Single(h.Transport.Published);
-        Assert.Equal([new OnlineUser(alice.UserId, "alice")], await h.Chat.GetPresenceAsync("global").Timed());
+        Assert.Equal([new OnlineUser(alice.UserId, "alice")], await h.Presence.GetOnlineAsync(RoomName.Parse("global")).Timed());
     }
 
     [Fact]
@@ -52,16 +52,16 @@ public sealed class PresenceAndTypingTests
         var carol = await h.UserAsync("carol");
         var alice = await h.UserAsync("Alice");
         var bob = await h.UserAsync("bob");
-        await h.Chat.CreateRoomAsync("other", alice).Timed();
+        await h.CreateRoomAsync("other", alice).Timed();
 
-        await h.Chat.EnterRoomAsync("global", "c1", carol).Timed();
-        await h.Chat.EnterRoomAsync("global", "b1", bob).Timed();
-        await h.Chat.EnterRoomAsync("global", "a1", alice).Timed();
-        await h.Chat.EnterRoomAsync("global", "a2", alice).Timed();
-        await h.Chat.EnterRoomAsync("other", "b1", bob).Timed();
+        await h.Presence.EnterRoomAsync(RoomName.Parse("global"), "c1", carol).Timed();
+        await h.Presence.EnterRoomAsync(RoomName.Parse("global"), "b1", bob).Timed();
+        await h.Presence.EnterRoomAsync(RoomName.Parse("global"), "a1", alice).Timed();
+        await h.Presence.EnterRoomAsync(RoomName.Parse("global"), "a2", alice).Timed();
+        await h.Presence.EnterRoomAsync(RoomName.Parse("other"), "b1", bob).Timed();
 
-        Assert.Equal(["Alice", "bob", "carol"], (await h.Chat.GetPresenceAsync("global").Timed()).Select(u => u.UserName));
-        Assert.Equal(["bob"], (await h.Chat.GetPresenceAsync("other").Timed()).Select(u => u.UserName));
+        Assert.Equal(["Alice", "bob", "carol"], (await h.Presence.GetOnlineAsync(RoomName.Parse("global")).Timed()).Select(u => u.UserName));
+        Assert.Equal(["bob"], (await h.Presence.GetOnlineAsync(RoomName.Parse("other")).Timed()).Select(u => u.UserName));
     }
 
     [Fact]
@@ -71,9 +71,9 @@ public sealed class PresenceAndTypingTests
         var alice = await h.UserAsync("alice");
         h.Transport.Fail = true;
 
-        await h.Chat.EnterRoomAsync("global", "conn-1", alice).Timed();
+        await h.Presence.EnterRoomAsync(RoomName.Parse("global"), "conn-1", alice).Timed();
 
-        Assert.Equal([new OnlineUser(alice.UserId, "alice")], await h.Chat.GetPresenceAsync("global").Timed());
+        Assert.Equal([new OnlineUser(alice.UserId, "alice")], await h.Presence.GetOnlineAsync(RoomName.Parse("global")).Timed());
     }
 
     [Fact]
@@ -82,7 +82,7 @@ public sealed class PresenceAndTypingTests
         await using var h = await ChatHarness.CreateAsync();
         var alice = await h.UserAsync("alice");
 
-        await h.Chat.TypingAsync(alice, "Global").Timed();
+        await h.Presence.TypingAsync(alice, RoomName.Parse("Global")).Timed();
 
         Assert.Equal([new UserTyping("global", alice.UserId, "alice")], h.Transport.Published);
     }
@@ -93,7 +93,7 @@ public sealed class PresenceAndTypingTests
         await using var h = await ChatHarness.CreateAsync();
         var alice = await h.UserAsync("alice");
 
-        await Wait.ChatErrorAsync(ChatErrorCodes.RoomNotFound, () => h.Chat.TypingAsync(alice, "nowhere"));
+        await Wait.ChatErrorAsync(ChatErrorCodes.RoomNotFound, () => h.Presence.TypingAsync(alice, RoomName.Parse("nowhere")));
 
         Assert.Empty(h.Transport.Published);
     }

@@ -14,10 +14,10 @@ public sealed class RateLimitTests
         var alice = await h.UserAsync("alice");
         for (var i = 0; i < 3; i++)
         {
-            await h.Chat.SendAsync(alice, "global", $"m{i}", null).Timed();
+            await h.SendAsync(alice, "global", $"m{i}", null).Timed();
         }
 
-        var ex = await Wait.ChatErrorAsync(ChatErrorCodes.RateLimited, () => h.Chat.SendAsync(alice, "global", "one too many", "c-4"));
+        var ex = await Wait.ChatErrorAsync(ChatErrorCodes.RateLimited, () => h.SendAsync(alice, "global", "one too many", "c-4"));
 
         Assert.NotNull(ex.RetryAfter);
         Assert.True(ex.RetryAfter > TimeSpan.Zero, $"RetryAfter was {ex.RetryAfter}");
@@ -35,11 +35,11 @@ public sealed class RateLimitTests
         var bob = await h.UserAsync("bob");
         for (var i = 0; i < 3; i++)
         {
-            await h.Chat.SendAsync(alice, "global", $"m{i}", null).Timed();
+            await h.SendAsync(alice, "global", $"m{i}", null).Timed();
         }
 
-        await Wait.ChatErrorAsync(ChatErrorCodes.RateLimited, () => h.Chat.SendAsync(alice, "global", "blocked", null));
-        var fromBob = await h.Chat.SendAsync(bob, "global", "bob is fine", null).Timed();
+        await Wait.ChatErrorAsync(ChatErrorCodes.RateLimited, () => h.SendAsync(alice, "global", "blocked", null));
+        var fromBob = await h.SendAsync(bob, "global", "bob is fine", null).Timed();
 
         Assert.True(fromBob.Created);
         Assert.Equal(4, fromBob.Message.Seq);
@@ -52,13 +52,13 @@ public sealed class RateLimitTests
         var alice = await h.UserAsync("alice");
         for (var i = 0; i < 5; i++)
         {
-            await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.Chat.SendAsync(alice, "global", " ", null));
-            await Wait.ChatErrorAsync(ChatErrorCodes.RoomNotFound, () => h.Chat.SendAsync(alice, "nowhere", "x", null));
+            await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.SendAsync(alice, "global", " ", null));
+            await Wait.ChatErrorAsync(ChatErrorCodes.RoomNotFound, () => h.SendAsync(alice, "nowhere", "x", null));
         }
 
         for (var i = 0; i < 3; i++)
         {
-            Assert.True((await h.Chat.SendAsync(alice, "global", $"m{i}", null).Timed()).Created);
+            Assert.True((await h.SendAsync(alice, "global", $"m{i}", null).Timed()).Created);
         }
     }
 
@@ -69,17 +69,17 @@ public sealed class RateLimitTests
         // (PROTOCOL: "a retry with the same clientMessageId returns the same ack"), not a rate_limited error.
         await using var h = await ChatHarness.CreateAsync(ThreePerHour);
         var alice = await h.UserAsync("alice");
-        await h.Chat.SendAsync(alice, "global", "m1", "c-1").Timed();
-        await h.Chat.SendAsync(alice, "global", "m2", "c-2").Timed();
-        var third = await h.Chat.SendAsync(alice, "global", "m3", "c-3").Timed();
+        await h.SendAsync(alice, "global", "m1", "c-1").Timed();
+        await h.SendAsync(alice, "global", "m2", "c-2").Timed();
+        var third = await h.SendAsync(alice, "global", "m3", "c-3").Timed();
 
-        var retry = await h.Chat.SendAsync(alice, "global", "m3", "c-3").Timed();
-        var retryAgain = await h.Chat.SendAsync(alice, "global", "m3", "c-3").Timed();
+        var retry = await h.SendAsync(alice, "global", "m3", "c-3").Timed();
+        var retryAgain = await h.SendAsync(alice, "global", "m3", "c-3").Timed();
 
         Assert.False(retry.Created);
         Assert.Equal(third.Message, retry.Message);
         Assert.Equal(third.Message, retryAgain.Message);
-        await Wait.ChatErrorAsync(ChatErrorCodes.RateLimited, () => h.Chat.SendAsync(alice, "global", "m4", "c-4"));
+        await Wait.ChatErrorAsync(ChatErrorCodes.RateLimited, () => h.SendAsync(alice, "global", "m4", "c-4"));
     }
 
     [Fact]
@@ -90,7 +90,7 @@ public sealed class RateLimitTests
 
         for (var i = 0; i < 50; i++)
         {
-            await h.Chat.SendAsync(alice, "global", $"m{i}", null).Timed();
+            await h.SendAsync(alice, "global", $"m{i}", null).Timed();
         }
 
         Assert.Equal(50, await h.LastSeqAsync());

@@ -12,7 +12,7 @@ public sealed class RegistrationTests
     {
         await using var h = await ChatHarness.CreateAsync();
 
-        var user = await h.Chat.RegisterAsync(new RegisterRequest("  Alice  ", "s3cret-password", " Alice ", "Liddell")).Timed();
+        var user = await h.Accounts.RegisterAsync(new RegisterRequest("  Alice  ", "s3cret-password", " Alice ", "Liddell")).Timed();
 
         Assert.Equal("Alice", user.UserName);
         Assert.Equal("Alice", user.FirstName);
@@ -30,8 +30,8 @@ public sealed class RegistrationTests
     {
         await using var h = await ChatHarness.CreateAsync();
 
-        var a = await h.Chat.RegisterAsync(new RegisterRequest("alice", "same-password")).Timed();
-        var b = await h.Chat.RegisterAsync(new RegisterRequest("bob", "same-password")).Timed();
+        var a = await h.Accounts.RegisterAsync(new RegisterRequest("alice", "same-password")).Timed();
+        var b = await h.Accounts.RegisterAsync(new RegisterRequest("bob", "same-password")).Timed();
 
         Assert.NotEqual(a.PasswordHash, b.PasswordHash);
         Assert.NotEqual(a.PasswordHash.Split('$')[2], b.PasswordHash.Split('$')[2]); // the salt
@@ -63,7 +63,7 @@ public sealed class RegistrationTests
     {
         await using var h = await ChatHarness.CreateAsync();
 
-        var ex = await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.Chat.RegisterAsync(new RegisterRequest(userName, password, firstName, lastName)));
+        var ex = await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.Accounts.RegisterAsync(new RegisterRequest(userName, password, firstName, lastName)));
 
         Assert.NotNull(ex.Errors);
         Assert.Equal([field], ex.Errors.Keys);
@@ -77,7 +77,7 @@ public sealed class RegistrationTests
     {
         await using var h = await ChatHarness.CreateAsync();
 
-        var ex = await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.Chat.RegisterAsync(new RegisterRequest("x", "y", new string('f', 100), "\u0000")));
+        var ex = await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.Accounts.RegisterAsync(new RegisterRequest("x", "y", new string('f', 100), "\u0000")));
 
         Assert.Equal(["firstName", "lastName", "password", "userName"], ex.Errors!.Keys.Order(StringComparer.Ordinal));
     }
@@ -87,10 +87,10 @@ public sealed class RegistrationTests
     {
         await using var h = await ChatHarness.CreateAsync(o => (o.MinUserNameLength, o.MaxUserNameLength, o.MinPasswordLength) = (5, 6, 12));
 
-        await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.Chat.RegisterAsync(new RegisterRequest("abcd", "long-enough-pw")));
-        await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.Chat.RegisterAsync(new RegisterRequest("abcdefg", "long-enough-pw")));
-        await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.Chat.RegisterAsync(new RegisterRequest("abcde", "eleven-char")));
-        var user = await h.Chat.RegisterAsync(new RegisterRequest("abcdef", "long-enough-pw")).Timed();
+        await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.Accounts.RegisterAsync(new RegisterRequest("abcd", "long-enough-pw")));
+        await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.Accounts.RegisterAsync(new RegisterRequest("abcdefg", "long-enough-pw")));
+        await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.Accounts.RegisterAsync(new RegisterRequest("abcde", "eleven-char")));
+        var user = await h.Accounts.RegisterAsync(new RegisterRequest("abcdef", "long-enough-pw")).Timed();
         Assert.Equal("abcdef", user.UserName);
     }
 
@@ -98,26 +98,26 @@ public sealed class RegistrationTests
     public async Task User_names_are_unique_ignoring_case()
     {
         await using var h = await ChatHarness.CreateAsync();
-        var alice = await h.Chat.RegisterAsync(new RegisterRequest("Alice", "first-password")).Timed();
+        var alice = await h.Accounts.RegisterAsync(new RegisterRequest("Alice", "first-password")).Timed();
 
-        await Wait.ChatErrorAsync(ChatErrorCodes.UserExists, () => h.Chat.RegisterAsync(new RegisterRequest("alice", "second-password")));
-        await Wait.ChatErrorAsync(ChatErrorCodes.UserExists, () => h.Chat.RegisterAsync(new RegisterRequest("ALICE", "second-password")));
+        await Wait.ChatErrorAsync(ChatErrorCodes.UserExists, () => h.Accounts.RegisterAsync(new RegisterRequest("alice", "second-password")));
+        await Wait.ChatErrorAsync(ChatErrorCodes.UserExists, () => h.Accounts.RegisterAsync(new RegisterRequest("ALICE", "second-password")));
 
         var stored = await h.Store.Users.FindByNameAsync("aLiCe").Timed();
         Assert.Equal(alice.Id, stored!.Id);
         Assert.Equal("Alice", stored.UserName);
-        Assert.Equal(alice, await h.Chat.VerifyCredentialsAsync("alice", "first-password").Timed());
-        await Wait.ChatErrorAsync(ChatErrorCodes.InvalidCredentials, () => h.Chat.VerifyCredentialsAsync("alice", "second-password"));
+        Assert.Equal(alice, await h.Accounts.VerifyCredentialsAsync("alice", "first-password").Timed());
+        await Wait.ChatErrorAsync(ChatErrorCodes.InvalidCredentials, () => h.Accounts.VerifyCredentialsAsync("alice", "second-password"));
     }
 
     [Fact]
     public async Task Right_credentials_return_the_user_in_any_case_of_the_name()
     {
         await using var h = await ChatHarness.CreateAsync();
-        var alice = await h.Chat.RegisterAsync(new RegisterRequest("Alice", "the-password")).Timed();
+        var alice = await h.Accounts.RegisterAsync(new RegisterRequest("Alice", "the-password")).Timed();
 
-        Assert.Equal(alice, await h.Chat.VerifyCredentialsAsync("Alice", "the-password").Timed());
-        Assert.Equal(alice, await h.Chat.VerifyCredentialsAsync(" alice ", "the-password").Timed());
+        Assert.Equal(alice, await h.Accounts.VerifyCredentialsAsync("Alice", "the-password").Timed());
+        Assert.Equal(alice, await h.Accounts.VerifyCredentialsAsync(" alice ", "the-password").Timed());
     }
 
     public static TheoryData<string?, string?> WrongCredentials => new()
@@ -139,9 +139,9 @@ public sealed class RegistrationTests
     public async Task Wrong_credentials_are_invalid_credentials(string? userName, string? password)
     {
         await using var h = await ChatHarness.CreateAsync();
-        await h.Chat.RegisterAsync(new RegisterRequest("Alice", "the-password")).Timed();
+        await h.Accounts.RegisterAsync(new RegisterRequest("Alice", "the-password")).Timed();
 
-        var ex = await Wait.ChatErrorAsync(ChatErrorCodes.InvalidCredentials, () => h.Chat.VerifyCredentialsAsync(userName, password));
+        var ex = await Wait.ChatErrorAsync(ChatErrorCodes.InvalidCredentials, () => h.Accounts.VerifyCredentialsAsync(userName, password));
 
         Assert.Null(ex.Errors);
     }
@@ -159,11 +159,11 @@ public sealed class RegistrationTests
                 s.RemoveAll<IPasswordHasher>();
                 s.AddSingleton<IPasswordHasher>(sp => recorder = new RecordingHasher(new Pbkdf2PasswordHasher(sp.GetRequiredService<IOptions<ChitChatOptions>>())));
             });
-        var alice = await h.Chat.RegisterAsync(new RegisterRequest("alice", "the-password")).Timed();
+        var alice = await h.Accounts.RegisterAsync(new RegisterRequest("alice", "the-password")).Timed();
 
-        await Wait.ChatErrorAsync(ChatErrorCodes.InvalidCredentials, () => h.Chat.VerifyCredentialsAsync("alice", "wrong-password"));
-        await Wait.ChatErrorAsync(ChatErrorCodes.InvalidCredentials, () => h.Chat.VerifyCredentialsAsync("nobody", "wrong-password"));
-        await Wait.ChatErrorAsync(ChatErrorCodes.InvalidCredentials, () => h.Chat.VerifyCredentialsAsync("alice", new string('x', 1000)));
+        await Wait.ChatErrorAsync(ChatErrorCodes.InvalidCredentials, () => h.Accounts.VerifyCredentialsAsync("alice", "wrong-password"));
+        await Wait.ChatErrorAsync(ChatErrorCodes.InvalidCredentials, () => h.Accounts.VerifyCredentialsAsync("nobody", "wrong-password"));
+        await Wait.ChatErrorAsync(ChatErrorCodes.InvalidCredentials, () => h.Accounts.VerifyCredentialsAsync("alice", new string('x', 1000)));
 
         var verified = recorder!.VerifiedHashes;
         Assert.Equal(3, verified.Count);

@@ -8,14 +8,14 @@ public sealed class RoomTests
         await using var h = await ChatHarness.CreateAsync();
         var alice = await h.UserAsync("alice");
 
-        var room = await h.Chat.CreateRoomAsync("Dev-Ops_2", alice).Timed();
+        var room = await h.CreateRoomAsync("Dev-Ops_2", alice).Timed();
 
         Assert.Equal("dev-ops_2", room.Name);
         Assert.Equal(alice.UserId, room.CreatedBy);
         Assert.Equal(1, room.Version);
         Assert.Equal(room, await h.Store.Rooms.FindByNameAsync("dev-ops_2").Timed());
-        Assert.Equal(room, await h.Chat.GetRoomAsync("DEV-OPS_2").Timed());
-        Assert.Equal(["dev-ops_2", "global"], (await h.Chat.GetRoomsAsync().Timed()).Select(r => r.Name));
+        Assert.Equal(room, await h.Rooms.GetAsync(RoomName.Parse("DEV-OPS_2")).Timed());
+        Assert.Equal(["dev-ops_2", "global"], (await h.Rooms.ListAsync().Timed()).Select(r => r.Name));
     }
 
     [Theory]
@@ -26,12 +26,12 @@ public sealed class RoomTests
     {
         await using var h = await ChatHarness.CreateAsync();
         var alice = await h.UserAsync("alice");
-        var lobby = await h.Chat.CreateRoomAsync("lobby", alice).Timed();
+        var lobby = await h.CreateRoomAsync("lobby", alice).Timed();
 
-        await Wait.ChatErrorAsync(ChatErrorCodes.RoomExists, () => h.Chat.CreateRoomAsync(again, alice));
+        await Wait.ChatErrorAsync(ChatErrorCodes.RoomExists, () => h.CreateRoomAsync(again, alice));
 
         Assert.Equal(lobby, await h.Store.Rooms.FindByNameAsync("lobby").Timed());
-        Assert.Equal(2, (await h.Chat.GetRoomsAsync().Timed()).Count);
+        Assert.Equal(2, (await h.Rooms.ListAsync().Timed()).Count);
     }
 
     [Fact]
@@ -40,7 +40,7 @@ public sealed class RoomTests
         await using var h = await ChatHarness.CreateAsync();
         var alice = await h.UserAsync("alice");
 
-        await Wait.ChatErrorAsync(ChatErrorCodes.RoomExists, () => h.Chat.CreateRoomAsync("Global", alice));
+        await Wait.ChatErrorAsync(ChatErrorCodes.RoomExists, () => h.CreateRoomAsync("Global", alice));
     }
 
     public static TheoryData<string?> InvalidNames => new(new string?[]
@@ -67,10 +67,10 @@ public sealed class RoomTests
         await using var h = await ChatHarness.CreateAsync();
         var alice = await h.UserAsync("alice");
 
-        var ex = await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.Chat.CreateRoomAsync(name, alice));
+        var ex = await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.CreateRoomAsync(name, alice));
 
         Assert.Equal(["name"], ex.Errors!.Keys);
-        Assert.Equal(["global"], (await h.Chat.GetRoomsAsync().Timed()).Select(r => r.Name));
+        Assert.Equal(["global"], (await h.Rooms.ListAsync().Timed()).Select(r => r.Name));
     }
 
     [Fact]
@@ -80,7 +80,7 @@ public sealed class RoomTests
         var alice = await h.UserAsync("alice");
         var name = new string('a', 32) + new string('9', 31) + "_";
 
-        var room = await h.Chat.CreateRoomAsync(name, alice).Timed();
+        var room = await h.CreateRoomAsync(name, alice).Timed();
 
         Assert.Equal(64, room.Name.Length);
     }
@@ -90,22 +90,22 @@ public sealed class RoomTests
     {
         await using var h = await ChatHarness.CreateAsync();
 
-        await Wait.ChatErrorAsync(ChatErrorCodes.RoomNotFound, () => h.Chat.GetRoomAsync("nowhere"));
-        await Wait.ChatErrorAsync(ChatErrorCodes.RoomNotFound, () => h.Chat.GetHistoryAsync("nowhere"));
-        await Wait.ChatErrorAsync(ChatErrorCodes.RoomNotFound, () => h.Chat.CatchUpAsync("nowhere", null));
-        await Wait.ChatErrorAsync(ChatErrorCodes.RoomNotFound, () => h.Chat.GetPresenceAsync("nowhere"));
+        await Wait.ChatErrorAsync(ChatErrorCodes.RoomNotFound, () => h.Rooms.GetAsync(RoomName.Parse("nowhere")));
+        await Wait.ChatErrorAsync(ChatErrorCodes.RoomNotFound, () => h.History.GetHistoryAsync(RoomName.Parse("nowhere"), new HistoryQuery()));
+        await Wait.ChatErrorAsync(ChatErrorCodes.RoomNotFound, () => h.History.CatchUpAsync(RoomName.Parse("nowhere"), null));
+        await Wait.ChatErrorAsync(ChatErrorCodes.RoomNotFound, () => h.Presence.GetOnlineAsync(RoomName.Parse("nowhere")));
     }
 
     [Fact]
     public async Task A_room_created_in_the_store_by_another_node_is_found()
     {
         await using var h = await ChatHarness.CreateAsync();
-        await Wait.ChatErrorAsync(ChatErrorCodes.RoomNotFound, () => h.Chat.GetRoomAsync("late"));
+        await Wait.ChatErrorAsync(ChatErrorCodes.RoomNotFound, () => h.Rooms.GetAsync(RoomName.Parse("late")));
 
         var late = new ChatRoom(Guid.CreateVersion7(), "late", null, DateTimeOffset.UtcNow, 1);
         Assert.True(await h.Store.Rooms.TryCreateAsync(late).Timed());
 
-        Assert.Equal(late, await h.Chat.GetRoomAsync("late").Timed());
+        Assert.Equal(late, await h.Rooms.GetAsync(RoomName.Parse("late")).Timed());
     }
 
     [Fact]
@@ -113,28 +113,28 @@ public sealed class RoomTests
     {
         await using var h = await ChatHarness.CreateAsync(o => o.DefaultRoom = "lobby");
 
-        var first = await h.Chat.EnsureDefaultRoomAsync().Timed();
-        var second = await h.Chat.EnsureDefaultRoomAsync().Timed();
-        var concurrent = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => h.Chat.EnsureDefaultRoomAsync()))).Timed();
+        var first = await h.Rooms.EnsureDefaultRoomAsync().Timed();
+        var second = await h.Rooms.EnsureDefaultRoomAsync().Timed();
+        var concurrent = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => h.Rooms.EnsureDefaultRoomAsync()))).Timed();
 
         Assert.Equal("lobby", first.Name);
         Assert.Null(first.CreatedBy);
         Assert.Equal(first, second);
         Assert.All(concurrent, r => Assert.Equal(first, r));
-        Assert.Equal([first], await h.Chat.GetRoomsAsync().Timed());
+        Assert.Equal([first], await h.Rooms.ListAsync().Timed());
     }
 
     [Theory]
     [InlineData("GLOBAL", "global")]
     [InlineData("a-b_c", "a-b_c")]
     [InlineData("X", "x")]
-    public void NormalizeRoomName_lower_cases_valid_names(string given, string expected) =>
-        Assert.Equal(expected, ChatService.NormalizeRoomName(given));
+    public void RoomName_Parse_lower_cases_valid_names(string given, string expected) =>
+        Assert.Equal(expected, RoomName.Parse(given).Value);
 
     [Fact]
-    public void NormalizeRoomName_reports_the_given_field()
+    public void RoomName_Parse_reports_the_given_field()
     {
-        var ex = Assert.Throws<ChatException>(() => ChatService.NormalizeRoomName("bad name", "chatroom"));
+        var ex = Assert.Throws<ChatException>(() => RoomName.Parse("bad name", "chatroom"));
 
         Assert.Equal(ChatErrorCodes.ValidationFailed, ex.Code);
         Assert.Equal(["chatroom"], ex.Errors!.Keys);

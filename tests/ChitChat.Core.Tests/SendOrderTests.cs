@@ -24,7 +24,7 @@ public sealed class SendOrderTests
         var order = new SendOrder();
 
         // Every append is held until released; the store then completes them last-first.
-        var sends = Enumerable.Range(0, 20).Select(i => h.Chat.SendAsync(alice, "global", $"m{i}", $"k{i}", order)).ToArray();
+        var sends = Enumerable.Range(0, 20).Select(i => h.SendAsync(alice, "global", $"m{i}", $"k{i}", order)).ToArray();
         if (sequencesInCallOrder)
         {
             // All twenty were handed to the store without waiting for the earlier ones to be durable ...
@@ -54,7 +54,7 @@ public sealed class SendOrderTests
         await using var h = await ChatHarness.CreateAsync(services: s => s.RemoveAll<IChatStore>().AddSingleton<IChatStore>(store));
         var alice = await h.UserAsync("alice");
 
-        var sends = Enumerable.Range(0, 5).Select(i => h.Chat.SendAsync(alice, "global", $"m{i}", null)).ToArray();
+        var sends = Enumerable.Range(0, 5).Select(i => h.SendAsync(alice, "global", $"m{i}", null)).ToArray();
         await store.AppendsCalled(5).Timed();
         store.ReleaseAll(reverse: false);
         Assert.Equal(5, (await Task.WhenAll(sends).Timed()).Select(r => r.Message.Seq).Distinct().Count());
@@ -68,10 +68,10 @@ public sealed class SendOrderTests
         var alice = await h.UserAsync("alice");
         var order = new SendOrder();
 
-        var first = h.Chat.SendAsync(alice, "global", "first", null, order);
-        var empty = h.Chat.SendAsync(alice, "global", "   ", null, order);
-        var unknownRoom = h.Chat.SendAsync(alice, "nowhere", "lost", null, order);
-        var last = h.Chat.SendAsync(alice, "global", "last", null, order);
+        var first = h.SendAsync(alice, "global", "first", null, order);
+        var empty = h.SendAsync(alice, "global", "   ", null, order);
+        var unknownRoom = h.SendAsync(alice, "nowhere", "lost", null, order);
+        var last = h.SendAsync(alice, "global", "last", null, order);
 
         await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => empty);
         await Wait.ChatErrorAsync(ChatErrorCodes.RoomNotFound, () => unknownRoom);
@@ -93,8 +93,8 @@ public sealed class SendOrderTests
         var alice = await h.UserAsync("alice");
         var order = new SendOrder();
 
-        var failing = h.Chat.SendAsync(alice, "global", "boom", null, order);
-        var next = h.Chat.SendAsync(alice, "global", "after", null, order);
+        var failing = h.SendAsync(alice, "global", "boom", null, order);
+        var next = h.SendAsync(alice, "global", "after", null, order);
         await store.AppendsCalled(2).Timed();
         store.ReleaseAll(reverse: false);
 

@@ -10,8 +10,8 @@ public sealed class SendTests
         await using var h = await ChatHarness.CreateAsync();
         var alice = await h.UserAsync("Alice");
 
-        var first = await h.Chat.SendAsync(alice, "GLOBAL", "hello", "c-1").Timed();
-        var second = await h.Chat.SendAsync(alice, "global", "again", null).Timed();
+        var first = await h.SendAsync(alice, "GLOBAL", "hello", "c-1").Timed();
+        var second = await h.SendAsync(alice, "global", "again", null).Timed();
 
         Assert.True(first.Created);
         Assert.Equal(1, first.Message.Seq);
@@ -23,7 +23,7 @@ public sealed class SendTests
         Assert.Equal("c-1", first.Message.ClientMessageId);
         Assert.Null(second.Message.ClientMessageId);
         Assert.Equal(7, first.Message.Id.Version);
-        Assert.Equal([first.Message, second.Message], await h.Chat.GetHistoryAsync("global").Timed());
+        Assert.Equal([first.Message, second.Message], await h.History.GetHistoryAsync(RoomName.Parse("global"), new HistoryQuery()).Timed());
         Assert.Equal([first.Message, second.Message], h.Transport.PublishedOf<MessagePosted>().Select(e => e.Message));
     }
 
@@ -39,10 +39,10 @@ public sealed class SendTests
         await using var h = await ChatHarness.CreateAsync();
         var alice = await h.UserAsync("alice");
 
-        var result = await h.Chat.SendAsync(alice, "global", text, null).Timed();
+        var result = await h.SendAsync(alice, "global", text, null).Timed();
 
         Assert.Equal(text, result.Message.Text);
-        Assert.Equal(text, (await h.Chat.GetHistoryAsync("global").Timed()).Single().Text);
+        Assert.Equal(text, (await h.History.GetHistoryAsync(RoomName.Parse("global"), new HistoryQuery()).Timed()).Single().Text);
     }
 
     public static TheoryData<string?, string> InvalidTexts => new()
@@ -70,7 +70,7 @@ public sealed class SendTests
         await using var h = await ChatHarness.CreateAsync(o => o.MaxMessageLength = 10);
         var alice = await h.UserAsync("alice");
 
-        var ex = await Wait.ChatErrorAsync(code, () => h.Chat.SendAsync(alice, "global", text, "c-1"));
+        var ex = await Wait.ChatErrorAsync(code, () => h.SendAsync(alice, "global", text, "c-1"));
 
         Assert.Equal(["text"], ex.Errors!.Keys);
         Assert.Equal(0, await h.LastSeqAsync());
@@ -84,7 +84,7 @@ public sealed class SendTests
         await using var h = await ChatHarness.CreateAsync(o => o.MaxMessageLength = 10);
         var alice = await h.UserAsync("alice");
 
-        var result = await h.Chat.SendAsync(alice, "global", "0123456789", null).Timed();
+        var result = await h.SendAsync(alice, "global", "0123456789", null).Timed();
 
         Assert.True(result.Created);
     }
@@ -95,9 +95,9 @@ public sealed class SendTests
         await using var h = await ChatHarness.CreateAsync();
         var alice = await h.UserAsync("alice");
 
-        var first = await h.Chat.SendAsync(alice, "global", "hello", "c-42").Timed();
-        var retry = await h.Chat.SendAsync(alice, "global", "hello", "c-42").Timed();
-        var retryOtherText = await h.Chat.SendAsync(alice, "Global", "hello (edited?)", "c-42").Timed();
+        var first = await h.SendAsync(alice, "global", "hello", "c-42").Timed();
+        var retry = await h.SendAsync(alice, "global", "hello", "c-42").Timed();
+        var retryOtherText = await h.SendAsync(alice, "Global", "hello (edited?)", "c-42").Timed();
 
         Assert.True(first.Created);
         Assert.False(retry.Created);
@@ -113,10 +113,10 @@ public sealed class SendTests
     {
         await using var h = await ChatHarness.CreateAsync();
         var alice = await h.UserAsync("alice");
-        await h.Chat.CreateRoomAsync("other", alice).Timed();
+        await h.CreateRoomAsync("other", alice).Timed();
 
-        var a = await h.Chat.SendAsync(alice, "global", "hello", "c-1").Timed();
-        var b = await h.Chat.SendAsync(alice, "other", "hello", "c-1").Timed();
+        var a = await h.SendAsync(alice, "global", "hello", "c-1").Timed();
+        var b = await h.SendAsync(alice, "other", "hello", "c-1").Timed();
 
         Assert.True(b.Created);
         Assert.NotEqual(a.Message.Id, b.Message.Id);
@@ -129,12 +129,12 @@ public sealed class SendTests
         await using var h = await ChatHarness.CreateAsync();
         var alice = await h.UserAsync("alice");
         var bob = await h.UserAsync("bob");
-        var original = await h.Chat.SendAsync(alice, "global", "from alice", "c-1").Timed();
+        var original = await h.SendAsync(alice, "global", "from alice", "c-1").Timed();
 
-        var ex = await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.Chat.SendAsync(bob, "global", "from bob", "c-1"));
+        var ex = await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.SendAsync(bob, "global", "from bob", "c-1"));
 
         Assert.Equal(["clientMessageId"], ex.Errors!.Keys);
-        Assert.Equal([original.Message], await h.Chat.GetHistoryAsync("global").Timed());
+        Assert.Equal([original.Message], await h.History.GetHistoryAsync(RoomName.Parse("global"), new HistoryQuery()).Timed());
         Assert.Single(h.Transport.Published);
     }
 
@@ -157,7 +157,7 @@ public sealed class SendTests
         await using var h = await ChatHarness.CreateAsync();
         var alice = await h.UserAsync("alice");
 
-        var ex = await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.Chat.SendAsync(alice, "global", "hello", clientMessageId));
+        var ex = await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.SendAsync(alice, "global", "hello", clientMessageId));
 
         Assert.Equal(["clientMessageId"], ex.Errors!.Keys);
         Assert.Equal(0, await h.LastSeqAsync());
@@ -171,7 +171,7 @@ public sealed class SendTests
         var alice = await h.UserAsync("alice");
         var key = "k-" + new string('9', 62);
 
-        var result = await h.Chat.SendAsync(alice, "global", "hello", key).Timed();
+        var result = await h.SendAsync(alice, "global", "hello", key).Timed();
 
         Assert.Equal(key, result.Message.ClientMessageId);
     }
@@ -182,8 +182,8 @@ public sealed class SendTests
         await using var h = await ChatHarness.CreateAsync();
         var alice = await h.UserAsync("alice");
 
-        await Wait.ChatErrorAsync(ChatErrorCodes.RoomNotFound, () => h.Chat.SendAsync(alice, "nowhere", "hello", null));
-        var invalid = await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.Chat.SendAsync(alice, "no where", "hello", null));
+        await Wait.ChatErrorAsync(ChatErrorCodes.RoomNotFound, () => h.SendAsync(alice, "nowhere", "hello", null));
+        var invalid = await Wait.ChatErrorAsync(ChatErrorCodes.ValidationFailed, () => h.SendAsync(alice, "no where", "hello", null));
 
         Assert.Equal(["room"], invalid.Errors!.Keys);
         Assert.Equal(0, await h.Store.Messages.GetLastSeqAsync("nowhere").Timed());
@@ -196,8 +196,8 @@ public sealed class SendTests
     {
         await using var h = await ChatHarness.CreateAsync();
 
-        await Wait.ChatErrorAsync(ChatErrorCodes.Unauthorized, () => h.Chat.SendAsync(default, "global", "hello", null));
-        await Wait.ChatErrorAsync(ChatErrorCodes.Unauthorized, () => h.Chat.SendAsync(new ChatIdentity(Guid.NewGuid(), ""), "global", "hello", null));
+        await Wait.ChatErrorAsync(ChatErrorCodes.Unauthorized, () => h.SendAsync(default, "global", "hello", null));
+        await Wait.ChatErrorAsync(ChatErrorCodes.Unauthorized, () => h.SendAsync(new ChatIdentity(Guid.NewGuid(), ""), "global", "hello", null));
 
         Assert.Equal(0, await h.LastSeqAsync());
     }
@@ -209,12 +209,12 @@ public sealed class SendTests
         var alice = await h.UserAsync("alice");
         h.Transport.Fail = true;
 
-        var result = await h.Chat.SendAsync(alice, "global", "hello", "c-1").Timed();
+        var result = await h.SendAsync(alice, "global", "hello", "c-1").Timed();
 
         Assert.True(result.Created);
-        Assert.Equal([result.Message], await h.Chat.GetHistoryAsync("global").Timed());
+        Assert.Equal([result.Message], await h.History.GetHistoryAsync(RoomName.Parse("global"), new HistoryQuery()).Timed());
         h.Transport.Fail = false;
-        var next = await h.Chat.SendAsync(alice, "global", "next", null).Timed();
+        var next = await h.SendAsync(alice, "global", "next", null).Timed();
         Assert.Equal(2, next.Message.Seq);
         Assert.Equal([next.Message], h.Transport.PublishedOf<MessagePosted>().Select(e => e.Message));
     }
@@ -225,7 +225,7 @@ public sealed class SendTests
         await using var h = await ChatHarness.CreateAsync();
         var alice = await h.UserAsync("alice");
 
-        var results = await Task.WhenAll(Enumerable.Range(0, 100).Select(i => Task.Run(() => h.Chat.SendAsync(alice, "global", $"m{i}", $"c-{i}")))).Timed();
+        var results = await Task.WhenAll(Enumerable.Range(0, 100).Select(i => Task.Run(() => h.SendAsync(alice, "global", $"m{i}", $"c-{i}")))).Timed();
 
         Assert.Equal(Enumerable.Range(1, 100).Select(i => (long)i), results.Select(r => r.Message.Seq).Order());
         Assert.Equal(100, h.Transport.PublishedOf<MessagePosted>().Count);

@@ -57,7 +57,7 @@ internal sealed class RecordingTransport : IChatTransport
     }
 
     public ValueTask<IAsyncDisposable> SubscribeAsync(string room, RoomEventHandler handler, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException("ChatService never subscribes.");
+        throw new NotSupportedException("The services never subscribe.");
 }
 
 /// <summary>Wraps a hasher and records the hashes it was asked to verify against.</summary>
@@ -77,23 +77,37 @@ internal sealed class RecordingHasher(IPasswordHasher inner) : IPasswordHasher
 }
 
 /// <summary>
-/// A <see cref="ChatService"/> wired the way <c>AddChitChat</c> wires it (real in-memory store, presence, hasher and metrics),
-/// with a <see cref="RecordingTransport"/> instead of the in-process one.
+/// ChitChat's services wired the way <c>AddChitChat</c> wires them (real in-memory store, presence, hasher and metrics),
+/// with a <see cref="RecordingTransport"/> instead of the in-process one. The helpers that take names as strings parse
+/// them the way a host does (<see cref="RoomName.Parse"/> where the name comes in), then call the service.
 /// </summary>
 internal sealed class ChatHarness : IAsyncDisposable
 {
     private ChatHarness(ServiceProvider services)
     {
         Services = services;
-        Chat = services.GetRequiredService<ChatService>();
-        Transport = (RecordingTransport)services.GetRequiredService<IChatTransport>();
+        Accounts = services.GetRequiredService<AccountService>();
+        Rooms = services.GetRequiredService<RoomService>();
+        Sender = services.GetRequiredService<MessageSender>();
+        History = services.GetRequiredService<HistoryService>();
+        Presence = services.GetRequiredService<PresenceService>();
+        Transport = services.GetRequiredService<IChatTransport>() as RecordingTransport ?? new RecordingTransport();
         Store = services.GetRequiredService<ChitChat.Storage.IChatStore>() as InMemoryChatStore ?? new InMemoryChatStore();
     }
 
     public ServiceProvider Services { get; }
 
-    public ChatService Chat { get; }
+    public AccountService Accounts { get; }
 
+    public RoomService Rooms { get; }
+
+    public MessageSender Sender { get; }
+
+    public HistoryService History { get; }
+
+    public PresenceService Presence { get; }
+
+    /// <summary>Gets the recording transport (a detached one when a test replaced the transport).</summary>
     public RecordingTransport Transport { get; }
 
     /// <summary>Gets the in-memory store (a detached one when a test replaced the store).</summary>
@@ -114,16 +128,37 @@ internal sealed class ChatHarness : IAsyncDisposable
         services?.Invoke(collection);
         var provider = collection.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
         var harness = new ChatHarness(provider);
-        await harness.Chat.EnsureDefaultRoomAsync().Timed();
+        await harness.Rooms.EnsureDefaultRoomAsync().Timed();
         return harness;
     }
 
     /// <summary>Registers a user and returns the identity a host would derive from their token.</summary>
     public async Task<ChatIdentity> UserAsync(string userName, string password = "correct horse")
     {
-        var user = await Chat.RegisterAsync(new RegisterRequest(userName, password)).Timed();
+        var user = await Accounts.RegisterAsync(new RegisterRequest(userName, password)).Timed();
         return new ChatIdentity(user.Id, user.UserName);
     }
+
+    /// <summary>Sends as a host does: the room parsed from the argument, then <see cref="MessageSender.SendAsync"/>. The
+    /// send (and its turn of <paramref name="order"/>) starts before this returns.</summary>
+    public Task<AppendResult> SendAsync(ChatIdentity author, string? room, string? text, string? clientMessageId, SendOrder? order = null, CancellationToken cancellationToken = default)
+    {
+        RoomName name;
+        try
+        {
+            name = RoomName.Parse(room);
+        }
+        catch (ChatException ex)
+        {
+            return Task.FromException<AppendResult>(ex);
+        }
+
+        return Sender.SendAsync(author, new SendMessageRequest(name, text, clientMessageId), order, cancellationToken);
+    }
+
+    /// <summary>Creates a room as the HTTP API does: the name parsed as the field <c>name</c>, then <see cref="RoomService.CreateAsync"/>.</summary>
+    public async Task<ChatRoom> CreateRoomAsync(string? name, ChatIdentity creator) =>
+        await Rooms.CreateAsync(RoomName.Parse(name, "name"), creator);
 
     public Task<long> LastSeqAsync(string room = "global") => Store.Messages.GetLastSeqAsync(room).Timed();
 

@@ -1,5 +1,9 @@
 using System.Globalization;
+using ChitChat.Accounts;
 using ChitChat.AspNetCore.Authentication;
+using ChitChat.History;
+using ChitChat.Messaging;
+using ChitChat.Rooms;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -80,73 +84,78 @@ internal static class ChatApi
         return api;
     }
 
-    private static async Task<IResult> RegisterAsync(HttpContext context, ChatService chat, IOptions<ChitChatAspNetCoreOptions> options)
+    private static async Task<IResult> RegisterAsync(HttpContext context, AccountService accounts, IOptions<ChitChatAspNetCoreOptions> options)
     {
         var body = await JsonBody.ReadAsync<RegisterBody>(context, options.Value.Http.MaxRequestBodySize).ConfigureAwait(false);
-        var user = await chat.RegisterAsync(new RegisterRequest(body.UserName, body.Password, body.FirstName, body.LastName), context.RequestAborted).ConfigureAwait(false);
+        var user = await accounts.RegisterAsync(new RegisterRequest(body.UserName, body.Password, body.FirstName, body.LastName), context.RequestAborted).ConfigureAwait(false);
         return TypedResults.Created((string?)null, new UserDto(user.Id, user.UserName));
     }
 
-    private static async Task<IResult> LoginAsync(HttpContext context, ChatService chat, ChitChatTokenService tokens, IOptions<ChitChatAspNetCoreOptions> options)
+    private static async Task<IResult> LoginAsync(HttpContext context, AccountService accounts, ChitChatTokenService tokens, IOptions<ChitChatAspNetCoreOptions> options)
     {
         var body = await JsonBody.ReadAsync<LoginBody>(context, options.Value.Http.MaxRequestBodySize).ConfigureAwait(false);
-        var user = await chat.VerifyCredentialsAsync(body.UserName, body.Password, context.RequestAborted).ConfigureAwait(false);
+        var user = await accounts.VerifyCredentialsAsync(body.UserName, body.Password, context.RequestAborted).ConfigureAwait(false);
         var token = tokens.CreateToken(user);
         context.Response.Headers.CacheControl = "no-store";
         return TypedResults.Ok(new LoginResponse(token.AccessToken, token.ExpiresAt.UtcDateTime, new UserDto(user.Id, user.UserName)));
     }
 
-    private static async Task<IResult> ListRoomsAsync(HttpContext context, ChatService chat)
+    private static async Task<IResult> ListRoomsAsync(HttpContext context, RoomService rooms)
     {
         ChatClaims.GetIdentity(context.User);
-        var rooms = await chat.GetRoomsAsync(context.RequestAborted).ConfigureAwait(false);
-        return TypedResults.Ok(rooms.Select(RoomDto.From).ToArray());
+        var list = await rooms.ListAsync(context.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Ok(list.Select(RoomDto.From).ToArray());
     }
 
-    private static async Task<IResult> CreateRoomAsync(HttpContext context, ChatService chat, IOptions<ChitChatAspNetCoreOptions> options)
+    private static async Task<IResult> CreateRoomAsync(HttpContext context, RoomService rooms, IOptions<ChitChatAspNetCoreOptions> options)
     {
         var identity = ChatClaims.GetIdentity(context.User);
         var body = await JsonBody.ReadAsync<CreateRoomBody>(context, options.Value.Http.MaxRequestBodySize).ConfigureAwait(false);
-        var room = await chat.CreateRoomAsync(body.Name, identity, context.RequestAborted).ConfigureAwait(false);
+        var room = await rooms.CreateAsync(RoomName.Parse(body.Name, "name"), identity, context.RequestAborted).ConfigureAwait(false);
         return TypedResults.Created($"{context.Request.PathBase}{context.Request.Path.Value?.TrimEnd('/')}/{room.Name}", RoomDto.From(room));
     }
 
-    private static async Task<IResult> GetMessagesAsync(HttpContext context, string room, ChatService chat)
+    private static async Task<IResult> GetMessagesAsync(HttpContext context, string room, HistoryService history)
     {
         ChatClaims.GetIdentity(context.User);
+        var roomName = RoomName.Parse(room);
+
+        // Only the syntax of the query string is checked here; the ranges (limit >= 1, before >= 1, after >= 0) are the
+        // history service's, which answers the hub's GetHistory the same way.
         var query = context.Request.Query;
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var limit = ParseQuery(query["limit"], "limit", 1, errors);
-        var before = ParseQuery(query["before"], "before", 1, errors);
-        var after = ParseQuery(query["after"], "after", 0, errors);
+        var limit = ParseQuery(query["limit"], "limit", errors);
+        var before = ParseQuery(query["before"], "before", errors);
+        var after = ParseQuery(query["after"], "after", errors);
         if (errors.Count > 0)
         {
             throw new ChatException(ChatErrorCodes.ValidationFailed, "The query is not valid.", errors);
         }
 
-        var page = await chat.GetHistoryAsync(room, before, after, limit is null ? null : (int)Math.Min(limit.Value, int.MaxValue), context.RequestAborted).ConfigureAwait(false);
+        var page = await history.GetHistoryAsync(roomName, new HistoryQuery(before, after, limit is null ? null : (int)Math.Clamp(limit.Value, int.MinValue, int.MaxValue)), context.RequestAborted).ConfigureAwait(false);
         return TypedResults.Ok(page.Select(MessageDto.From).ToArray());
     }
 
-    private static async Task<IResult> SendMessageAsync(HttpContext context, string room, ChatService chat, IOptions<ChitChatAspNetCoreOptions> options)
+    private static async Task<IResult> SendMessageAsync(HttpContext context, string room, MessageSender sender, IOptions<ChitChatAspNetCoreOptions> options)
     {
         var identity = ChatClaims.GetIdentity(context.User);
         var body = await JsonBody.ReadAsync<SendMessageBody>(context, options.Value.Http.MaxRequestBodySize).ConfigureAwait(false);
-        var result = await chat.SendAsync(identity, room, body.Text, body.ClientMessageId, context.RequestAborted).ConfigureAwait(false);
+        var request = new SendMessageRequest(RoomName.Parse(room), body.Text, body.ClientMessageId);
+        var result = await sender.SendAsync(identity, request, cancellationToken: context.RequestAborted).ConfigureAwait(false);
         var dto = MessageDto.From(result.Message);
         return result.Created ? TypedResults.Created((string?)null, dto) : TypedResults.Ok(dto);
     }
 
-    private static long? ParseQuery(string? value, string name, long minimum, Dictionary<string, string[]> errors)
+    private static long? ParseQuery(string? value, string name, Dictionary<string, string[]> errors)
     {
         if (string.IsNullOrEmpty(value))
         {
             return null;
         }
 
-        if (!long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) || parsed < minimum)
+        if (!long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed))
         {
-            errors[name] = [string.Create(CultureInfo.InvariantCulture, $"{name} must be a whole number of at least {minimum}.")];
+            errors[name] = [string.Create(CultureInfo.InvariantCulture, $"{name} must be a whole number.")];
             return null;
         }
 

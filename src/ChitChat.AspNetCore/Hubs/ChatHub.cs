@@ -2,6 +2,10 @@ using ChitChat.AspNetCore.Authentication;
 using ChitChat.AspNetCore.Delivery;
 using ChitChat.AspNetCore.Http;
 using ChitChat.Delivery;
+using ChitChat.History;
+using ChitChat.Messaging;
+using ChitChat.Presence;
+using ChitChat.Rooms;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,23 +23,35 @@ public sealed class ChatHub : Hub
 {
     private const string ConnectionKey = "ChitChat.Connection";
 
-    private readonly ChatService _chat;
+    private readonly RoomService _rooms;
+    private readonly MessageSender _sender;
+    private readonly HistoryService _history;
+    private readonly PresenceService _presence;
     private readonly DeliveryEngine _delivery;
     private readonly SignalRDeliverySink _sink;
     private readonly ChitChatHubOptions _options;
 
     /// <summary>Initializes a new instance. SignalR creates one per invocation.</summary>
-    /// <param name="chat">The chat service.</param>
-    /// <param name="options">The options.</param>
+    /// <param name="rooms">The rooms.</param>
+    /// <param name="sender">The message sender.</param>
+    /// <param name="history">The history.</param>
+    /// <param name="presence">The presence and typing service.</param>
     /// <param name="delivery">The delivery engine.</param>
+    /// <param name="options">The options.</param>
     /// <param name="services">The request services (for the hub's internal delivery sink).</param>
-    public ChatHub(ChatService chat, IOptions<ChitChatAspNetCoreOptions> options, DeliveryEngine delivery, IServiceProvider services)
+    public ChatHub(RoomService rooms, MessageSender sender, HistoryService history, PresenceService presence, DeliveryEngine delivery, IOptions<ChitChatAspNetCoreOptions> options, IServiceProvider services)
     {
-        ArgumentNullException.ThrowIfNull(chat);
+        ArgumentNullException.ThrowIfNull(rooms);
+        ArgumentNullException.ThrowIfNull(sender);
+        ArgumentNullException.ThrowIfNull(history);
+        ArgumentNullException.ThrowIfNull(presence);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(delivery);
         ArgumentNullException.ThrowIfNull(services);
-        _chat = chat;
+        _rooms = rooms;
+        _sender = sender;
+        _history = history;
+        _presence = presence;
         _options = options.Value.Hub;
         _delivery = delivery;
         _sink = services.GetRequiredService<SignalRDeliverySink>();
@@ -52,9 +68,9 @@ public sealed class ChatHub : Hub
     /// <returns>The join result.</returns>
     public async Task<JoinRoomResult> JoinRoom(string room, long? afterSeq)
     {
-        var roomName = ChatService.NormalizeRoomName(room);
+        var roomName = RoomName.Parse(room);
         var aborted = Context.ConnectionAborted;
-        await _chat.GetRoomAsync(roomName, aborted).ConfigureAwait(false);
+        await _rooms.GetAsync(roomName, aborted).ConfigureAwait(false);
         var join = await _delivery.JoinAsync(Connection, new RoomJoinRequest(roomName, afterSeq, _options.RecentMessagesOnJoin), aborted).ConfigureAwait(false);
         return new JoinRoomResult(join.Room, join.LastSeq, join.Missed.Select(MessageDto.From).ToArray(), join.HasMore);
     }
@@ -63,7 +79,7 @@ public sealed class ChatHub : Hub
     /// <param name="room">The room name.</param>
     /// <returns>A task that completes when left.</returns>
     public Task LeaveRoom(string room) =>
-        _delivery.LeaveAsync(Connection, ChatService.NormalizeRoomName(room), Context.ConnectionAborted);
+        _delivery.LeaveAsync(Connection, RoomName.Parse(room), Context.ConnectionAborted);
 
     /// <summary>Sends a message as the authenticated user. A retry with the same <paramref name="clientMessageId"/> returns the same acknowledgement and stores nothing.</summary>
     /// <param name="room">The room name.</param>
@@ -72,11 +88,12 @@ public sealed class ChatHub : Hub
     /// <returns>The acknowledgement.</returns>
     public async Task<SendMessageAck> SendMessage(string room, string text, string? clientMessageId)
     {
-        var identity = ChatClaims.GetIdentity(Context.User);
-
-        // SignalR starts a connection's invocations in the order they arrived, and this call takes the message's turn
-        // before its first await: pipelined sends of one connection keep their order (ChitChatHubOptions.MaximumParallelInvocationsPerClient).
-        var result = await _chat.SendAsync(Connection, room, text, clientMessageId, Context.ConnectionAborted).ConfigureAwait(false);
+        // SignalR starts a connection's invocations in the order they arrived, and the sender takes the message's turn in the
+        // connection's order before its first await: pipelined sends of one connection keep their order
+        // (ChitChatHubOptions.MaximumParallelInvocationsPerClient).
+        var request = new SendMessageRequest(RoomName.Parse(room), text, clientMessageId);
+        var connection = Connection;
+        var result = await _sender.SendAsync(connection.User, request, connection, Context.ConnectionAborted).ConfigureAwait(false);
         return new SendMessageAck(result.Message.Id, result.Message.Seq, result.Message.SentAt.UtcDateTime);
     }
 
@@ -89,7 +106,7 @@ public sealed class ChatHub : Hub
     public async Task<IReadOnlyList<MessageDto>> GetHistory(string room, long? beforeSeq, long? afterSeq, int? limit)
     {
         ChatClaims.GetIdentity(Context.User);
-        var page = await _chat.GetHistoryAsync(room, beforeSeq, afterSeq, limit, Context.ConnectionAborted).ConfigureAwait(false);
+        var page = await _history.GetHistoryAsync(RoomName.Parse(room), new HistoryQuery(beforeSeq, afterSeq, limit), Context.ConnectionAborted).ConfigureAwait(false);
         return page.Select(MessageDto.From).ToArray();
     }
 
@@ -99,18 +116,15 @@ public sealed class ChatHub : Hub
     public async Task<IReadOnlyList<PresenceUser>> GetPresence(string room)
     {
         ChatClaims.GetIdentity(Context.User);
-        var online = await _chat.GetPresenceAsync(room, Context.ConnectionAborted).ConfigureAwait(false);
+        var online = await _presence.GetOnlineAsync(RoomName.Parse(room), Context.ConnectionAborted).ConfigureAwait(false);
         return online.Select(u => new PresenceUser(u.UserId, u.UserName)).ToArray();
     }
 
     /// <summary>Tells the room that the user is typing; members get a <c>typing</c> event that they expire after a few seconds.</summary>
     /// <param name="room">The room name.</param>
     /// <returns>A task that completes when published.</returns>
-    public Task Typing(string room)
-    {
-        var identity = ChatClaims.GetIdentity(Context.User);
-        return _chat.TypingAsync(identity, room, Context.ConnectionAborted);
-    }
+    public Task Typing(string room) =>
+        _presence.TypingAsync(Connection.User, RoomName.Parse(room), Context.ConnectionAborted);
 
     /// <inheritdoc />
     public override async Task OnDisconnectedAsync(Exception? exception)

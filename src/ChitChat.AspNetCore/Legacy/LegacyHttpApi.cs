@@ -3,6 +3,10 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using System.Threading.RateLimiting;
+using ChitChat.Accounts;
+using ChitChat.History;
+using ChitChat.Messaging;
+using ChitChat.Rooms;
 using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -11,10 +15,15 @@ using Microsoft.Extensions.Options;
 
 namespace ChitChat.AspNetCore.Legacy;
 
-/// <summary>The ChitChat 1 HTTP endpoints and the WebSocket entry point. Every write goes through <see cref="ChatService"/>.</summary>
+/// <summary>The ChitChat 1 HTTP endpoints and the WebSocket entry point. Every write goes through ChitChat's services
+/// (<see cref="AccountService"/>, <see cref="MessageSender"/>), like the native API's.</summary>
 internal sealed class LegacyHttpApi : IDisposable
 {
-    private readonly ChatService _chat;
+    private readonly AccountService _accounts;
+    private readonly RoomService _chatRooms;
+    private readonly MessageSender _sender;
+    private readonly HistoryService _history;
+    private readonly string _defaultRoom;
     private readonly LegacyRoomDirectory _rooms;
     private readonly LegacyWebSocketHub _hub;
     private readonly ICorsService _cors;
@@ -23,9 +32,23 @@ internal sealed class LegacyHttpApi : IDisposable
     private readonly CorsPolicy _corsPolicy;
     private readonly PartitionedRateLimiter<string>? _authLimiter;
 
-    public LegacyHttpApi(ChatService chat, LegacyRoomDirectory rooms, LegacyWebSocketHub hub, ICorsService cors, IOptions<LegacyApiOptions> options, ILogger<LegacyHttpApi> logger)
+    public LegacyHttpApi(
+        AccountService accounts,
+        RoomService chatRooms,
+        MessageSender sender,
+        HistoryService history,
+        IOptions<ChitChatOptions> chatOptions,
+        LegacyRoomDirectory rooms,
+        LegacyWebSocketHub hub,
+        ICorsService cors,
+        IOptions<LegacyApiOptions> options,
+        ILogger<LegacyHttpApi> logger)
     {
-        _chat = chat;
+        _accounts = accounts;
+        _chatRooms = chatRooms;
+        _sender = sender;
+        _history = history;
+        _defaultRoom = chatOptions.Value.DefaultRoom;
         _rooms = rooms;
         _hub = hub;
         _cors = cors;
@@ -78,7 +101,7 @@ internal sealed class LegacyHttpApi : IDisposable
 
         try
         {
-            await _chat.RegisterAsync(new RegisterRequest(request.UserName, request.Password, request.FirstName, request.LastName), context.RequestAborted).ConfigureAwait(false);
+            await _accounts.RegisterAsync(new RegisterRequest(request.UserName, request.Password, request.FirstName, request.LastName), context.RequestAborted).ConfigureAwait(false);
             await WriteAsync(context, StatusCodes.Status201Created, new LegacyStatus("Account Created"), LegacyJsonContext.Default.LegacyStatus).ConfigureAwait(false);
         }
         catch (ChatException ex) when (ex.Code == ChatErrorCodes.UserExists)
@@ -107,8 +130,8 @@ internal sealed class LegacyHttpApi : IDisposable
 
         try
         {
-            var user = await _chat.VerifyCredentialsAsync(request.UserName, request.Password, context.RequestAborted).ConfigureAwait(false);
-            var response = new LegacyLoginResponse(user.UserName, user.Id.ToString(), _chat.Options.DefaultRoom);
+            var user = await _accounts.VerifyCredentialsAsync(request.UserName, request.Password, context.RequestAborted).ConfigureAwait(false);
+            var response = new LegacyLoginResponse(user.UserName, user.Id.ToString(), _defaultRoom);
             await WriteAsync(context, StatusCodes.Status200OK, response, LegacyJsonContext.Default.LegacyLoginResponse).ConfigureAwait(false);
         }
         catch (ChatException ex) when (ex.Code == ChatErrorCodes.InvalidCredentials)
@@ -142,7 +165,7 @@ internal sealed class LegacyHttpApi : IDisposable
 
         try
         {
-            var messages = await _chat.GetHistoryAsync(room, limit: _options.HistoryLimit, cancellationToken: context.RequestAborted).ConfigureAwait(false);
+            var messages = await _history.GetHistoryAsync(RoomName.Parse(room), new HistoryQuery(Limit: _options.HistoryLimit), context.RequestAborted).ConfigureAwait(false);
             var result = messages
                 .Select(m => new LegacyMessage(m.AuthorId.ToString(), m.AuthorName, chatroomId, m.Text, LegacyJsonContext.FormatTime(m.SentAt)))
                 .ToArray();
@@ -170,7 +193,7 @@ internal sealed class LegacyHttpApi : IDisposable
 
         // The author is the user the id names, and the name must match it: a client cannot post as someone else by name.
         var user = Guid.TryParse(LegacyJsonContext.ReadText(request.UserId), out var userId)
-            ? await _chat.FindUserAsync(userId, context.RequestAborted).ConfigureAwait(false)
+            ? await _accounts.FindUserAsync(userId, context.RequestAborted).ConfigureAwait(false)
             : null;
         if (user is null)
         {
@@ -192,7 +215,8 @@ internal sealed class LegacyHttpApi : IDisposable
         try
         {
             var clientMessageId = LegacyApiOptions.ClientMessageIdPrefix + Guid.NewGuid().ToString("N");
-            await _chat.SendAsync(new ChatIdentity(user.Id, user.UserName), room, request.Message, clientMessageId, context.RequestAborted).ConfigureAwait(false);
+            var message = new SendMessageRequest(RoomName.Parse(room), request.Message, clientMessageId) { Origin = MessageOrigins.Legacy };
+            await _sender.SendAsync(new ChatIdentity(user.Id, user.UserName), message, cancellationToken: context.RequestAborted).ConfigureAwait(false);
             await WriteAsync(context, StatusCodes.Status201Created, new LegacyStatus("Message Saved"), LegacyJsonContext.Default.LegacyStatus).ConfigureAwait(false);
         }
         catch (ChatException ex)
@@ -218,11 +242,11 @@ internal sealed class LegacyHttpApi : IDisposable
             return;
         }
 
-        string room;
+        RoomName room;
         try
         {
-            room = ChatService.NormalizeRoomName(context.Request.RouteValues["roomName"] as string, "roomName");
-            await _chat.GetRoomAsync(room, context.RequestAborted).ConfigureAwait(false);
+            room = RoomName.Parse(context.Request.RouteValues["roomName"] as string, "roomName");
+            await _chatRooms.GetAsync(room, context.RequestAborted).ConfigureAwait(false);
         }
         catch (ChatException ex)
         {

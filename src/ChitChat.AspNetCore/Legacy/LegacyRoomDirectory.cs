@@ -1,4 +1,6 @@
 using System.Collections.Frozen;
+using ChitChat.Rooms;
+using Microsoft.Extensions.Options;
 
 namespace ChitChat.AspNetCore.Legacy;
 
@@ -9,7 +11,7 @@ namespace ChitChat.AspNetCore.Legacy;
 /// rooms are never deleted an alias never changes once every node has seen its room. It is rebuilt on a miss (a room
 /// created since the last build).
 /// </summary>
-internal sealed class LegacyRoomDirectory(ChatService chat)
+internal sealed class LegacyRoomDirectory(RoomService chatRooms, IOptions<ChitChatOptions> chatOptions)
 {
     /// <summary>The alias of the default room.</summary>
     public const int DefaultRoomId = 1;
@@ -63,8 +65,8 @@ internal sealed class LegacyRoomDirectory(ChatService chat)
                 return _snapshot; // someone else refreshed while we waited
             }
 
-            var rooms = await chat.GetRoomsAsync(cancellationToken).ConfigureAwait(false);
-            var snapshot = Snapshot.Build(rooms, chat.Options.DefaultRoom);
+            var rooms = await chatRooms.ListAsync(cancellationToken).ConfigureAwait(false);
+            var snapshot = Snapshot.Build(rooms, chatOptions.Value.DefaultRoom);
             _snapshot = snapshot;
             return snapshot;
         }

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using ChitChat.Diagnostics;
+using ChitChat.History;
+using ChitChat.Presence;
 using ChitChat.Storage;
 using ChitChat.Transport;
 using Microsoft.Extensions.Logging;
@@ -46,8 +48,8 @@ internal sealed partial class DefaultDeliveryEngine : DeliveryEngine, IAsyncDisp
     private readonly ConcurrentDictionary<string, RoomPump> _rooms = new(StringComparer.Ordinal);
     private readonly IChatTransport _transport;
     private readonly IChatStore _store;
-    private readonly ChatService _presence;
-    private readonly ChitChatOptions _options;
+    private readonly PresenceService _presence;
+    private readonly HistoryService _history;
     private readonly DeliveryOptions _delivery;
     private readonly ChitChatMetrics _metrics;
     private readonly ILogger<DefaultDeliveryEngine> _logger;
@@ -58,8 +60,8 @@ internal sealed partial class DefaultDeliveryEngine : DeliveryEngine, IAsyncDisp
     public DefaultDeliveryEngine(
         IChatTransport transport,
         IChatStore store,
-        ChatService presence,
-        IOptions<ChitChatOptions> options,
+        PresenceService presence,
+        HistoryService history,
         IOptions<DeliveryOptions> delivery,
         ChitChatMetrics metrics,
         ILogger<DefaultDeliveryEngine> logger,
@@ -68,7 +70,7 @@ internal sealed partial class DefaultDeliveryEngine : DeliveryEngine, IAsyncDisp
         _transport = transport;
         _store = store;
         _presence = presence;
-        _options = options.Value;
+        _history = history;
         _delivery = delivery.Value;
         _metrics = metrics;
         _logger = logger;
@@ -96,9 +98,8 @@ internal sealed partial class DefaultDeliveryEngine : DeliveryEngine, IAsyncDisp
         await connection.Membership.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var room = request.Room;
-            var boundary = await EnterAsync(connection, room, cancellationToken).ConfigureAwait(false);
-            return await CatchUpAsync(room, request, boundary, cancellationToken).ConfigureAwait(false);
+            var boundary = await EnterAsync(connection, request.Room, cancellationToken).ConfigureAwait(false);
+            return await CatchUpAsync(request, boundary, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -107,7 +108,7 @@ internal sealed partial class DefaultDeliveryEngine : DeliveryEngine, IAsyncDisp
     }
 
     /// <inheritdoc />
-    public override async Task LeaveAsync(ClientConnection connection, string room, CancellationToken cancellationToken = default)
+    public override async Task LeaveAsync(ClientConnection connection, RoomName room, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(room);
@@ -116,13 +117,13 @@ internal sealed partial class DefaultDeliveryEngine : DeliveryEngine, IAsyncDisp
         {
             lock (connection.Joined)
             {
-                if (!connection.Joined.Remove(room))
+                if (!connection.Joined.Remove(room.Value))
                 {
                     return;
                 }
             }
 
-            await ExitAsync(connection, room).ConfigureAwait(false);
+            await ExitAsync(connection, room.Value).ConfigureAwait(false);
         }
         finally
         {
@@ -182,8 +183,9 @@ internal sealed partial class DefaultDeliveryEngine : DeliveryEngine, IAsyncDisp
     }
 
     /// <summary>Makes the connection a member (acquiring the room on first join) and returns the join boundary.</summary>
-    private async Task<long> EnterAsync(ClientConnection connection, string room, CancellationToken cancellationToken)
+    private async Task<long> EnterAsync(ClientConnection connection, RoomName roomName, CancellationToken cancellationToken)
     {
+        var room = roomName.Value;
         bool isNew;
         lock (connection.Joined)
         {
@@ -249,7 +251,7 @@ internal sealed partial class DefaultDeliveryEngine : DeliveryEngine, IAsyncDisp
 
         if (isNew && connection.AnnouncesPresence)
         {
-            await _presence.EnterRoomAsync(room, connection.ConnectionId, connection.User, cancellationToken).ConfigureAwait(false);
+            await _presence.EnterRoomAsync(roomName, connection.ConnectionId, connection.User, cancellationToken).ConfigureAwait(false);
         }
 
         return boundary;
@@ -271,7 +273,7 @@ internal sealed partial class DefaultDeliveryEngine : DeliveryEngine, IAsyncDisp
 
         try
         {
-            await _presence.ExitRoomAsync(room, connection.ConnectionId, connection.User, CancellationToken.None).ConfigureAwait(false);
+            await _presence.ExitRoomAsync(RoomName.Parse(room), connection.ConnectionId, connection.User, CancellationToken.None).ConfigureAwait(false);
         }
         catch (ChatException ex)
         {
@@ -280,26 +282,19 @@ internal sealed partial class DefaultDeliveryEngine : DeliveryEngine, IAsyncDisp
         }
     }
 
-    /// <summary>Reads what the connection missed up to the boundary; everything after it arrives live.</summary>
-    private async Task<RoomJoin> CatchUpAsync(string room, RoomJoinRequest request, long boundary, CancellationToken cancellationToken)
+    /// <summary>Reads what the connection missed up to the boundary (the history service pages the store); everything after
+    /// the boundary arrives live.</summary>
+    private async Task<RoomJoin> CatchUpAsync(RoomJoinRequest request, long boundary, CancellationToken cancellationToken)
     {
-        if (request.AfterSeq is not { } after)
+        if (request.AfterSeq is null)
         {
             // No position: the most recent messages up to the boundary (older ones through history).
-            var take = request.RecentLimit;
-            IReadOnlyList<ChatMessage> recent = take == 0 || boundary == 0
-                ? []
-                : await _store.Messages.QueryAsync(room, new MessageQuery(null, boundary + 1, take), cancellationToken).ConfigureAwait(false);
-            return new RoomJoin(room, boundary, recent, recent.Count > 0 ? recent[0].Seq > 1 : boundary > 0);
+            var recent = await _history.GetRecentAsync(request.Room, boundary, request.RecentLimit, cancellationToken).ConfigureAwait(false);
+            return new RoomJoin(request.Room.Value, boundary, recent, recent.Count > 0 ? recent[0].Seq > 1 : boundary > 0);
         }
 
-        if (after >= boundary)
-        {
-            return new RoomJoin(room, boundary, [], false);
-        }
-
-        var page = await _store.Messages.QueryAsync(room, new MessageQuery(after, boundary + 1, _options.CatchUpLimit), cancellationToken).ConfigureAwait(false);
-        return new RoomJoin(room, boundary, page, page.Count > 0 ? page[^1].Seq < boundary : boundary > after);
+        var catchUp = await _history.CatchUpAsync(request.Room, request.AfterSeq, boundary, cancellationToken).ConfigureAwait(false);
+        return new RoomJoin(request.Room.Value, boundary, catchUp.Missed, catchUp.HasMore);
     }
 
     /// <summary>Counts one more local member of the room; the first one subscribes the node to it.</summary>

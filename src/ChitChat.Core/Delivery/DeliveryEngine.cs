@@ -40,10 +40,10 @@ public abstract class DeliveryEngine
     /// <summary>Removes <paramref name="connection"/> from a room: nothing of the room reaches it afterwards. Leaving a room
     /// the connection is not in does nothing.</summary>
     /// <param name="connection">The connection.</param>
-    /// <param name="room">The room name (normalized).</param>
+    /// <param name="room">The room.</param>
     /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
     /// <returns>A task that completes when the connection has left.</returns>
-    public abstract Task LeaveAsync(ClientConnection connection, string room, CancellationToken cancellationToken = default);
+    public abstract Task LeaveAsync(ClientConnection connection, RoomName room, CancellationToken cancellationToken = default);
 
     /// <summary>Removes a closed connection from every room it joined; later joins of it fail. Called by the sink's host when
     /// the connection ends (it takes no token: it must run to completion).</summary>
@@ -58,10 +58,10 @@ public abstract class DeliveryEngine
 }
 
 /// <summary>What a connection asks for when it joins a room.</summary>
-/// <param name="Room">The room name, normalized and known to exist (the caller has checked access).</param>
+/// <param name="Room">The room, known to exist (the caller has checked access).</param>
 /// <param name="AfterSeq">The last <c>seq</c> the connection has, or <see langword="null"/> when it has nothing.</param>
 /// <param name="RecentLimit">Without <paramref name="AfterSeq"/>: how many of the latest messages to return.</param>
-public sealed record RoomJoinRequest(string Room, long? AfterSeq, int RecentLimit = 50);
+public sealed record RoomJoinRequest(RoomName Room, long? AfterSeq, int RecentLimit = 50);
 
 /// <summary>The result of <see cref="DeliveryEngine.JoinAsync"/>.</summary>
 /// <param name="Room">The room name.</param>

@@ -1,10 +1,15 @@
+using System.Diagnostics.Metrics;
 using ChitChat;
+using ChitChat.Accounts;
 using ChitChat.Delivery;
 using ChitChat.Diagnostics;
+using ChitChat.History;
 using ChitChat.Hosting;
 using ChitChat.InMemory;
 using ChitChat.Leases;
+using ChitChat.Messaging;
 using ChitChat.Presence;
+using ChitChat.Rooms;
 using ChitChat.Security;
 using ChitChat.Storage;
 using ChitChat.Transport;
@@ -22,7 +27,8 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class ChitChatServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds ChitChat: <see cref="ChatService"/>, options bound from the <c>ChitChat</c> configuration section and validated at
+    /// Adds ChitChat: its services (<see cref="AccountService"/>, <see cref="RoomService"/>, <see cref="MessageSender"/>,
+    /// <see cref="HistoryService"/>, <see cref="PresenceService"/>), options bound from the <c>ChitChat</c> configuration section and validated at
     /// start-up, and the single-node defaults (in-memory store, in-process transport, in-memory presence and leases), which
     /// providers replace. Calling it more than once is harmless; each call applies its <paramref name="configure"/> delegate.
     /// </summary>
@@ -51,13 +57,17 @@ public static class ChitChatServiceCollectionExtensions
 
             services.AddMetrics();
             services.TryAddSingleton(TimeProvider.System);
-            services.TryAddSingleton<ChitChatMetrics>();
+            services.TryAddSingleton(sp => ChitChatMetrics.For(sp.GetRequiredService<IMeterFactory>()));
             services.TryAddSingleton<IPasswordHasher, Pbkdf2PasswordHasher>();
             services.TryAddSingleton<IChatStore>(sp => new InMemoryChatStore(sp.GetRequiredService<TimeProvider>()));
             services.TryAddSingleton<IChatTransport, InProcessTransport>();
             services.TryAddSingleton<IPresenceTracker, InMemoryPresenceTracker>();
             services.TryAddSingleton<ILeaseProvider, InMemoryLeaseProvider>();
-            services.TryAddSingleton<ChatService>();
+            services.TryAddSingleton<AccountService>();
+            services.TryAddSingleton<RoomService>();
+            services.TryAddSingleton<MessageSender>();
+            services.TryAddSingleton<HistoryService>();
+            services.TryAddSingleton<PresenceService>();
 
             // The delivery engine: what each local connection receives (ChitChat:Delivery).
             services.AddOptions<DeliveryOptions>()
@@ -68,8 +78,8 @@ public static class ChitChatServiceCollectionExtensions
             services.TryAddSingleton<DefaultDeliveryEngine>(sp => new DefaultDeliveryEngine(
                 sp.GetRequiredService<IChatTransport>(),
                 sp.GetRequiredService<IChatStore>(),
-                sp.GetRequiredService<ChatService>(),
-                sp.GetRequiredService<IOptions<ChitChatOptions>>(),
+                sp.GetRequiredService<PresenceService>(),
+                sp.GetRequiredService<HistoryService>(),
                 sp.GetRequiredService<IOptions<DeliveryOptions>>(),
                 sp.GetRequiredService<ChitChatMetrics>(),
                 sp.GetRequiredService<ILogger<DefaultDeliveryEngine>>(),

@@ -16,12 +16,13 @@ public static class ChitChatDiagnostics
     public static ActivitySource ActivitySource { get; } = new(ActivitySourceName);
 }
 
-/// <summary>ChitChat's metric instruments, created through <see cref="IMeterFactory"/>. Room, user and message ids never become tags (cardinality).</summary>
-public sealed class ChitChatMetrics
+/// <summary>ChitChat's metric instruments, created through <see cref="IMeterFactory"/>, one set per meter factory (that is,
+/// per service provider). Room, user and message ids never become tags (cardinality).</summary>
+internal sealed class ChitChatMetrics
 {
-    /// <summary>Initializes a new instance.</summary>
-    /// <param name="meterFactory">The meter factory.</param>
-    public ChitChatMetrics(IMeterFactory meterFactory)
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IMeterFactory, ChitChatMetrics> Instances = [];
+
+    private ChitChatMetrics(IMeterFactory meterFactory)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         Meter = meterFactory.Create(ChitChatDiagnostics.MeterName);
@@ -29,6 +30,15 @@ public sealed class ChitChatMetrics
         MessagesDelivered = Meter.CreateCounter<long>("chitchat.messages.delivered", "{message}", "Messages delivered to client connections.");
         SendDuration = Meter.CreateHistogram<double>("chitchat.message.send.duration", "s", "Time to validate, persist and publish a message.");
         SendRejected = Meter.CreateCounter<long>("chitchat.messages.rejected", "{message}", "Sends rejected, tagged by error code.");
+    }
+
+    /// <summary>Gets the instruments of a meter factory, created on first use.</summary>
+    /// <param name="meterFactory">The meter factory.</param>
+    /// <returns>The instruments.</returns>
+    public static ChitChatMetrics For(IMeterFactory meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        return Instances.GetValue(meterFactory, static f => new ChitChatMetrics(f));
     }
 
     /// <summary>Gets the meter.</summary>

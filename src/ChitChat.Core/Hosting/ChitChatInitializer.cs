@@ -1,3 +1,4 @@
+using ChitChat.Rooms;
 using ChitChat.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -5,12 +6,12 @@ using Microsoft.Extensions.Logging;
 namespace ChitChat.Hosting;
 
 /// <summary>Prepares the store (schema, indexes) and the default room before the host serves requests.</summary>
-internal sealed partial class ChitChatInitializer(IChatStore store, ChatService chat, ILogger<ChitChatInitializer> logger) : IHostedService
+internal sealed partial class ChitChatInitializer(IChatStore store, RoomService rooms, ILogger<ChitChatInitializer> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
-        var room = await chat.EnsureDefaultRoomAsync(cancellationToken).ConfigureAwait(false);
+        var room = await rooms.EnsureDefaultRoomAsync(cancellationToken).ConfigureAwait(false);
         LogReady(store.ProviderName, room.Name);
     }
 

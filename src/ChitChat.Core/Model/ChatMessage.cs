@@ -35,7 +35,7 @@ public static class MessageOrigins
     public const string Legacy = "legacy";
 }
 
-/// <summary>A message accepted by <see cref="ChatService"/> and about to be appended; the store assigns its sequence number.</summary>
+/// <summary>A message accepted by <see cref="Messaging.MessageSender"/> and about to be appended; the store assigns its sequence number.</summary>
 /// <param name="Id">The time-ordered identifier chosen by the service.</param>
 /// <param name="Room">The room name (already normalized and known to exist).</param>
 /// <param name="AuthorId">The author's user id.</param>

@@ -8,6 +8,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.SignalR.Client;
 
+using ChitChat.Accounts;
 using ChitChat.AspNetCore.Legacy;
 
 namespace ChitChat.AspNetCore.Tests.Legacy;
@@ -25,7 +26,7 @@ public sealed class LegacyApiTests
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         Assert.Equal("Account Created", (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("message").GetString());
 
-        var user = await host.Chat.Store.Users.FindByNameAsync("ada");
+        var user = await host.Store.Users.FindByNameAsync("ada");
         Assert.NotNull(user);
         Assert.Equal("Ada", user.FirstName);
         Assert.DoesNotContain("password-123", user.PasswordHash, StringComparison.Ordinal);
@@ -38,11 +39,11 @@ public sealed class LegacyApiTests
         Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
         var errors = (await invalid.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
         Assert.True(errors.TryGetProperty("password", out _));
-        Assert.Null(await host.Chat.Store.Users.FindByNameAsync("bob"));
+        Assert.Null(await host.Store.Users.FindByNameAsync("bob"));
 
         using var badJson = await host.Http.PostAsync("/register/", Json("{\"userName\": \"carol\", "));
         Assert.Equal(HttpStatusCode.BadRequest, badJson.StatusCode);
-        Assert.Null(await host.Chat.Store.Users.FindByNameAsync("carol"));
+        Assert.Null(await host.Store.Users.FindByNameAsync("carol"));
     }
 
     [Fact]
@@ -113,10 +114,11 @@ public sealed class LegacyApiTests
             Assert.True(DateTimeOffset.TryParse(m.GetProperty("date").GetString(), out _));
         });
 
-        // Stored once each, through ChatService, marked as legacy.
-        var stored = await host.Chat.GetHistoryAsync("global");
+        // Stored once each, through the message sender, marked as legacy.
+        var stored = await host.HistoryAsync("global");
         Assert.Equal([1L, 2L, 3L], stored.Select(m => m.Seq));
         Assert.All(stored, m => Assert.StartsWith("legacy-", m.ClientMessageId, StringComparison.Ordinal));
+        Assert.All(stored, m => Assert.Equal(MessageOrigins.Legacy, m.Origin));
 
         // A numeric string is accepted; unknown or malformed ids are 400.
         using var asString = await host.Http.PostAsJsonAsync("/message/all/", new { chatroomId = "1" });
@@ -135,8 +137,8 @@ public sealed class LegacyApiTests
         await using var host = await LegacyHost.StartAsync();
         var (id, userName) = await host.RegisterAsync("alice");
         var creator = new ChatIdentity(Guid.Parse(id), userName);
-        await host.Chat.CreateRoomAsync("zeta", creator);
-        await host.Chat.CreateRoomAsync("alpha", creator);
+        await host.Rooms.CreateAsync(RoomName.Parse("zeta"), creator);
+        await host.Rooms.CreateAsync(RoomName.Parse("alpha"), creator);
 
         using (var toZeta = await host.Http.PostAsJsonAsync("/message/create", new { userId = id, userName, chatroomId = 2, message = "in zeta" }))
         {
@@ -148,8 +150,8 @@ public sealed class LegacyApiTests
             Assert.Equal(HttpStatusCode.Created, toAlpha.StatusCode);
         }
 
-        Assert.Equal("in zeta", Assert.Single(await host.Chat.GetHistoryAsync("zeta")).Text);
-        Assert.Equal("in alpha", Assert.Single(await host.Chat.GetHistoryAsync("alpha")).Text);
+        Assert.Equal("in zeta", Assert.Single(await host.HistoryAsync("zeta")).Text);
+        Assert.Equal("in alpha", Assert.Single(await host.HistoryAsync("alpha")).Text);
         using var list = await host.Http.PostAsJsonAsync("/message/all/", new { chatroomId = 3 });
         var only = Assert.Single((await list.Content.ReadFromJsonAsync<JsonElement>()).EnumerateArray());
         Assert.Equal(3, only.GetProperty("chatroomId").GetInt32());
@@ -174,7 +176,7 @@ public sealed class LegacyApiTests
         }
 
         // Broadcast only: nothing stored, nothing published to native clients.
-        Assert.Empty(await host.Chat.GetHistoryAsync("global"));
+        Assert.Empty(await host.HistoryAsync("global"));
         Assert.False(native.TryNext(out _));
     }
 
@@ -183,12 +185,12 @@ public sealed class LegacyApiTests
     {
         await using var host = await LegacyHost.StartAsync();
         var (id, userName) = await host.RegisterAsync("legacy-user");
-        var nativeUser = await host.Chat.RegisterAsync(new RegisterRequest("native-user", "password-123"));
+        var nativeUser = await host.Accounts.RegisterAsync(new RegisterRequest("native-user", "password-123"));
         await using var native = await host.ListenAsync("global");
         using var socket = await host.ConnectAsync("global");
 
-        // Native -> legacy: a message sent through ChatService (as the hub does) arrives as {username, text, timestamp}.
-        var sent = await host.Chat.SendAsync(new ChatIdentity(nativeUser.Id, nativeUser.UserName), "global", "from native", "c-1");
+        // Native -> legacy: a message sent through the message sender (as the hub does) arrives as {username, text, timestamp}.
+        var sent = await host.SendAsync(new ChatIdentity(nativeUser.Id, nativeUser.UserName), "global", "from native", "c-1");
         var frame = await LegacyHost.ReceiveJsonAsync(socket, "native to legacy");
         Assert.Equal("native-user", frame.GetProperty("username").GetString());
         Assert.Equal("from native", frame.GetProperty("text").GetString());
@@ -208,7 +210,7 @@ public sealed class LegacyApiTests
 
         // ... and the legacy socket does not get it again (its sender broadcast it over WS already): the next frame it
         // receives is the next native message, not the legacy one.
-        await host.Chat.SendAsync(new ChatIdentity(nativeUser.Id, nativeUser.UserName), "global", "after", "c-2");
+        await host.SendAsync(new ChatIdentity(nativeUser.Id, nativeUser.UserName), "global", "after", "c-2");
         var next = await LegacyHost.ReceiveJsonAsync(socket, "next native message");
         Assert.Equal("after", next.GetProperty("text").GetString());
         Assert.Equal("after", (await native.NextAsync("second native")).Text);
@@ -254,7 +256,7 @@ public sealed class LegacyApiTests
         Assert.Equal("ws only", (await LegacyHost.ReceiveJsonAsync(socket, "legacy echo")).GetProperty("text").GetString());
         await hub.InvokeAsync<JsonElement>("SendMessage", "global", "third from SignalR", "n-3").WaitAsync(LegacyHost.Timeout);
         Assert.Equal("third from SignalR", (await messages.Reader.ReadAsync().AsTask().WaitAsync(LegacyHost.Timeout)).GetProperty("text").GetString());
-        Assert.Equal(4, (await host.Chat.GetHistoryAsync("global")).Count);
+        Assert.Equal(4, (await host.HistoryAsync("global")).Count);
     }
 
     [Fact]
@@ -362,7 +364,7 @@ public sealed class LegacyApiTests
         Assert.Equal(HttpStatusCode.Unauthorized, b.StatusCode);
         Assert.Equal(HttpStatusCode.TooManyRequests, c.StatusCode);
         Assert.True(c.Headers.Contains("Retry-After"));
-        Assert.Null(await host.Chat.Store.Users.FindByNameAsync("newbie"));
+        Assert.Null(await host.Store.Users.FindByNameAsync("newbie"));
     }
 
     [Fact]

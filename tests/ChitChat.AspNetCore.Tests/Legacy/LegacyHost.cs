@@ -7,6 +7,11 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using ChitChat.AspNetCore.Legacy;
+using ChitChat.History;
+using ChitChat.Messaging;
+using ChitChat.Rooms;
+using ChitChat.Storage;
+using ChitChat.Accounts;
 using ChitChat.Transport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -37,7 +42,22 @@ internal sealed class LegacyHost : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public ChatService Chat => _app.Services.GetRequiredService<ChatService>();
+    public IChatStore Store => _app.Services.GetRequiredService<IChatStore>();
+
+    public AccountService Accounts => _app.Services.GetRequiredService<AccountService>();
+
+    public RoomService Rooms => _app.Services.GetRequiredService<RoomService>();
+
+    public MessageSender Sender => _app.Services.GetRequiredService<MessageSender>();
+
+    public HistoryService History => _app.Services.GetRequiredService<HistoryService>();
+
+    /// <summary>Reads the latest page of a room's history, as the native API does.</summary>
+    public Task<IReadOnlyList<ChatMessage>> HistoryAsync(string room) => History.GetHistoryAsync(RoomName.Parse(room), new HistoryQuery());
+
+    /// <summary>Sends a native message, as the hub does.</summary>
+    public Task<AppendResult> SendAsync(ChatIdentity author, string room, string text, string? clientMessageId) =>
+        Sender.SendAsync(author, new SendMessageRequest(RoomName.Parse(room), text, clientMessageId));
 
     public static async Task<LegacyHost> StartAsync(bool enabled = true, IEnumerable<KeyValuePair<string, string?>>? settings = null)
     {

@@ -83,7 +83,7 @@ public abstract class DeliveryEngineSpecification : IAsyncDisposable
         }
 
         var alice = node.Connect("alice");
-        var join = await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(room, 2)).WaitAsync(Timeout);
+        var join = await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(RoomName.Parse(room), 2)).WaitAsync(Timeout);
         Assert.Equal(5, join.LastSeq);
         Assert.Equal(new long[] { 3, 4, 5 }, join.Missed.Select(m => m.Seq));
         Assert.False(join.HasMore);
@@ -106,11 +106,11 @@ public abstract class DeliveryEngineSpecification : IAsyncDisposable
             await node.SendAsync(room, $"m{i}");
         }
 
-        var join = await node.Engine.JoinAsync(node.Connect("a").Connection, new RoomJoinRequest(room, null, 3)).WaitAsync(Timeout);
+        var join = await node.Engine.JoinAsync(node.Connect("a").Connection, new RoomJoinRequest(RoomName.Parse(room), null, 3)).WaitAsync(Timeout);
         Assert.Equal(new long[] { 5, 6, 7 }, join.Missed.Select(m => m.Seq));
         Assert.True(join.HasMore);
 
-        var all = await node.Engine.JoinAsync(node.Connect("b").Connection, new RoomJoinRequest(room, null, 50)).WaitAsync(Timeout);
+        var all = await node.Engine.JoinAsync(node.Connect("b").Connection, new RoomJoinRequest(RoomName.Parse(room), null, 50)).WaitAsync(Timeout);
         Assert.Equal(7, all.Missed.Count);
         Assert.False(all.HasMore);
     }
@@ -125,7 +125,7 @@ public abstract class DeliveryEngineSpecification : IAsyncDisposable
             await node.SendAsync(room, $"m{i}");
         }
 
-        var join = await node.Engine.JoinAsync(node.Connect("a").Connection, new RoomJoinRequest(room, 1)).WaitAsync(Timeout);
+        var join = await node.Engine.JoinAsync(node.Connect("a").Connection, new RoomJoinRequest(RoomName.Parse(room), 1)).WaitAsync(Timeout);
         Assert.Equal(10, join.LastSeq);
         Assert.Equal(new long[] { 2, 3, 4, 5 }, join.Missed.Select(m => m.Seq));
         Assert.True(join.HasMore);
@@ -154,7 +154,7 @@ public abstract class DeliveryEngineSpecification : IAsyncDisposable
         for (var i = 0; i < 6; i++)
         {
             var client = nodes[i % 2].Connect($"user{i}");
-            clients.Add((client, await nodes[i % 2].Engine.JoinAsync(client.Connection, new RoomJoinRequest(room, 0)).WaitAsync(Timeout)));
+            clients.Add((client, await nodes[i % 2].Engine.JoinAsync(client.Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout)));
         }
 
         await sending.WaitAsync(Timeout);
@@ -173,7 +173,7 @@ public abstract class DeliveryEngineSpecification : IAsyncDisposable
         var node = (await NodesAsync(1))[0];
         var room = await NewRoomAsync();
         var alice = node.Connect("alice");
-        await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(room, 0)).WaitAsync(Timeout);
+        await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout);
 
         var m1 = await node.AppendAsync(room, "one");
         var m2 = await node.AppendAsync(room, "two");
@@ -195,7 +195,7 @@ public abstract class DeliveryEngineSpecification : IAsyncDisposable
         var node = (await NodesAsync(1, delivery: o => o.ReorderWindow = TimeSpan.FromSeconds(5)))[0];
         var room = await NewRoomAsync();
         var alice = node.Connect("alice");
-        await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(room, 0)).WaitAsync(Timeout);
+        await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout);
 
         await node.SendAsync(room, "one");
         node.Transport.DropNext(1);
@@ -217,7 +217,7 @@ public abstract class DeliveryEngineSpecification : IAsyncDisposable
         var nodes = await NodesAsync(2);
         var room = await NewRoomAsync();
         var bob = nodes[1].Connect("bob");
-        await nodes[1].Engine.JoinAsync(bob.Connection, new RoomJoinRequest(room, 0)).WaitAsync(Timeout);
+        await nodes[1].Engine.JoinAsync(bob.Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout);
         await nodes[0].SendAsync(room, "before");
         Assert.Equal(new long[] { 1 }, await bob.NextSeqsAsync(room, 1));
 
@@ -242,7 +242,7 @@ public abstract class DeliveryEngineSpecification : IAsyncDisposable
         for (var i = 0; i < 4; i++)
         {
             var client = nodes[i % 2].Connect($"u{i}");
-            await nodes[i % 2].Engine.JoinAsync(client.Connection, new RoomJoinRequest(room, 0)).WaitAsync(Timeout);
+            await nodes[i % 2].Engine.JoinAsync(client.Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout);
             clients.Add(client);
         }
 
@@ -265,22 +265,22 @@ public abstract class DeliveryEngineSpecification : IAsyncDisposable
         var room = await NewRoomAsync();
         var alice = node.Connect("alice");
         var bob = node.Connect("bob");
-        await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(room, 0)).WaitAsync(Timeout);
-        await node.Engine.JoinAsync(bob.Connection, new RoomJoinRequest(room, 0)).WaitAsync(Timeout);
+        await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout);
+        await node.Engine.JoinAsync(bob.Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout);
         Assert.Equal(2, node.Engine.CountLocalMembers(room));
 
-        await node.Engine.LeaveAsync(alice.Connection, room).WaitAsync(Timeout);
+        await node.Engine.LeaveAsync(alice.Connection, RoomName.Parse(room)).WaitAsync(Timeout);
         Assert.Empty(alice.Connection.Rooms);
         await node.SendAsync(room, "after alice left");
         Assert.Equal(new long[] { 1 }, await bob.NextSeqsAsync(room, 1));
-        await node.Engine.LeaveAsync(alice.Connection, room).WaitAsync(Timeout); // leaving twice changes nothing
+        await node.Engine.LeaveAsync(alice.Connection, RoomName.Parse(room)).WaitAsync(Timeout); // leaving twice changes nothing
 
-        await node.Engine.LeaveAsync(bob.Connection, room).WaitAsync(Timeout);
+        await node.Engine.LeaveAsync(bob.Connection, RoomName.Parse(room)).WaitAsync(Timeout);
         Assert.Equal(0, node.Engine.CountLocalMembers(room));
 
         // A later join starts fresh and still splits the room exactly.
         await node.SendAsync(room, "while nobody was here");
-        var again = await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(room, 0)).WaitAsync(Timeout);
+        var again = await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout);
         Assert.Equal(new long[] { 1, 2 }, again.Missed.Select(m => m.Seq));
         await node.SendAsync(room, "live again");
         Assert.Equal(new long[] { 3 }, await alice.NextSeqsAsync(room, 1));
@@ -293,17 +293,17 @@ public abstract class DeliveryEngineSpecification : IAsyncDisposable
         var nodes = await NodesAsync(2);
         var room = await NewRoomAsync();
         var watcher = nodes[1].Connect("watcher");
-        await nodes[1].Engine.JoinAsync(watcher.Connection, new RoomJoinRequest(room, 0)).WaitAsync(Timeout);
+        await nodes[1].Engine.JoinAsync(watcher.Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout);
 
         var first = nodes[0].Connect("alice");
         var second = nodes[0].Connect("alice", first.Connection.User.UserId);
-        await nodes[0].Engine.JoinAsync(first.Connection, new RoomJoinRequest(room, 0)).WaitAsync(Timeout);
+        await nodes[0].Engine.JoinAsync(first.Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout);
         var online = await watcher.NextPresenceOfAsync(room, "alice");
         Assert.True(online.Online);
         Assert.Equal("alice", online.UserName);
 
-        await nodes[0].Engine.JoinAsync(second.Connection, new RoomJoinRequest(room, 0)).WaitAsync(Timeout);
-        await nodes[0].Engine.LeaveAsync(first.Connection, room).WaitAsync(Timeout);
+        await nodes[0].Engine.JoinAsync(second.Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout);
+        await nodes[0].Engine.LeaveAsync(first.Connection, RoomName.Parse(room)).WaitAsync(Timeout);
         await nodes[0].Engine.DisconnectAsync(second.Connection).WaitAsync(Timeout);
         var offline = await watcher.NextPresenceOfAsync(room, "alice");
         Assert.False(offline.Online);
@@ -318,12 +318,12 @@ public abstract class DeliveryEngineSpecification : IAsyncDisposable
         var alice = node.Connect("alice");
         foreach (var room in rooms)
         {
-            await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(room, 0)).WaitAsync(Timeout);
+            await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout);
         }
 
         await node.Engine.DisconnectAsync(alice.Connection).WaitAsync(Timeout);
         Assert.All(rooms, r => Assert.Equal(0, node.Engine.CountLocalMembers(r)));
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(rooms[0], 0)).WaitAsync(Timeout));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(RoomName.Parse(rooms[0]), 0)).WaitAsync(Timeout));
         Assert.Equal(0, node.Engine.CountLocalMembers(rooms[0]));
     }
 
@@ -334,14 +334,14 @@ public abstract class DeliveryEngineSpecification : IAsyncDisposable
         var rooms = new[] { await NewRoomAsync(), await NewRoomAsync(), await NewRoomAsync() };
         var alice = node.Connect("alice", maxRooms: 2);
 
-        var negative = await Assert.ThrowsAsync<ChatException>(() => node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(rooms[0], -1)).WaitAsync(Timeout));
+        var negative = await Assert.ThrowsAsync<ChatException>(() => node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(RoomName.Parse(rooms[0]), -1)).WaitAsync(Timeout));
         Assert.Equal(ChatErrorCodes.ValidationFailed, negative.Code);
         Assert.Equal(0, node.Engine.CountLocalMembers(rooms[0]));
 
-        await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(rooms[0], 0)).WaitAsync(Timeout);
-        await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(rooms[1], 0)).WaitAsync(Timeout);
-        await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(rooms[1], 0)).WaitAsync(Timeout); // a re-join is not a new room
-        var tooMany = await Assert.ThrowsAsync<ChatException>(() => node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(rooms[2], 0)).WaitAsync(Timeout));
+        await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(RoomName.Parse(rooms[0]), 0)).WaitAsync(Timeout);
+        await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(RoomName.Parse(rooms[1]), 0)).WaitAsync(Timeout);
+        await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(RoomName.Parse(rooms[1]), 0)).WaitAsync(Timeout); // a re-join is not a new room
+        var tooMany = await Assert.ThrowsAsync<ChatException>(() => node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(RoomName.Parse(rooms[2]), 0)).WaitAsync(Timeout));
         Assert.Equal(ChatErrorCodes.TooManyRooms, tooMany.Code);
         Assert.Equal(0, node.Engine.CountLocalMembers(rooms[2]));
         Assert.Equal(1, node.Engine.CountLocalMembers(rooms[1]));

@@ -1,4 +1,7 @@
 using System.Text;
+using ChitChat.Accounts;
+using ChitChat.Messaging;
+using ChitChat.Rooms;
 using ChitChat.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -634,7 +637,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         }
     }
 
-    // ---------- ChatService over the store ----------
+    // ---------- ChitChat's services over the store ----------
 
     [Theory]
     [InlineData("", ChatErrorCodes.ValidationFailed)]
@@ -644,7 +647,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     [InlineData("escape \u001B[31m red", ChatErrorCodes.ValidationFailed)]
     [InlineData("UNPAIRED", ChatErrorCodes.ValidationFailed)]
     [InlineData("OVERSIZE", ChatErrorCodes.PayloadTooLarge)]
-    public async Task Invalid_text_sent_through_ChatService_is_rejected_and_nothing_is_stored(string text, string code)
+    public async Task Invalid_text_sent_through_MessageSender_is_rejected_and_nothing_is_stored(string text, string code)
     {
         // Built here: test data is serialized and an unpaired surrogate would not survive it.
         text = text switch
@@ -655,13 +658,13 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         };
 
         await using var services = BuildChatServices();
-        var chat = services.GetRequiredService<ChatService>();
-        await chat.EnsureDefaultRoomAsync().WaitAsync(Timeout);
-        var user = await chat.RegisterAsync(new RegisterRequest("sender", "correct horse battery")).WaitAsync(Timeout);
+        var sender = services.GetRequiredService<MessageSender>();
+        await services.GetRequiredService<RoomService>().EnsureDefaultRoomAsync().WaitAsync(Timeout);
+        var user = await services.GetRequiredService<AccountService>().RegisterAsync(new RegisterRequest("sender", "correct horse battery")).WaitAsync(Timeout);
         var author = new ChatIdentity(user.Id, user.UserName);
         var head = await Store.Replication.GetHeadPositionAsync().WaitAsync(Timeout);
 
-        var ex = await Assert.ThrowsAsync<ChatException>(() => chat.SendAsync(author, "global", text, "client-1").WaitAsync(Timeout));
+        var ex = await Assert.ThrowsAsync<ChatException>(() => sender.SendAsync(author, new SendMessageRequest(RoomName.Parse("global"), text, "client-1")).WaitAsync(Timeout));
         Assert.Equal(code, ex.Code);
 
         Assert.Equal(0, await Store.Messages.GetLastSeqAsync("global").WaitAsync(Timeout));
@@ -670,25 +673,25 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Equal(head, await Store.Replication.GetHeadPositionAsync().WaitAsync(Timeout));
 
         // The same key with valid text is accepted afterwards: the rejected attempt left no trace.
-        var sent = await chat.SendAsync(author, "global", "valid now", "client-1").WaitAsync(Timeout);
+        var sent = await sender.SendAsync(author, new SendMessageRequest(RoomName.Parse("global"), "valid now", "client-1")).WaitAsync(Timeout);
         Assert.True(sent.Created);
         Assert.Equal(1, sent.Message.Seq);
         Assert.Equal(1, await Store.Messages.GetLastSeqAsync("global").WaitAsync(Timeout));
     }
 
     [Fact]
-    public async Task ChatService_registration_is_case_insensitive_through_the_store()
+    public async Task AccountService_registration_is_case_insensitive_through_the_store()
     {
         await using var services = BuildChatServices();
-        var chat = services.GetRequiredService<ChatService>();
-        await chat.RegisterAsync(new RegisterRequest("Carol", "correct horse battery")).WaitAsync(Timeout);
-        var ex = await Assert.ThrowsAsync<ChatException>(() => chat.RegisterAsync(new RegisterRequest("cAROL", "another password")).WaitAsync(Timeout));
+        var accounts = services.GetRequiredService<AccountService>();
+        await accounts.RegisterAsync(new RegisterRequest("Carol", "correct horse battery")).WaitAsync(Timeout);
+        var ex = await Assert.ThrowsAsync<ChatException>(() => accounts.RegisterAsync(new RegisterRequest("cAROL", "another password")).WaitAsync(Timeout));
         Assert.Equal(ChatErrorCodes.UserExists, ex.Code);
-        var verified = await chat.VerifyCredentialsAsync("CAROL", "correct horse battery").WaitAsync(Timeout);
+        var verified = await accounts.VerifyCredentialsAsync("CAROL", "correct horse battery").WaitAsync(Timeout);
         Assert.Equal("Carol", verified.UserName);
     }
 
-    /// <summary>Builds a <see cref="ChatService"/> composed as in a host, over <see cref="Store"/>.</summary>
+    /// <summary>Builds ChitChat's services composed as in a host, over <see cref="Store"/>.</summary>
     /// <returns>The service provider (dispose it).</returns>
     protected ServiceProvider BuildChatServices()
     {

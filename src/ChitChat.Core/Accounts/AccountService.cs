@@ -1,0 +1,168 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+using ChitChat.Security;
+using ChitChat.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ChitChat.Accounts;
+
+/// <summary>A registration request.</summary>
+/// <param name="UserName">The user name: letters, digits, <c>_ . -</c>.</param>
+/// <param name="Password">The password.</param>
+/// <param name="FirstName">The optional first name.</param>
+/// <param name="LastName">The optional last name.</param>
+public sealed record RegisterRequest(string? UserName, string? Password, string? FirstName = null, string? LastName = null);
+
+/// <summary>
+/// User accounts: registration (validated, the password hashed by <see cref="IPasswordHasher"/>) and credential checks.
+/// Hosts (HTTP, hub, legacy API) call it and translate its <see cref="ChatException"/>s to their wire format.
+/// </summary>
+/// <remarks>
+/// A credential check costs the same for an unknown user as for a wrong password: it verifies against a dummy hash made by
+/// the configured hasher, so the response time does not tell an attacker which user names exist.
+/// </remarks>
+public sealed partial class AccountService
+{
+    private readonly IChatStore _store;
+    private readonly IPasswordHasher _hasher;
+    private readonly ChitChatOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<AccountService> _logger;
+
+    // Verified against when the user is unknown, so that an unknown user costs the same as a wrong password:
+    // made by the configured hasher, hence with the configured work factor.
+    private readonly Lazy<string> _dummyHash;
+
+    /// <summary>Initializes a new instance.</summary>
+    /// <param name="store">The store.</param>
+    /// <param name="hasher">The password hasher.</param>
+    /// <param name="options">The options.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="logger">The logger.</param>
+    public AccountService(IChatStore store, IPasswordHasher hasher, IOptions<ChitChatOptions> options, TimeProvider time, ILogger<AccountService> logger)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(hasher);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(logger);
+        _store = store;
+        _hasher = hasher;
+        _options = options.Value;
+        _time = time;
+        _logger = logger;
+        _dummyHash = new Lazy<string>(() => hasher.Hash(Convert.ToBase64String(RandomNumberGenerator.GetBytes(16))));
+    }
+
+    /// <summary>Registers a user.</summary>
+    /// <param name="request">The request.</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The new user.</returns>
+    /// <exception cref="ChatException"><see cref="ChatErrorCodes.ValidationFailed"/> or <see cref="ChatErrorCodes.UserExists"/>.</exception>
+    public async Task<ChatUser> RegisterAsync(RegisterRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var errors = new Dictionary<string, string[]>();
+        var userName = request.UserName?.Trim();
+        if (string.IsNullOrEmpty(userName))
+        {
+            errors["userName"] = ["A user name is required."];
+        }
+        else if (userName.Length < _options.MinUserNameLength || userName.Length > _options.MaxUserNameLength || !UserNameRegex().IsMatch(userName))
+        {
+            errors["userName"] = [string.Create(CultureInfo.InvariantCulture, $"A user name is {_options.MinUserNameLength} to {_options.MaxUserNameLength} characters of letters, digits, '_', '.' and '-'.")];
+        }
+
+        if (string.IsNullOrEmpty(request.Password))
+        {
+            errors["password"] = ["A password is required."];
+        }
+        else if (request.Password.Length < _options.MinPasswordLength || request.Password.Length > _options.MaxPasswordLength)
+        {
+            errors["password"] = [string.Create(CultureInfo.InvariantCulture, $"A password is {_options.MinPasswordLength} to {_options.MaxPasswordLength} characters.")];
+        }
+
+        var firstName = ValidatePersonName(request.FirstName, "firstName", errors);
+        var lastName = ValidatePersonName(request.LastName, "lastName", errors);
+        if (errors.Count > 0)
+        {
+            throw new ChatException(ChatErrorCodes.ValidationFailed, "The registration is not valid.", errors);
+        }
+
+        var now = _time.GetUtcNow();
+        var user = new ChatUser(Guid.CreateVersion7(now), userName!, firstName, lastName, _hasher.Hash(request.Password!), now, now, 1);
+        if (!await _store.Users.TryCreateAsync(user, cancellationToken).ConfigureAwait(false))
+        {
+            throw new ChatException(ChatErrorCodes.UserExists, $"The user name '{userName}' is taken.");
+        }
+
+        LogUserRegistered(user.Id);
+        return user;
+    }
+
+    /// <summary>Verifies a user name and password, taking the same time whether or not the user exists.</summary>
+    /// <param name="userName">The user name (any case).</param>
+    /// <param name="password">The password.</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The user.</returns>
+    /// <exception cref="ChatException"><see cref="ChatErrorCodes.InvalidCredentials"/> when the user is unknown or the password is wrong.</exception>
+    public async Task<ChatUser> VerifyCredentialsAsync(string? userName, string? password, CancellationToken cancellationToken = default)
+    {
+        ChatUser? user = null;
+        if (!string.IsNullOrWhiteSpace(userName) && userName.Length <= _options.MaxUserNameLength)
+        {
+            user = await _store.Users.FindByNameAsync(userName.Trim(), cancellationToken).ConfigureAwait(false);
+        }
+
+        password ??= string.Empty;
+        if (password.Length > _options.MaxPasswordLength)
+        {
+            password = string.Empty;
+            user = null;
+        }
+
+        // Always run one verification so that an unknown user costs the same as a wrong password.
+        var ok = _hasher.Verify(user?.PasswordHash ?? _dummyHash.Value, password) && user is not null;
+        if (!ok)
+        {
+            LogInvalidCredentials();
+            throw new ChatException(ChatErrorCodes.InvalidCredentials, "The user name or password is incorrect.");
+        }
+
+        return user!;
+    }
+
+    /// <summary>Finds a user by id.</summary>
+    /// <param name="userId">The id.</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The user or <see langword="null"/>.</returns>
+    public Task<ChatUser?> FindUserAsync(Guid userId, CancellationToken cancellationToken = default) =>
+        _store.Users.FindByIdAsync(userId, cancellationToken);
+
+    private string? ValidatePersonName(string? value, string field, Dictionary<string, string[]> errors)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return null;
+        }
+
+        value = value.Trim();
+        if (value.Length > _options.MaxPersonNameLength || value.Any(char.IsControl))
+        {
+            errors[field] = [string.Create(CultureInfo.InvariantCulture, $"At most {_options.MaxPersonNameLength} characters, no control characters.")];
+        }
+
+        return value;
+    }
+
+    [GeneratedRegex(@"^[A-Za-z0-9_.-]+\z", RegexOptions.CultureInvariant)]
+    private static partial Regex UserNameRegex();
+
+    [LoggerMessage(EventId = 1001, EventName = "UserRegistered", Level = LogLevel.Information, Message = "User {UserId} registered.")]
+    private partial void LogUserRegistered(Guid userId);
+
+    [LoggerMessage(EventId = 1002, EventName = "InvalidCredentials", Level = LogLevel.Information, Message = "A login failed: invalid credentials.")]
+    private partial void LogInvalidCredentials();
+}

@@ -1,0 +1,14 @@
+namespace ChitChat.Messaging;
+
+/// <summary>A message to send (see <see cref="MessageSender"/>). The author is never part of it: it is the authenticated identity.</summary>
+/// <param name="Room">The room.</param>
+/// <param name="Text">The text, validated by the sender as a <see cref="MessageText"/> against the configured maximum length.</param>
+/// <param name="ClientMessageId">The optional idempotency key, unique per room: 1 to <see cref="ChitChatOptions.MaxClientMessageIdLength"/>
+/// printable ASCII characters. A retry with the same key returns the original message and stores nothing.</param>
+public sealed record SendMessageRequest(RoomName Room, string? Text, string? ClientMessageId = null)
+{
+    /// <summary>Gets the surface the message comes in through when it is not ChitChat's own API (for example
+    /// <see cref="MessageOrigins.Legacy"/>), or <see langword="null"/> for the hub and the HTTP API; stored as
+    /// <see cref="ChatMessage.Origin"/>. Set by the host, never from a client's payload.</summary>
+    public string? Origin { get; init; }
+}
