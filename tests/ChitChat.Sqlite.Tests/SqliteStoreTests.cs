@@ -310,6 +310,17 @@ public sealed class SqliteStoreTests : IDisposable
                 Assert.True((await store.Messages.AppendAsync(Message("shared", $"p0 {i}", $"p0-{i}"))).Created);
             }
         })));
+        var writersDone = Task.WhenAll(local, first.WaitForExitAsync(), second.WaitForExitAsync());
+
+        // Meanwhile this process's readers see the other processes' commits: a gap-free prefix that never shrinks.
+        long seen = 0;
+        while (!writersDone.IsCompleted)
+        {
+            var page = await store.Messages.QueryAsync("shared", new MessageQuery(seen, null, 3 * perProcess)).WaitAsync(Timeout);
+            Assert.Equal(Enumerable.Range((int)seen + 1, page.Count).Select(i => (long)i), page.Select(m => m.Seq));
+            seen += page.Count;
+        }
+
         await local.WaitAsync(TimeSpan.FromMinutes(3));
         Assert.Equal(0, await first.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3)));
         Assert.Equal(0, await second.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3)));
