@@ -132,15 +132,28 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
             return Task.FromCanceled(cancellationToken);
         }
 
-        try
+        if (_initialized)
         {
-            EnsureInitialized();
             return Task.CompletedTask;
         }
-        catch (Exception ex)
-        {
-            return Task.FromException(Fail(ex));
-        }
+
+        // Opening the file and migrating is blocking I/O: on a thread of its own, not the caller's (the first operation
+        // of a store nobody initialized does it inline, once).
+        return Task.Factory.StartNew(
+            () =>
+            {
+                try
+                {
+                    EnsureInitialized();
+                }
+                catch (Exception ex)
+                {
+                    throw Fail(ex);
+                }
+            },
+            cancellationToken,
+            TaskCreationOptions.LongRunning | TaskCreationOptions.RunContinuationsAsynchronously,
+            TaskScheduler.Default);
     }
 
     /// <inheritdoc />

@@ -135,6 +135,30 @@ public sealed class SqliteReaderTests : IDisposable
         await writer.WaitAsync(Timeout);
     }
 
+    [Fact]
+    public async Task InitializeAsync_does_not_block_the_caller_while_the_file_is_locked()
+    {
+        var file = _directory.File("init.db");
+        await using (var first = new SqliteChatStore(new SqliteStoreOptions { ConnectionString = $"Data Source={file}" }))
+        {
+            await first.InitializeAsync().WaitAsync(Timeout); // an existing WAL file
+        }
+
+        await using var store = new SqliteChatStore(new SqliteStoreOptions { ConnectionString = $"Data Source={file}", BusyTimeout = TimeSpan.FromMinutes(5) });
+        Task initialization;
+        using (var locker = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={file};Pooling=False"))
+        {
+            locker.Open();
+            using var hold = locker.BeginTransaction(deferred: false); // the migration's BEGIN IMMEDIATE waits for it
+            initialization = store.InitializeAsync();
+            Assert.False(initialization.IsCompleted);
+            hold.Commit();
+        }
+
+        await initialization.WaitAsync(Timeout);
+        Assert.Equal(0, await store.Messages.GetLastSeqAsync("r").WaitAsync(Timeout));
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(65)]
