@@ -22,6 +22,7 @@ internal static class Fields
     public const string Room = "room";
     public const string Seq = "seq";
     public const string ClientMessageId = "cmid";
+    public const string Origin = "origin";
     public const string Fence = "fence";
     public const string CounterValue = "v";
     public const string Pending = "pending";
@@ -200,6 +201,12 @@ internal sealed class MessageDocument
     [BsonElement(Fields.Version)]
     public long Version { get; set; }
 
+    /// <summary>The surface the message came in through (<see cref="ChatMessage.Origin"/>). Absent for ChitChat's own API,
+    /// so native messages (and every message written before the field existed) read back as <see langword="null"/>.</summary>
+    [BsonElement(Fields.Origin)]
+    [BsonIgnoreIfNull]
+    public string? Origin { get; set; }
+
     [BsonElement(Fields.Position)]
     public long Position { get; set; }
 
@@ -225,13 +232,14 @@ internal sealed class MessageDocument
             SentAtExtra = sentX,
             ClientMessageId = message.ClientMessageId,
             Version = message.Version,
+            Origin = message.Origin,
             Position = position,
             ChangedAt = changed,
             ChangedAtExtra = changedX,
         };
     }
 
-    public ChatMessage ToModel() => new(Id, Room, Seq, AuthorId, AuthorName, Text, Time.Join(SentAt, SentAtExtra), ClientMessageId, Version);
+    public ChatMessage ToModel() => new(Id, Room, Seq, AuthorId, AuthorName, Text, Time.Join(SentAt, SentAtExtra), ClientMessageId, Version) { Origin = Origin };
 
     public ChangeRecord ToChange() => ChangeRecord.ForMessage(Position, Time.Join(ChangedAt, ChangedAtExtra), ToModel());
 }

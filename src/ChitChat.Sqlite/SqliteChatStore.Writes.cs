@@ -7,73 +7,59 @@ namespace ChitChat.Sqlite;
 /// <summary>The write path: one writer loop, group commit, and the write operations.</summary>
 public sealed partial class SqliteChatStore
 {
-    private const string SelectMessageByKey = $"SELECT {SqliteRows.MessageColumns} FROM messages WHERE room = $room AND client_message_id = $key;";
-    private const string InsertMessage =
-        "INSERT INTO messages (id, room, seq, author_id, author_name, text, sent_at, client_message_id, version, position, changed_at) " +
-        "VALUES ($id, $room, $seq, $author_id, $author_name, $text, $sent_at, $client_message_id, $version, $position, $changed_at);";
-    private const string InsertMessageUnlessKeyExists =
-        "INSERT INTO messages (id, room, seq, author_id, author_name, text, sent_at, client_message_id, version, position, changed_at) " +
-        "VALUES ($id, $room, $seq, $author_id, $author_name, $text, $sent_at, $client_message_id, $version, $position, $changed_at) " +
-        "ON CONFLICT DO NOTHING;";
-    private const string UpsertUserSql =
-        "INSERT INTO users (id, user_name, normalized_user_name, first_name, last_name, password_hash, created_at, updated_at, version, position, changed_at) " +
-        "VALUES ($id, $user_name, $normalized_user_name, $first_name, $last_name, $password_hash, $created_at, $updated_at, $version, $position, $changed_at) " +
-        "ON CONFLICT (id) DO UPDATE SET user_name = excluded.user_name, normalized_user_name = excluded.normalized_user_name, first_name = excluded.first_name, " +
-        "last_name = excluded.last_name, password_hash = excluded.password_hash, created_at = excluded.created_at, updated_at = excluded.updated_at, " +
-        "version = excluded.version, position = excluded.position, changed_at = excluded.changed_at;";
-    private const string UpsertRoomSql =
-        "INSERT INTO rooms (id, name, created_by, created_at, version, position, changed_at) " +
-        "VALUES ($id, $name, $created_by, $created_at, $version, $position, $changed_at) " +
-        "ON CONFLICT (id) DO UPDATE SET name = excluded.name, created_by = excluded.created_by, created_at = excluded.created_at, " +
-        "version = excluded.version, position = excluded.position, changed_at = excluded.changed_at;";
-
-    private const string ReplicaUpsertUserSql =
-        "INSERT INTO users (id, user_name, normalized_user_name, first_name, last_name, password_hash, created_at, updated_at, version, position, changed_at) " +
-        "VALUES ($id, $user_name, $normalized_user_name, $first_name, $last_name, $password_hash, $created_at, $updated_at, $version, $position, $changed_at) " +
-        "ON CONFLICT (id) DO UPDATE SET user_name = excluded.user_name, normalized_user_name = excluded.normalized_user_name, first_name = excluded.first_name, " +
-        "last_name = excluded.last_name, password_hash = excluded.password_hash, created_at = excluded.created_at, updated_at = excluded.updated_at, " +
-        "version = excluded.version, position = excluded.position, changed_at = excluded.changed_at WHERE excluded.version > users.version;";
-    private const string ReplicaUpsertRoomSql =
-        "INSERT INTO rooms (id, name, created_by, created_at, version, position, changed_at) " +
-        "VALUES ($id, $name, $created_by, $created_at, $version, $position, $changed_at) " +
-        "ON CONFLICT (id) DO UPDATE SET name = excluded.name, created_by = excluded.created_by, created_at = excluded.created_at, " +
-        "version = excluded.version, position = excluded.position, changed_at = excluded.changed_at WHERE excluded.version > rooms.version;";
-    private const string ReplicaUpsertMessageSql =
-        "INSERT INTO messages (id, room, seq, author_id, author_name, text, sent_at, client_message_id, version, position, changed_at) " +
-        "VALUES ($id, $room, $seq, $author_id, $author_name, $text, $sent_at, $client_message_id, $version, $position, $changed_at) " +
-        "ON CONFLICT (id) DO UPDATE SET room = excluded.room, seq = excluded.seq, author_id = excluded.author_id, author_name = excluded.author_name, " +
-        "text = excluded.text, sent_at = excluded.sent_at, client_message_id = excluded.client_message_id, version = excluded.version, " +
-        "position = excluded.position, changed_at = excluded.changed_at WHERE excluded.version > messages.version;";
-
     private WriterConnection? _writer;
 
-    private async Task<T> WriteAsync<T>(Func<WriteContext, T> body, CancellationToken cancellationToken, bool multiStatement = false)
+    private Task<T> WriteAsync<T>(Func<WriteContext, T> body, CancellationToken cancellationToken, bool multiStatement = false) =>
+        Enqueue(body, cancellationToken, multiStatement).Completed;
+
+    /// <summary>Queues a write to the writer loop.</summary>
+    /// <returns><c>Queued</c> completes when the write is in the channel (at once unless the channel is full), <c>Completed</c>
+    /// after COMMIT with the result (or with the error that rolled the write back); both fail or cancel when queueing does.</returns>
+    private (Task Queued, Task<T> Completed) Enqueue<T>(Func<WriteContext, T> body, CancellationToken cancellationToken, bool multiStatement)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            var canceled = Task.FromCanceled<T>(cancellationToken);
+            return (canceled, canceled);
+        }
+
         try
         {
             EnsureInitialized();
         }
         catch (Exception ex)
         {
-            throw Fail(ex);
+            var failed = Task.FromException<T>(Fail(ex));
+            return (failed, failed);
         }
 
         var operation = new WriteOperation<T>(body, cancellationToken, multiStatement);
+        if (_queue.Writer.TryWrite(operation))
+        {
+            return (Task.CompletedTask, operation.Task);
+        }
+
+        // Full (back-pressure) or closed (disposed): wait for room; the write is queued when this completes.
+        var queued = WaitForRoomAsync(operation, cancellationToken);
+        return (queued, CompletedAfterAsync(queued, operation.Task));
+    }
+
+    private async Task WaitForRoomAsync(WriteOperation operation, CancellationToken cancellationToken)
+    {
         try
         {
-            if (!_queue.Writer.TryWrite(operation))
-            {
-                await _queue.Writer.WriteAsync(operation, cancellationToken).ConfigureAwait(false);
-            }
+            await _queue.Writer.WriteAsync(operation, cancellationToken).ConfigureAwait(false);
         }
         catch (ChannelClosedException ex)
         {
             throw new ObjectDisposedException(nameof(SqliteChatStore), ex);
         }
+    }
 
-        // Completed by the writer loop after COMMIT (or with the error that rolled the write back).
-        return await operation.Task.ConfigureAwait(false);
+    private static async Task<T> CompletedAfterAsync<T>(Task queued, Task<T> completed)
+    {
+        await queued.ConfigureAwait(false);
+        return await completed.ConfigureAwait(false);
     }
 
     private async Task WriterLoopAsync()
@@ -211,16 +197,16 @@ public sealed partial class SqliteChatStore
         var stored = message.ToMessage(ctx.LastSeq(message.Room) + 1);
         if (message.ClientMessageId is not { } key)
         {
-            var insert = ctx.Command(InsertMessage);
-            SqliteRows.BindMessage(insert, stored, ctx.NextPosition(), ctx.Now);
+            var insert = ctx.Command(SqliteRows.Messages.Insert);
+            SqliteRows.Messages.Bind(insert, stored, ctx.NextPosition(), ctx.Now);
             insert.ExecuteNonQuery();
         }
         else
         {
             // One statement on the hot path: the unique (room, client_message_id) index decides. Only a retry (nothing
             // inserted) reads the original, and only an insert takes the change position.
-            var insert = ctx.Command(InsertMessageUnlessKeyExists);
-            SqliteRows.BindMessage(insert, stored, ctx.PeekNextPosition(), ctx.Now);
+            var insert = ctx.Command(SqliteRows.Messages.InsertUnlessExists);
+            SqliteRows.Messages.Bind(insert, stored, ctx.PeekNextPosition(), ctx.Now);
             if (insert.ExecuteNonQuery() == 0)
             {
                 var original = ctx.QueryMessage(SelectMessageByKey, ("$room", message.Room), ("$key", key))
@@ -259,21 +245,21 @@ public sealed partial class SqliteChatStore
 
     private static void PutUser(WriteContext ctx, ChatUser user)
     {
-        var command = ctx.Command(UpsertUserSql);
-        SqliteRows.BindUser(command, user, ctx.NextPosition(), ctx.Now);
+        var command = ctx.Command(SqliteRows.Users.Upsert);
+        SqliteRows.Users.Bind(command, user, ctx.NextPosition(), ctx.Now);
         command.ExecuteNonQuery();
     }
 
     private static void PutRoom(WriteContext ctx, ChatRoom room)
     {
-        var command = ctx.Command(UpsertRoomSql);
-        SqliteRows.BindRoom(command, room, ctx.NextPosition(), ctx.Now);
+        var command = ctx.Command(SqliteRows.Rooms.Upsert);
+        SqliteRows.Rooms.Bind(command, room, ctx.NextPosition(), ctx.Now);
         command.ExecuteNonQuery();
     }
 
     private int Apply(WriteContext ctx, ReplicationWrite write)
     {
-        var existing = ReadCheckpoint(ctx.Connection, ctx.Transaction, write.SourceId);
+        var existing = ReadCheckpoint(ctx.Bind(SelectCheckpoint, ("$source", write.SourceId)));
         if (existing is not null && existing.FencingToken > write.FencingToken)
         {
             throw new FencingTokenRejectedException(write.SourceId, write.FencingToken, existing.FencingToken);
@@ -325,10 +311,10 @@ public sealed partial class SqliteChatStore
     /// (last writer wins by version; an equal or newer stored version makes it a no-op that returns 0). A drifted
     /// document holding the same unique name, seq or idempotency key makes the statement fail with a constraint error
     /// (statement-level, nothing changed), and only then the slower path resolves the collision.</summary>
-    private static int TryUpsert(WriteContext ctx, string sql, Action<SqliteCommand, long> bind)
+    private static int TryUpsert<T>(WriteContext ctx, SqliteTable<T> table, T document)
     {
-        var command = ctx.Command(sql);
-        bind(command, ctx.PeekNextPosition());
+        var command = ctx.Command(table.UpsertIfNewer);
+        table.Bind(command, document, ctx.PeekNextPosition(), ctx.Now);
         try
         {
             if (command.ExecuteNonQuery() == 0)
@@ -347,7 +333,7 @@ public sealed partial class SqliteChatStore
 
     private static int UpsertUser(WriteContext ctx, ChatUser user)
     {
-        var fast = TryUpsert(ctx, ReplicaUpsertUserSql, (c, position) => SqliteRows.BindUser(c, user, position, ctx.Now));
+        var fast = TryUpsert(ctx, SqliteRows.Users, user);
         if (fast >= 0)
         {
             return fast;
@@ -367,7 +353,7 @@ public sealed partial class SqliteChatStore
 
     private static int UpsertRoom(WriteContext ctx, ChatRoom room)
     {
-        var fast = TryUpsert(ctx, ReplicaUpsertRoomSql, (c, position) => SqliteRows.BindRoom(c, room, position, ctx.Now));
+        var fast = TryUpsert(ctx, SqliteRows.Rooms, room);
         if (fast >= 0)
         {
             return fast;
@@ -386,7 +372,7 @@ public sealed partial class SqliteChatStore
 
     private static int UpsertMessage(WriteContext ctx, ChatMessage message)
     {
-        var fast = TryUpsert(ctx, ReplicaUpsertMessageSql, (c, position) => SqliteRows.BindMessage(c, message, position, ctx.Now));
+        var fast = TryUpsert(ctx, SqliteRows.Messages, message);
         if (fast == 0)
         {
             return 0;
@@ -413,8 +399,8 @@ public sealed partial class SqliteChatStore
             ctx.NonQuery("DELETE FROM messages WHERE room = $room AND client_message_id = $key;", ("$room", message.Room), ("$key", key));
         }
 
-        var insert = ctx.Command(InsertMessage);
-        SqliteRows.BindMessage(insert, message, ctx.NextPosition(), ctx.Now);
+        var insert = ctx.Command(SqliteRows.Messages.Insert);
+        SqliteRows.Messages.Bind(insert, message, ctx.NextPosition(), ctx.Now);
         insert.ExecuteNonQuery();
         return 1;
     }
@@ -493,7 +479,7 @@ public sealed partial class SqliteChatStore
         /// <summary>Returns the position the next change will take, without taking it (for a write that may change nothing).</summary>
         public long PeekNextPosition()
         {
-            _position ??= Scalar(Connection, "SELECT position FROM change_position WHERE id = 1;", Transaction);
+            _position ??= Scalar(Command(SelectHead));
             return _position.Value + 1;
         }
 
@@ -502,7 +488,7 @@ public sealed partial class SqliteChatStore
 
         public long NextPosition()
         {
-            _position ??= Scalar(Connection, "SELECT position FROM change_position WHERE id = 1;", Transaction);
+            _position ??= Scalar(Command(SelectHead));
             _positionChanged = true;
             _position++;
             return _position.Value;
@@ -584,10 +570,10 @@ public sealed partial class SqliteChatStore
         public ChatMessage? QueryMessage(string sql, params (string Name, object Value)[] parameters)
         {
             using var reader = Bind(sql, parameters).ExecuteReader();
-            return reader.Read() ? SqliteRows.ReadMessage(reader) : null;
+            return reader.Read() ? SqliteRows.Messages.Read(reader) : null;
         }
 
-        private SqliteCommand Bind(string sql, (string Name, object Value)[] parameters)
+        public SqliteCommand Bind(string sql, params (string Name, object Value)[] parameters)
         {
             var command = Command(sql);
             command.Parameters.Clear();
@@ -600,7 +586,6 @@ public sealed partial class SqliteChatStore
         }
     }
 
-    /// <summary>A queued write, completed by the writer loop.</summary>
     /// <summary>A queued write. The writer loop executes it and records its outcome; <see cref="Complete"/> then completes
     /// its task (off the writer loop, after COMMIT) with the result, the error or the cancellation.</summary>
     private abstract class WriteOperation(CancellationToken cancellationToken, bool multiStatement)

@@ -13,11 +13,39 @@ namespace ChitChat.Sqlite;
 /// Every write goes through one writer loop that commits up to <see cref="SqliteStoreOptions.MaxBatchSize"/> queued writes in
 /// one <c>BEGIN IMMEDIATE</c> transaction (group commit) and acknowledges them after the commit, so an acknowledged append is
 /// durable. Sequence numbers are assigned inside that transaction from the file's own counters, so several processes can
-/// write the same file. Reads use a small pool of connections and see committed data only.
+/// write the same file. Reads run on a few dedicated reader threads (<see cref="SqliteStoreOptions.ReaderThreads"/>), each with
+/// its own read-only connection, and see committed data only: a read never blocks the caller's thread (see <see cref="SqliteReaderPool"/>).
 /// </summary>
 public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore, IMessageStore, IReplicationStore, IAsyncDisposable, IDisposable
 {
     private const int ScanPageSize = 500;
+    private const string SelectHead = "SELECT position FROM change_position WHERE id = 1;";
+    private static readonly string SelectUserById = $"{SqliteRows.Users.Select} WHERE id = $id;";
+    private static readonly string SelectUserByName = $"{SqliteRows.Users.Select} WHERE normalized_user_name = $name;";
+    private static readonly string SelectRoomByName = $"{SqliteRows.Rooms.Select} WHERE name = $name;";
+    private static readonly string SelectRooms = $"{SqliteRows.Rooms.Select} ORDER BY name;";
+    private static readonly string SelectMessageByKey = $"{SqliteRows.Messages.Select} WHERE room = $room AND client_message_id = $key;";
+
+    /// <summary>The four history queries: without 'after' the latest page (read descending, returned ascending), with it
+    /// the earliest page after it; each with or without 'before' (parameters a statement does not use are ignored). Indexed by (after set ? 2 : 0) + (before set ? 1 : 0).</summary>
+    private static readonly string ChangesOfUsers = $"{SqliteRows.Users.Select} WHERE position > $after ORDER BY position LIMIT $limit;";
+    private static readonly string ChangesOfRooms = $"{SqliteRows.Rooms.Select} WHERE position > $after ORDER BY position LIMIT $limit;";
+    private static readonly string ChangesOfMessages = $"{SqliteRows.Messages.Select} WHERE position > $after ORDER BY position LIMIT $limit;";
+    private static readonly string ScanUsersFirst = $"{SqliteRows.Users.Select} ORDER BY id LIMIT $limit;";
+    private static readonly string ScanUsersAfter = $"{SqliteRows.Users.Select} WHERE id > $key ORDER BY id LIMIT $limit;";
+    private static readonly string ScanRoomsFirst = $"{SqliteRows.Rooms.Select} ORDER BY id LIMIT $limit;";
+    private static readonly string ScanRoomsAfter = $"{SqliteRows.Rooms.Select} WHERE id > $key ORDER BY id LIMIT $limit;";
+    private static readonly string ScanMessagesFirst = $"{SqliteRows.Messages.Select} ORDER BY room, seq LIMIT $limit;";
+    private static readonly string ScanMessagesAfter = $"{SqliteRows.Messages.Select} WHERE (room, seq) > ($key, $seq) ORDER BY room, seq LIMIT $limit;";
+    private const string SelectCheckpoint = "SELECT source_id, position, fencing_token, updated_at FROM replica_checkpoints WHERE source_id = $source;";
+
+    private static readonly string[] MessagePages =
+    [
+        $"{SqliteRows.Messages.Select} WHERE room = $room ORDER BY seq DESC LIMIT $limit;",
+        $"{SqliteRows.Messages.Select} WHERE room = $room AND seq < $before ORDER BY seq DESC LIMIT $limit;",
+        $"{SqliteRows.Messages.Select} WHERE room = $room AND seq > $after ORDER BY seq ASC LIMIT $limit;",
+        $"{SqliteRows.Messages.Select} WHERE room = $room AND seq > $after AND seq < $before ORDER BY seq ASC LIMIT $limit;",
+    ];
 
     private readonly SqliteStoreOptions _options;
     private readonly SqliteConnectionFactory _connections;
@@ -26,8 +54,7 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
     private readonly string _name;
     private readonly Channel<WriteOperation> _queue;
     private readonly Lock _lifecycle = new();
-    private readonly Lock _readersGate = new();
-    private readonly Stack<SqliteConnection> _idleReaders = new();
+    private SqliteReaderPool? _readers;
     private Task? _writerLoop;
     private volatile bool _initialized;
     private bool _disposed;
@@ -56,7 +83,7 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
             MaxBatchSize = options.MaxBatchSize,
             BusyTimeout = options.BusyTimeout,
             WriteQueueCapacity = options.WriteQueueCapacity,
-            MaxIdleReadConnections = options.MaxIdleReadConnections,
+            ReaderThreads = options.ReaderThreads,
         };
         _connections = new SqliteConnectionFactory(_options.ConnectionString!, _options.BusyTimeout);
         _time = timeProvider ?? TimeProvider.System;
@@ -94,6 +121,9 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
     /// <summary>Gets the schema version this build creates.</summary>
     internal static int SchemaVersion => SqliteSchema.CurrentVersion;
 
+    /// <summary>Gets the number of reader threads (after initialization).</summary>
+    internal int ReaderThreads => _readers?.Threads ?? 0;
+
     /// <inheritdoc />
     public Task InitializeAsync(CancellationToken cancellationToken = default)
     {
@@ -102,26 +132,41 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
             return Task.FromCanceled(cancellationToken);
         }
 
-        try
+        if (_initialized)
         {
-            EnsureInitialized();
             return Task.CompletedTask;
         }
-        catch (Exception ex)
-        {
-            return Task.FromException(Fail(ex));
-        }
+
+        // Opening the file and migrating is blocking I/O: on a thread of its own, not the caller's (the first operation
+        // of a store nobody initialized does it inline, once).
+        return Task.Factory.StartNew(
+            () =>
+            {
+                try
+                {
+                    EnsureInitialized();
+                }
+                catch (Exception ex)
+                {
+                    throw Fail(ex);
+                }
+            },
+            cancellationToken,
+            TaskCreationOptions.LongRunning | TaskCreationOptions.RunContinuationsAsynchronously,
+            TaskScheduler.Default);
     }
 
     /// <inheritdoc />
     public Task PingAsync(CancellationToken cancellationToken = default) =>
-        ReadAsync(static c => Scalar(c, "SELECT position FROM change_position WHERE id = 1;"), cancellationToken);
+        ReadAsync(static c => Scalar(c.Command(SelectHead)), cancellationToken);
 
-    /// <summary>Stops accepting writes, commits the queued ones, and closes every connection.</summary>
+    /// <summary>Stops accepting writes and reads, commits the queued writes, fails the queued reads with
+    /// <see cref="ObjectDisposedException"/>, lets the running reads finish, and closes every connection.</summary>
     /// <returns>A task that completes when the store is closed.</returns>
     public async ValueTask DisposeAsync()
     {
         Task? loop;
+        SqliteReaderPool? readers;
         lock (_lifecycle)
         {
             if (_disposed)
@@ -131,8 +176,10 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
 
             _disposed = true;
             loop = _writerLoop;
+            readers = _readers;
         }
 
+        var readersStopped = readers?.StopAsync() ?? Task.CompletedTask;
         _queue.Writer.TryComplete();
         if (loop is not null)
         {
@@ -140,13 +187,7 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
         }
 
         CloseWriter();
-        lock (_readersGate)
-        {
-            while (_idleReaders.TryPop(out var reader))
-            {
-                reader.Dispose();
-            }
-        }
+        await readersStopped.ConfigureAwait(false);
 
         SqliteLog.StoreClosed(_logger, _name, CommittedTransactions);
     }
@@ -161,13 +202,13 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
     }
 
     Task<ChatUser?> IUserStore.FindByIdAsync(Guid id, CancellationToken cancellationToken) =>
-        ReadAsync(c => QuerySingle(c, $"SELECT {SqliteRows.UserColumns} FROM users WHERE id = $id;", SqliteRows.ReadUser, ("$id", SqliteRows.Id(id))), cancellationToken);
+        ReadAsync(c => QuerySingle(c.Command(SelectUserById, ("$id", SqliteRows.Id(id))), SqliteRows.Users.Read), cancellationToken);
 
     Task<ChatUser?> IUserStore.FindByNameAsync(string userName, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(userName);
         var normalized = ChatUser.Normalize(userName);
-        return ReadAsync(c => QuerySingle(c, $"SELECT {SqliteRows.UserColumns} FROM users WHERE normalized_user_name = $name;", SqliteRows.ReadUser, ("$name", normalized)), cancellationToken);
+        return ReadAsync(c => QuerySingle(c.Command(SelectUserByName, ("$name", normalized)), SqliteRows.Users.Read), cancellationToken);
     }
 
     Task<bool> IRoomStore.TryCreateAsync(ChatRoom room, CancellationToken cancellationToken)
@@ -179,11 +220,11 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
     Task<ChatRoom?> IRoomStore.FindByNameAsync(string name, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(name);
-        return ReadAsync(c => QuerySingle(c, $"SELECT {SqliteRows.RoomColumns} FROM rooms WHERE name = $name;", SqliteRows.ReadRoom, ("$name", name)), cancellationToken);
+        return ReadAsync(c => QuerySingle(c.Command(SelectRoomByName, ("$name", name)), SqliteRows.Rooms.Read), cancellationToken);
     }
 
     Task<IReadOnlyList<ChatRoom>> IRoomStore.ListAsync(CancellationToken cancellationToken) =>
-        ReadAsync<IReadOnlyList<ChatRoom>>(c => QueryList(c, $"SELECT {SqliteRows.RoomColumns} FROM rooms ORDER BY name;", SqliteRows.ReadRoom), cancellationToken);
+        ReadAsync<IReadOnlyList<ChatRoom>>(static c => Read(c.Command(SelectRooms), SqliteRows.Rooms.Read), cancellationToken);
 
     Task<AppendResult> IMessageStore.AppendAsync(NewMessage message, CancellationToken cancellationToken)
     {
@@ -192,12 +233,20 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
     }
 
     /// <inheritdoc />
-    /// <remarks>The append is queued to the single writer loop (a FIFO channel) before this returns, and the loop assigns
-    /// sequence numbers in queue order: it is sequenced at once.</remarks>
+    /// <remarks>
+    /// The single writer loop takes writes from one FIFO channel and assigns sequence numbers in the order it takes them,
+    /// so an append is sequenced once it is in the channel. When the channel has room (the normal case) the append is
+    /// written to it before this method returns, and <see cref="PendingAppend.Sequenced"/> is already complete. When the
+    /// channel is full (<see cref="SqliteStoreOptions.WriteQueueCapacity"/> writes waiting: back-pressure), the append waits
+    /// for room and <see cref="PendingAppend.Sequenced"/> completes only once it is in the channel: an append started after
+    /// that is queued behind it. Reporting it sequenced earlier would rest on the order in which the channel admits blocked
+    /// writers, which it does not promise. A cancelled or failed enqueue cancels or fails both tasks.
+    /// </remarks>
     PendingAppend IMessageStore.BeginAppend(NewMessage message, CancellationToken cancellationToken)
     {
-        var durable = ((IMessageStore)this).AppendAsync(message, cancellationToken);
-        return new PendingAppend(Task.CompletedTask, durable);
+        ArgumentNullException.ThrowIfNull(message);
+        var (queued, durable) = Enqueue(ctx => Append(ctx, message), cancellationToken, multiStatement: false);
+        return new PendingAppend(queued, durable);
     }
 
     Task<IReadOnlyList<ChatMessage>> IMessageStore.QueryAsync(string room, MessageQuery query, CancellationToken cancellationToken)
@@ -207,28 +256,19 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
         return ReadAsync<IReadOnlyList<ChatMessage>>(
             c =>
             {
-                using var command = c.CreateCommand();
-                command.Parameters.AddWithValue("$room", room);
-                command.Parameters.AddWithValue("$limit", query.Limit);
-                var before = string.Empty;
-                if (query.BeforeSeq is { } b)
+                var (after, before) = (query.AfterSeq, query.BeforeSeq);
+                var command = c.Command(
+                    MessagePages[(after is null ? 0 : 2) + (before is null ? 0 : 1)],
+                    ("$room", room),
+                    ("$limit", query.Limit),
+                    ("$after", after ?? 0L),
+                    ("$before", before ?? 0L));
+                var page = Read(command, SqliteRows.Messages.Read);
+                if (after is null)
                 {
-                    before = " AND seq < $before";
-                    command.Parameters.AddWithValue("$before", b);
+                    page.Reverse(); // the latest page was read descending
                 }
 
-                if (query.AfterSeq is { } a)
-                {
-                    // The earliest page after 'after'.
-                    command.Parameters.AddWithValue("$after", a);
-                    command.CommandText = $"SELECT {SqliteRows.MessageColumns} FROM messages WHERE room = $room AND seq > $after{before} ORDER BY seq ASC LIMIT $limit;";
-                    return Read(command, SqliteRows.ReadMessage);
-                }
-
-                // The latest page (before 'before'), returned ascending.
-                command.CommandText = $"SELECT {SqliteRows.MessageColumns} FROM messages WHERE room = $room{before} ORDER BY seq DESC LIMIT $limit;";
-                var page = Read(command, SqliteRows.ReadMessage);
-                page.Reverse();
                 return page;
             },
             cancellationToken);
@@ -237,7 +277,7 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
     Task<long> IMessageStore.GetLastSeqAsync(string room, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(room);
-        return ReadAsync(c => Scalar(c, "SELECT last_seq FROM room_sequences WHERE room = $room;", ("$room", room)), cancellationToken);
+        return ReadAsync(c => Scalar(c.Command("SELECT last_seq FROM room_sequences WHERE room = $room;", ("$room", room))), cancellationToken);
     }
 
     Task<ChatMessage?> IMessageStore.FindByClientMessageIdAsync(string room, string clientMessageId, CancellationToken cancellationToken)
@@ -245,12 +285,7 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
         ArgumentNullException.ThrowIfNull(room);
         ArgumentNullException.ThrowIfNull(clientMessageId);
         return ReadAsync(
-            c => QuerySingle(
-                c,
-                $"SELECT {SqliteRows.MessageColumns} FROM messages WHERE room = $room AND client_message_id = $key;",
-                SqliteRows.ReadMessage,
-                ("$room", room),
-                ("$key", clientMessageId)),
+            c => QuerySingle(c.Command(SelectMessageByKey, ("$room", room), ("$key", clientMessageId)), SqliteRows.Messages.Read),
             cancellationToken);
     }
 
@@ -258,17 +293,15 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
         return ReadAsync(
-            c =>
+            c => c.InSnapshot(() =>
             {
                 // One read transaction: a snapshot, so a change committed between the three queries cannot be skipped.
                 // Positions are assigned under the write lock in commit order, so a snapshot never has a hole that fills later.
-                using var transaction = c.BeginTransaction(deferred: true);
                 var changes = new List<ChangeRecord>();
-                changes.AddRange(ReadChangesOf(c, transaction, $"SELECT {SqliteRows.UserColumns} FROM users", SqliteRows.ReadUserChange, afterPosition, maxCount));
-                changes.AddRange(ReadChangesOf(c, transaction, $"SELECT {SqliteRows.RoomColumns} FROM rooms", SqliteRows.ReadRoomChange, afterPosition, maxCount));
-                changes.AddRange(ReadChangesOf(c, transaction, $"SELECT {SqliteRows.MessageColumns} FROM messages", SqliteRows.ReadMessageChange, afterPosition, maxCount));
-                var head = Scalar(c, "SELECT position FROM change_position WHERE id = 1;", transaction);
-                transaction.Commit();
+                changes.AddRange(ReadChangesOf(c, ChangesOfUsers, SqliteRows.Users.ReadChange, afterPosition, maxCount));
+                changes.AddRange(ReadChangesOf(c, ChangesOfRooms, SqliteRows.Rooms.ReadChange, afterPosition, maxCount));
+                changes.AddRange(ReadChangesOf(c, ChangesOfMessages, SqliteRows.Messages.ReadChange, afterPosition, maxCount));
+                var head = Scalar(c.Command(SelectHead));
                 changes.Sort(static (x, y) => x.Position.CompareTo(y.Position));
                 if (changes.Count > maxCount)
                 {
@@ -276,17 +309,17 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
                 }
 
                 return new ChangeBatch(changes, head);
-            },
+            }),
             cancellationToken);
     }
 
     Task<long> IReplicationStore.GetHeadPositionAsync(CancellationToken cancellationToken) =>
-        ReadAsync(static c => Scalar(c, "SELECT position FROM change_position WHERE id = 1;"), cancellationToken);
+        ReadAsync(static c => Scalar(c.Command(SelectHead)), cancellationToken);
 
     Task<ReplicaCheckpoint?> IReplicationStore.GetCheckpointAsync(string sourceId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(sourceId);
-        return ReadAsync(c => ReadCheckpoint(c, null, sourceId), cancellationToken);
+        return ReadAsync(c => ReadCheckpoint(c.Command(SelectCheckpoint, ("$source", sourceId))), cancellationToken);
     }
 
     Task<int> IReplicationStore.ApplyAsync(ReplicationWrite write, CancellationToken cancellationToken)
@@ -334,90 +367,37 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
         }
     }
 
-    private static List<ChangeRecord> ScanPage(SqliteConnection c, DocumentKind kind, string? afterKey, long afterSeq)
+    private static List<ChangeRecord> ScanPage(SqliteReadConnection c, DocumentKind kind, string? afterKey, long afterSeq)
     {
-        using var command = c.CreateCommand();
-        command.Parameters.AddWithValue("$limit", ScanPageSize);
-        var after = string.Empty;
-        if (afterKey is not null)
+        var first = afterKey is null;
+        var (sql, read) = kind switch
         {
-            command.Parameters.AddWithValue("$key", afterKey);
-            command.Parameters.AddWithValue("$seq", afterSeq);
-            after = kind == DocumentKind.Message ? " WHERE (room, seq) > ($key, $seq)" : " WHERE id > $key";
-        }
-
-        switch (kind)
-        {
-            case DocumentKind.User:
-                command.CommandText = $"SELECT {SqliteRows.UserColumns} FROM users{after} ORDER BY id LIMIT $limit;";
-                return Read(command, SqliteRows.ReadUserChange);
-            case DocumentKind.Room:
-                command.CommandText = $"SELECT {SqliteRows.RoomColumns} FROM rooms{after} ORDER BY id LIMIT $limit;";
-                return Read(command, SqliteRows.ReadRoomChange);
-            case DocumentKind.Message:
-                command.CommandText = $"SELECT {SqliteRows.MessageColumns} FROM messages{after} ORDER BY room, seq LIMIT $limit;";
-                return Read(command, SqliteRows.ReadMessageChange);
-            default:
-                throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown document kind.");
-        }
+            DocumentKind.User => (first ? ScanUsersFirst : ScanUsersAfter, SqliteRows.Users.ReadChange),
+            DocumentKind.Room => (first ? ScanRoomsFirst : ScanRoomsAfter, SqliteRows.Rooms.ReadChange),
+            DocumentKind.Message => (first ? ScanMessagesFirst : ScanMessagesAfter, (Func<SqliteDataReader, ChangeRecord>)SqliteRows.Messages.ReadChange),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown document kind."),
+        };
+        return Read(c.Command(sql, ("$limit", ScanPageSize), ("$key", afterKey ?? string.Empty), ("$seq", afterSeq)), read);
     }
 
-    private static List<ChangeRecord> ReadChangesOf(SqliteConnection c, SqliteTransaction transaction, string select, Func<SqliteDataReader, ChangeRecord> map, long after, int max)
-    {
-        using var command = c.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = select + " WHERE position > $after ORDER BY position LIMIT $limit;";
-        command.Parameters.AddWithValue("$after", after);
-        command.Parameters.AddWithValue("$limit", max);
-        return Read(command, map);
-    }
+    private static List<ChangeRecord> ReadChangesOf(SqliteReadConnection c, string sql, Func<SqliteDataReader, ChangeRecord> map, long after, int max) =>
+        Read(c.Command(sql, ("$after", after), ("$limit", max)), map);
 
-    private static ReplicaCheckpoint? ReadCheckpoint(SqliteConnection c, SqliteTransaction? transaction, string sourceId)
+    private static ReplicaCheckpoint? ReadCheckpoint(SqliteCommand command)
     {
-        using var command = c.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "SELECT source_id, position, fencing_token, updated_at FROM replica_checkpoints WHERE source_id = $source;";
-        command.Parameters.AddWithValue("$source", sourceId);
         using var reader = command.ExecuteReader();
         return reader.Read()
             ? new ReplicaCheckpoint(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), new DateTimeOffset(reader.GetInt64(3), TimeSpan.Zero))
             : null;
     }
 
-    private static long Scalar(SqliteConnection c, string sql, params (string Name, object Value)[] parameters) => Scalar(c, sql, null, parameters);
+    private static long Scalar(SqliteCommand command) => command.ExecuteScalar() is long result ? result : 0L;
 
-    private static long Scalar(SqliteConnection c, string sql, SqliteTransaction? transaction, params (string Name, object Value)[] parameters)
-    {
-        using var command = c.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value);
-        }
-
-        return command.ExecuteScalar() is long result ? result : 0L;
-    }
-
-    private static T? QuerySingle<T>(SqliteConnection c, string sql, Func<SqliteDataReader, T> map, params (string Name, object Value)[] parameters)
+    private static T? QuerySingle<T>(SqliteCommand command, Func<SqliteDataReader, T> map)
         where T : class
     {
-        using var command = c.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value);
-        }
-
         using var reader = command.ExecuteReader();
         return reader.Read() ? map(reader) : null;
-    }
-
-    private static List<T> QueryList<T>(SqliteConnection c, string sql, Func<SqliteDataReader, T> map)
-    {
-        using var command = c.CreateCommand();
-        command.CommandText = sql;
-        return Read(command, map);
     }
 
     private static List<T> Read<T>(SqliteCommand command, Func<SqliteDataReader, T> map)
@@ -454,66 +434,34 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
                 SqliteLog.StoreOpened(_logger, _name, _connections.DataSource, from, SqliteSchema.CurrentVersion, _options.MaxBatchSize);
             }
 
+            _readers = new SqliteReaderPool(_options.ReaderThreads, _name, _connections.Open, Fail);
             _writerLoop = Task.Run(WriterLoopAsync);
             _initialized = true;
         }
     }
 
-    private Task<T> ReadAsync<T>(Func<SqliteConnection, T> read, CancellationToken cancellationToken)
+    /// <summary>Runs a read on a reader thread (never on the caller's); see <see cref="SqliteReaderPool"/>.</summary>
+    /// <typeparam name="T">The result type.</typeparam>
+    /// <param name="read">The read, given the reader thread's connection.</param>
+    /// <param name="cancellationToken">Cancels the read until a reader thread starts it.</param>
+    /// <returns>The result, with SQLite availability errors translated.</returns>
+    internal Task<T> ReadAsync<T>(Func<SqliteReadConnection, T> read, CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested)
         {
             return Task.FromCanceled<T>(cancellationToken);
         }
 
-        SqliteConnection? connection = null;
-        var broken = false;
         try
         {
             EnsureInitialized();
-            connection = RentReader();
-            return Task.FromResult(read(connection));
         }
         catch (Exception ex)
         {
-            broken = ex is SqliteException;
             return Task.FromException<T>(Fail(ex));
         }
-        finally
-        {
-            if (connection is not null)
-            {
-                ReturnReader(connection, broken);
-            }
-        }
-    }
 
-    private SqliteConnection RentReader()
-    {
-        lock (_readersGate)
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_idleReaders.TryPop(out var idle))
-            {
-                return idle;
-            }
-        }
-
-        return _connections.Open();
-    }
-
-    private void ReturnReader(SqliteConnection connection, bool broken)
-    {
-        lock (_readersGate)
-        {
-            if (!broken && !_disposed && _idleReaders.Count < _options.MaxIdleReadConnections)
-            {
-                _idleReaders.Push(connection);
-                return;
-            }
-        }
-
-        connection.Dispose();
+        return _readers!.ReadAsync(read, cancellationToken);
     }
 
     private Exception Fail(Exception exception)

@@ -4,94 +4,87 @@ using Microsoft.Data.Sqlite;
 
 namespace ChitChat.Sqlite;
 
-/// <summary>Column lists and row mapping. Ids are stored as lower-case "D" strings (their text order is <see cref="Guid.CompareTo(Guid)"/> order), times as UTC ticks.</summary>
+/// <summary>The column maps of the three aggregates, and the stored forms of ids and times: ids are lower-case "D"
+/// strings (their text order is <see cref="Guid.CompareTo(Guid)"/> order), times UTC ticks.</summary>
 internal static class SqliteRows
 {
-    public const string UserColumns = "id, user_name, first_name, last_name, password_hash, created_at, updated_at, version, position, changed_at";
-    public const string RoomColumns = "id, name, created_by, created_at, version, position, changed_at";
-    public const string MessageColumns = "id, room, seq, author_id, author_name, text, sent_at, client_message_id, version, position, changed_at";
+    // Each aggregate's columns are declared once, in reading order; static initializers run in textual order, so every
+    // ordinal is assigned before the table that reads with it is built.
+    private static readonly SqliteTable<ChatUser>.Builder UserMap = SqliteTable<ChatUser>.Define("users")
+        .Stored("normalized_user_name", u => u.NormalizedUserName); // for its unique index; reads derive it from the name
+    private static readonly int UserId = UserMap.Column("id", u => Id(u.Id));
+    private static readonly int UserName = UserMap.Column("user_name", u => u.UserName);
+    private static readonly int UserFirstName = UserMap.Column("first_name", u => u.FirstName);
+    private static readonly int UserLastName = UserMap.Column("last_name", u => u.LastName);
+    private static readonly int UserPasswordHash = UserMap.Column("password_hash", u => u.PasswordHash);
+    private static readonly int UserCreatedAt = UserMap.Column("created_at", u => Ticks(u.CreatedAt));
+    private static readonly int UserUpdatedAt = UserMap.Column("updated_at", u => Ticks(u.UpdatedAt));
+    private static readonly int UserVersion = UserMap.Column("version", u => u.Version);
+
+    /// <summary>The <c>users</c> table.</summary>
+    public static readonly SqliteTable<ChatUser> Users = UserMap.Build(
+        r => new ChatUser(
+            Guid.Parse(r.GetString(UserId)),
+            r.GetString(UserName),
+            NullableString(r, UserFirstName),
+            NullableString(r, UserLastName),
+            r.GetString(UserPasswordHash),
+            Time(r.GetInt64(UserCreatedAt)),
+            Time(r.GetInt64(UserUpdatedAt)),
+            r.GetInt64(UserVersion)),
+        ChangeRecord.ForUser);
+
+    private static readonly SqliteTable<ChatRoom>.Builder RoomMap = SqliteTable<ChatRoom>.Define("rooms");
+    private static readonly int RoomId = RoomMap.Column("id", r => Id(r.Id));
+    private static readonly int RoomName = RoomMap.Column("name", r => r.Name);
+    private static readonly int RoomCreatedBy = RoomMap.Column("created_by", r => r.CreatedBy is { } by ? Id(by) : null);
+    private static readonly int RoomCreatedAt = RoomMap.Column("created_at", r => Ticks(r.CreatedAt));
+    private static readonly int RoomVersion = RoomMap.Column("version", r => r.Version);
+
+    /// <summary>The <c>rooms</c> table.</summary>
+    public static readonly SqliteTable<ChatRoom> Rooms = RoomMap.Build(
+        r => new ChatRoom(
+            Guid.Parse(r.GetString(RoomId)),
+            r.GetString(RoomName),
+            r.IsDBNull(RoomCreatedBy) ? null : Guid.Parse(r.GetString(RoomCreatedBy)),
+            Time(r.GetInt64(RoomCreatedAt)),
+            r.GetInt64(RoomVersion)),
+        ChangeRecord.ForRoom);
+
+    private static readonly SqliteTable<ChatMessage>.Builder MessageMap = SqliteTable<ChatMessage>.Define("messages");
+    private static readonly int MessageId = MessageMap.Column("id", m => Id(m.Id));
+    private static readonly int MessageRoom = MessageMap.Column("room", m => m.Room);
+    private static readonly int MessageSeq = MessageMap.Column("seq", m => m.Seq);
+    private static readonly int MessageAuthorId = MessageMap.Column("author_id", m => Id(m.AuthorId));
+    private static readonly int MessageAuthorName = MessageMap.Column("author_name", m => m.AuthorName);
+    private static readonly int MessageText = MessageMap.Column("text", m => m.Text);
+    private static readonly int MessageSentAt = MessageMap.Column("sent_at", m => Ticks(m.SentAt));
+    private static readonly int MessageClientMessageId = MessageMap.Column("client_message_id", m => m.ClientMessageId);
+    private static readonly int MessageVersion = MessageMap.Column("version", m => m.Version);
+    private static readonly int MessageOrigin = MessageMap.Column("origin", m => m.Origin); // schema version 2
+
+    /// <summary>The <c>messages</c> table.</summary>
+    public static readonly SqliteTable<ChatMessage> Messages = MessageMap.Build(
+        r => new ChatMessage(
+            Guid.Parse(r.GetString(MessageId)),
+            r.GetString(MessageRoom),
+            r.GetInt64(MessageSeq),
+            Guid.Parse(r.GetString(MessageAuthorId)),
+            r.GetString(MessageAuthorName),
+            r.GetString(MessageText),
+            Time(r.GetInt64(MessageSentAt)),
+            NullableString(r, MessageClientMessageId),
+            r.GetInt64(MessageVersion))
+        {
+            Origin = NullableString(r, MessageOrigin),
+        },
+        ChangeRecord.ForMessage);
 
     public static string Id(Guid id) => id.ToString("D", CultureInfo.InvariantCulture);
 
     public static long Ticks(DateTimeOffset value) => value.UtcTicks;
 
-    public static ChatUser ReadUser(SqliteDataReader r) => new(
-        Guid.Parse(r.GetString(0)),
-        r.GetString(1),
-        r.IsDBNull(2) ? null : r.GetString(2),
-        r.IsDBNull(3) ? null : r.GetString(3),
-        r.GetString(4),
-        Time(r.GetInt64(5)),
-        Time(r.GetInt64(6)),
-        r.GetInt64(7));
+    public static DateTimeOffset Time(long utcTicks) => new(utcTicks, TimeSpan.Zero);
 
-    public static ChangeRecord ReadUserChange(SqliteDataReader r) => ChangeRecord.ForUser(r.GetInt64(8), Time(r.GetInt64(9)), ReadUser(r));
-
-    public static ChatRoom ReadRoom(SqliteDataReader r) => new(
-        Guid.Parse(r.GetString(0)),
-        r.GetString(1),
-        r.IsDBNull(2) ? null : Guid.Parse(r.GetString(2)),
-        Time(r.GetInt64(3)),
-        r.GetInt64(4));
-
-    public static ChangeRecord ReadRoomChange(SqliteDataReader r) => ChangeRecord.ForRoom(r.GetInt64(5), Time(r.GetInt64(6)), ReadRoom(r));
-
-    public static ChatMessage ReadMessage(SqliteDataReader r) => new(
-        Guid.Parse(r.GetString(0)),
-        r.GetString(1),
-        r.GetInt64(2),
-        Guid.Parse(r.GetString(3)),
-        r.GetString(4),
-        r.GetString(5),
-        Time(r.GetInt64(6)),
-        r.IsDBNull(7) ? null : r.GetString(7),
-        r.GetInt64(8));
-
-    public static ChangeRecord ReadMessageChange(SqliteDataReader r) => ChangeRecord.ForMessage(r.GetInt64(9), Time(r.GetInt64(10)), ReadMessage(r));
-
-    public static void BindUser(SqliteCommand c, ChatUser u, long position, DateTimeOffset changedAt)
-    {
-        c.Parameters.Clear();
-        c.Parameters.AddWithValue("$id", Id(u.Id));
-        c.Parameters.AddWithValue("$user_name", u.UserName);
-        c.Parameters.AddWithValue("$normalized_user_name", u.NormalizedUserName);
-        c.Parameters.AddWithValue("$first_name", (object?)u.FirstName ?? DBNull.Value);
-        c.Parameters.AddWithValue("$last_name", (object?)u.LastName ?? DBNull.Value);
-        c.Parameters.AddWithValue("$password_hash", u.PasswordHash);
-        c.Parameters.AddWithValue("$created_at", Ticks(u.CreatedAt));
-        c.Parameters.AddWithValue("$updated_at", Ticks(u.UpdatedAt));
-        c.Parameters.AddWithValue("$version", u.Version);
-        c.Parameters.AddWithValue("$position", position);
-        c.Parameters.AddWithValue("$changed_at", Ticks(changedAt));
-    }
-
-    public static void BindRoom(SqliteCommand c, ChatRoom room, long position, DateTimeOffset changedAt)
-    {
-        c.Parameters.Clear();
-        c.Parameters.AddWithValue("$id", Id(room.Id));
-        c.Parameters.AddWithValue("$name", room.Name);
-        c.Parameters.AddWithValue("$created_by", room.CreatedBy is { } by ? Id(by) : DBNull.Value);
-        c.Parameters.AddWithValue("$created_at", Ticks(room.CreatedAt));
-        c.Parameters.AddWithValue("$version", room.Version);
-        c.Parameters.AddWithValue("$position", position);
-        c.Parameters.AddWithValue("$changed_at", Ticks(changedAt));
-    }
-
-    public static void BindMessage(SqliteCommand c, ChatMessage m, long position, DateTimeOffset changedAt)
-    {
-        c.Parameters.Clear();
-        c.Parameters.AddWithValue("$id", Id(m.Id));
-        c.Parameters.AddWithValue("$room", m.Room);
-        c.Parameters.AddWithValue("$seq", m.Seq);
-        c.Parameters.AddWithValue("$author_id", Id(m.AuthorId));
-        c.Parameters.AddWithValue("$author_name", m.AuthorName);
-        c.Parameters.AddWithValue("$text", m.Text);
-        c.Parameters.AddWithValue("$sent_at", Ticks(m.SentAt));
-        c.Parameters.AddWithValue("$client_message_id", (object?)m.ClientMessageId ?? DBNull.Value);
-        c.Parameters.AddWithValue("$version", m.Version);
-        c.Parameters.AddWithValue("$position", position);
-        c.Parameters.AddWithValue("$changed_at", Ticks(changedAt));
-    }
-
-    private static DateTimeOffset Time(long utcTicks) => new(utcTicks, TimeSpan.Zero);
+    private static string? NullableString(SqliteDataReader r, int ordinal) => r.IsDBNull(ordinal) ? null : r.GetString(ordinal);
 }

@@ -73,6 +73,12 @@ internal static class SqliteSchema
             fencing_token INTEGER NOT NULL,
             updated_at INTEGER NOT NULL) WITHOUT ROWID;
         """,
+
+        // 1 -> 2: the surface a message came in through (ChatMessage.Origin; NULL for ChitChat's own API). Adding a
+        // nullable column without a default only rewrites the schema, not the rows, so large files upgrade at once.
+        """
+        ALTER TABLE messages ADD COLUMN origin TEXT NULL;
+        """,
     ];
 
     /// <summary>Gets the schema version this build creates and understands.</summary>

@@ -27,9 +27,17 @@ public sealed class SqliteStoreOptions
     /// <value>The default is 10,000; valid values are 1 to 1,000,000.</value>
     public int WriteQueueCapacity { get; set; } = 10_000;
 
-    /// <summary>Gets or sets how many read connections are kept open for reuse.</summary>
-    /// <value>The default is 8; valid values are 1 to 256.</value>
-    public int MaxIdleReadConnections { get; set; } = 8;
+    /// <summary>
+    /// Gets or sets how many dedicated reader threads run the store's reads, each with its own read-only connection. Reads
+    /// are queued to them, so a read never blocks the caller's thread (Microsoft.Data.Sqlite has no truly asynchronous I/O);
+    /// in WAL mode they run beside the writer. More threads help only with many concurrent, slow reads (large history
+    /// pages, the change feed on a cold file).
+    /// </summary>
+    /// <value>The default is <c>min(4, Environment.ProcessorCount)</c>; valid values are 1 to 64.</value>
+    public int ReaderThreads { get; set; } = DefaultReaderThreads;
+
+    /// <summary>Gets the default of <see cref="ReaderThreads"/>: <c>min(4, Environment.ProcessorCount)</c>.</summary>
+    internal static int DefaultReaderThreads => Math.Min(4, Environment.ProcessorCount);
 }
 
 /// <summary>Validates <see cref="SqliteStoreOptions"/> at start-up.</summary>
@@ -63,9 +71,9 @@ internal sealed class SqliteStoreOptionsValidator : IValidateOptions<SqliteStore
             failures.Add($"{SqliteStoreOptions.SectionName}:WriteQueueCapacity must be between 1 and 1000000 (was {options.WriteQueueCapacity}).");
         }
 
-        if (options.MaxIdleReadConnections is < 1 or > 256)
+        if (options.ReaderThreads is < 1 or > 64)
         {
-            failures.Add($"{SqliteStoreOptions.SectionName}:MaxIdleReadConnections must be between 1 and 256 (was {options.MaxIdleReadConnections}).");
+            failures.Add($"{SqliteStoreOptions.SectionName}:ReaderThreads must be between 1 and 64 (was {options.ReaderThreads}).");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

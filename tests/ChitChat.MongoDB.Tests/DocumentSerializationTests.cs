@@ -86,6 +86,30 @@ public sealed class DocumentSerializationTests
     }
 
     [Fact]
+    public void Message_origin_is_stored_as_origin_and_omitted_when_native()
+    {
+        var native = new ChatMessage(Guid.CreateVersion7(), "global", 3, UserId, "zoë", "hi", SubMillisecond, "k", 2);
+        var legacy = native with { Id = Guid.CreateVersion7(), Seq = 4, Origin = MessageOrigins.Legacy };
+
+        var backLegacy = RoundTrip(MessageDocument.From(legacy, 7, SubMillisecond), out var legacyBson);
+        var backNative = RoundTrip(MessageDocument.From(native, 8, SubMillisecond), out var nativeBson);
+
+        Assert.Equal(legacy, backLegacy.ToModel());
+        Assert.Equal(MessageOrigins.Legacy, backLegacy.ToChange().Message!.Origin);
+        Assert.Equal("legacy", legacyBson["origin"].AsString);
+        Assert.Equal(
+            ["_id", "room", "seq", "author_id", "author", "text", "sent", "sent_x", "cmid", "v", "origin", "pos", "changed", "changed_x"],
+            legacyBson.Names.ToArray());
+        Assert.Equal(native, backNative.ToModel());
+        Assert.Null(backNative.ToModel().Origin);
+        Assert.False(nativeBson.Contains("origin"), "A native message must not store an origin element.");
+
+        // A document written before the field existed reads as a native message.
+        nativeBson.Remove("origin");
+        Assert.Null(BsonSerializer.Deserialize<MessageDocument>(nativeBson).ToModel().Origin);
+    }
+
+    [Fact]
     public void Checkpoint_and_counter_round_trip()
     {
         var (date, extra) = Time.Split(SubMillisecond);

@@ -34,7 +34,7 @@ public sealed class SqliteStoreTests : IDisposable
 
         using var raw = Raw(file);
         Assert.Equal(SqliteChatStore.SchemaVersion, Convert.ToInt32(Scalar(raw, "PRAGMA user_version;")));
-        Assert.Equal(1, SqliteChatStore.SchemaVersion);
+        Assert.Equal(2, SqliteChatStore.SchemaVersion);
         Assert.Equal("wal", Scalar(raw, "PRAGMA journal_mode;"));
         Assert.Equal(1L, Scalar(raw, "SELECT COUNT(*) FROM rooms;"));
         foreach (var table in new[] { "users", "rooms", "messages", "room_sequences", "change_position", "replica_checkpoints" })
@@ -127,6 +127,129 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task BeginAppend_reports_sequenced_only_once_the_append_is_in_a_full_write_queue()
+    {
+        // One write in the writer's hands (waiting for the write lock), one in the queue (capacity 1): the third waits for room.
+        var file = _directory.File("full-queue.db");
+        await using var store = Open(file, o =>
+        {
+            o.WriteQueueCapacity = 1;
+            o.MaxBatchSize = 1;
+            o.BusyTimeout = TimeSpan.FromMinutes(5);
+        });
+        await store.InitializeAsync().WaitAsync(Timeout);
+
+        PendingAppend[] appends;
+        using (var locker = Raw(file))
+        {
+            using var hold = locker.BeginTransaction(deferred: false);
+            appends = Enumerable.Range(1, 3).Select(i => store.Messages.BeginAppend(Message("full", $"m{i}"))).ToArray();
+            Assert.True(appends[0].Sequenced.IsCompleted);
+            Assert.False(appends[2].Sequenced.IsCompleted, "an append still waiting for room in the queue is not sequenced yet");
+            Assert.False(appends[2].Durable.IsCompleted);
+            hold.Commit();
+        }
+
+        await Task.WhenAll(appends.Select(a => a.Sequenced)).WaitAsync(Timeout);
+        var results = await Task.WhenAll(appends.Select(a => a.Durable)).WaitAsync(Timeout);
+        Assert.Equal(new long[] { 1, 2, 3 }, results.Select(r => r.Message.Seq));
+        Assert.Equal(new[] { "m1", "m2", "m3" }, results.Select(r => r.Message.Text));
+    }
+
+    [Fact]
+    public async Task BeginAppend_on_a_disposed_store_or_with_a_cancelled_token_fails_both_steps()
+    {
+        var store = Open(_directory.File("begin-fails.db"));
+        using (var cancelled = new CancellationTokenSource())
+        {
+            await cancelled.CancelAsync();
+            var append = store.Messages.BeginAppend(Message("r", "x"), cancelled.Token);
+            Assert.True(append.Sequenced.IsCanceled);
+            Assert.True(append.Durable.IsCanceled);
+        }
+
+        await store.DisposeAsync();
+        var late = store.Messages.BeginAppend(Message("r", "late"));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => late.Sequenced.WaitAsync(Timeout));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => late.Durable.WaitAsync(Timeout));
+    }
+
+    [Fact]
+    public async Task A_file_of_schema_version_1_is_upgraded_in_place_and_keeps_its_messages()
+    {
+        // The shape schema version 1 created, made by hand (not by the store), with one message in it.
+        var file = _directory.File("v1.db");
+        var id = Guid.CreateVersion7();
+        using (var raw = Raw(file))
+        {
+            Scalar(raw, "PRAGMA journal_mode = WAL;");
+            Execute(raw, """
+                CREATE TABLE users (id TEXT NOT NULL PRIMARY KEY, user_name TEXT NOT NULL, normalized_user_name TEXT NOT NULL,
+                    first_name TEXT NULL, last_name TEXT NULL, password_hash TEXT NOT NULL, created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL, version INTEGER NOT NULL, position INTEGER NOT NULL, changed_at INTEGER NOT NULL);
+                CREATE UNIQUE INDEX ux_users_normalized_user_name ON users (normalized_user_name);
+                CREATE UNIQUE INDEX ux_users_position ON users (position);
+                CREATE TABLE rooms (id TEXT NOT NULL PRIMARY KEY, name TEXT NOT NULL, created_by TEXT NULL, created_at INTEGER NOT NULL,
+                    version INTEGER NOT NULL, position INTEGER NOT NULL, changed_at INTEGER NOT NULL);
+                CREATE UNIQUE INDEX ux_rooms_name ON rooms (name);
+                CREATE UNIQUE INDEX ux_rooms_position ON rooms (position);
+                CREATE TABLE messages (id TEXT NOT NULL PRIMARY KEY, room TEXT NOT NULL, seq INTEGER NOT NULL, author_id TEXT NOT NULL,
+                    author_name TEXT NOT NULL, text TEXT NOT NULL, sent_at INTEGER NOT NULL, client_message_id TEXT NULL,
+                    version INTEGER NOT NULL, position INTEGER NOT NULL, changed_at INTEGER NOT NULL);
+                CREATE UNIQUE INDEX ux_messages_room_seq ON messages (room, seq);
+                CREATE UNIQUE INDEX ux_messages_room_client_message_id ON messages (room, client_message_id) WHERE client_message_id IS NOT NULL;
+                CREATE UNIQUE INDEX ux_messages_position ON messages (position);
+                CREATE TABLE room_sequences (room TEXT NOT NULL PRIMARY KEY, last_seq INTEGER NOT NULL) WITHOUT ROWID;
+                CREATE TABLE change_position (id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL);
+                CREATE TABLE replica_checkpoints (source_id TEXT NOT NULL PRIMARY KEY, position INTEGER NOT NULL,
+                    fencing_token INTEGER NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID;
+                PRAGMA user_version = 1;
+                """);
+            Execute(raw, $"""
+                INSERT INTO messages VALUES ('{id:D}', 'old', 1, '{Guid.Empty:D}', 'author', 'from v1', 0, 'k1', 1, 1, 0);
+                INSERT INTO room_sequences VALUES ('old', 1);
+                INSERT INTO change_position VALUES (1, 1);
+                """);
+        }
+
+        await using (var store = Open(file))
+        {
+            var old = Assert.Single(await store.Messages.QueryAsync("old", new MessageQuery(null, null, 10)).WaitAsync(Timeout));
+            Assert.Equal((id, 1L, "from v1", "k1", (string?)null), (old.Id, old.Seq, old.Text, old.ClientMessageId, old.Origin));
+
+            var appended = await store.Messages.AppendAsync(Message("old", "after upgrade", "k2") with { Origin = MessageOrigins.Legacy }).WaitAsync(Timeout);
+            Assert.Equal(2, appended.Message.Seq);
+            var page = await store.Messages.QueryAsync("old", new MessageQuery(0, null, 10)).WaitAsync(Timeout);
+            Assert.Equal(new[] { null, MessageOrigins.Legacy }, page.Select(m => m.Origin));
+            Assert.Equal(MessageOrigins.Legacy, (await store.Messages.FindByClientMessageIdAsync("old", "k2").WaitAsync(Timeout))!.Origin);
+            Assert.Equal(2, (await store.Replication.ReadChangesAsync(0, 10).WaitAsync(Timeout)).Changes.Count);
+        }
+
+        using var check = Raw(file);
+        Assert.Equal(SqliteChatStore.SchemaVersion, Convert.ToInt32(Scalar(check, "PRAGMA user_version;")));
+        Assert.Equal(1L, Scalar(check, "SELECT COUNT(*) FROM pragma_table_info('messages') WHERE name = 'origin';"));
+        Assert.Equal("ok", Scalar(check, "PRAGMA integrity_check;"));
+    }
+
+    [Fact]
+    public void Every_statement_of_a_table_comes_from_its_one_column_map()
+    {
+        var messages = SqliteRows.Messages;
+        const string columns = "id, room, seq, author_id, author_name, text, sent_at, client_message_id, version, origin, position, changed_at";
+        Assert.Equal(columns, messages.SelectList);
+        Assert.Equal($"INSERT INTO messages ({columns}) VALUES ({string.Join(", ", columns.Split(", ").Select(c => "$" + c))}) ON CONFLICT DO NOTHING;", messages.InsertUnlessExists);
+        Assert.EndsWith("ON CONFLICT (id) DO UPDATE SET room = excluded.room, seq = excluded.seq, author_id = excluded.author_id, author_name = excluded.author_name, "
+            + "text = excluded.text, sent_at = excluded.sent_at, client_message_id = excluded.client_message_id, version = excluded.version, origin = excluded.origin, "
+            + "position = excluded.position, changed_at = excluded.changed_at WHERE excluded.version > messages.version;", messages.UpsertIfNewer, StringComparison.Ordinal);
+
+        // The normalized user name is written (its unique index decides registrations) but not read back.
+        Assert.DoesNotContain("normalized_user_name", SqliteRows.Users.SelectList, StringComparison.Ordinal);
+        Assert.Contains("normalized_user_name = excluded.normalized_user_name", SqliteRows.Users.Upsert, StringComparison.Ordinal);
+        Assert.DoesNotContain("WHERE", SqliteRows.Rooms.Upsert, StringComparison.Ordinal);
+        Assert.EndsWith("WHERE excluded.version > rooms.version;", SqliteRows.Rooms.UpsertIfNewer, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_batch_size_of_one_commits_once_per_append()
     {
         await using var store = Open(_directory.File("single.db"), o => o.MaxBatchSize = 1);
@@ -187,6 +310,17 @@ public sealed class SqliteStoreTests : IDisposable
                 Assert.True((await store.Messages.AppendAsync(Message("shared", $"p0 {i}", $"p0-{i}"))).Created);
             }
         })));
+        var writersDone = Task.WhenAll(local, first.WaitForExitAsync(), second.WaitForExitAsync());
+
+        // Meanwhile this process's readers see the other processes' commits: a gap-free prefix that never shrinks.
+        long seen = 0;
+        while (!writersDone.IsCompleted)
+        {
+            var page = await store.Messages.QueryAsync("shared", new MessageQuery(seen, null, 3 * perProcess)).WaitAsync(Timeout);
+            Assert.Equal(Enumerable.Range((int)seen + 1, page.Count).Select(i => (long)i), page.Select(m => m.Seq));
+            seen += page.Count;
+        }
+
         await local.WaitAsync(TimeSpan.FromMinutes(3));
         Assert.Equal(0, await first.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3)));
         Assert.Equal(0, await second.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3)));
@@ -407,6 +541,13 @@ public sealed class SqliteStoreTests : IDisposable
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         return command.ExecuteScalar();
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
     }
 
     private static ChatRoom Room(string name) => new(Guid.CreateVersion7(), name, null, DateTimeOffset.UtcNow, 1);

@@ -329,6 +329,52 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Equal(Encoding.UTF8.GetBytes(user.LastName!), Encoding.UTF8.GetBytes(read.LastName!));
     }
 
+    [Fact]
+    public async Task Origin_round_trips_through_append_query_the_change_feed_and_ApplyAsync()
+    {
+        var legacy = NewMessage("origins", "from legacy", "k-legacy") with { Origin = MessageOrigins.Legacy };
+        var appended = await Store.Messages.AppendAsync(legacy).WaitAsync(Timeout);
+        Assert.Equal(legacy.ToMessage(1), appended.Message);
+        Assert.Equal(MessageOrigins.Legacy, appended.Message.Origin);
+        await Store.Messages.AppendAsync(NewMessage("origins", "native", "k-native")).WaitAsync(Timeout);
+
+        // A retry without an origin returns the original, origin included.
+        var retry = await Store.Messages.AppendAsync(NewMessage("origins", "retried", "k-legacy")).WaitAsync(Timeout);
+        Assert.False(retry.Created);
+        Assert.Equal(MessageOrigins.Legacy, retry.Message.Origin);
+
+        string?[] origins = [MessageOrigins.Legacy, null];
+        var page = await Store.Messages.QueryAsync("origins", new MessageQuery(0, null, 10)).WaitAsync(Timeout);
+        Assert.Equal(origins, page.Select(m => m.Origin));
+        Assert.Equal(origins, (await Store.Messages.QueryAsync("origins", new MessageQuery(null, null, 10)).WaitAsync(Timeout)).Select(m => m.Origin));
+        Assert.Equal(MessageOrigins.Legacy, (await Store.Messages.FindByClientMessageIdAsync("origins", "k-legacy").WaitAsync(Timeout))!.Origin);
+        Assert.Null((await Store.Messages.FindByClientMessageIdAsync("origins", "k-native").WaitAsync(Timeout))!.Origin);
+
+        var feed = await Store.Replication.ReadChangesAsync(0, 100).WaitAsync(Timeout);
+        Assert.Equal(page, feed.Changes.Where(c => c.Kind == DocumentKind.Message).OrderBy(c => c.Message!.Seq).Select(c => c.Message!));
+
+        var scanned = new List<ChatMessage>();
+        await foreach (var record in Store.Replication.ScanAsync(DocumentKind.Message).WithCancellation(TestContext.Current.CancellationToken))
+        {
+            scanned.Add(record.Message!);
+        }
+
+        Assert.Equal(page, scanned);
+
+        // Replicated with the documents, and replaced in place by a newer version (last writer wins), not by an older one.
+        var replica = await NewStoreAsync();
+        Assert.Equal(2, await replica.Replication.ApplyAsync(new ReplicationWrite(feed.Changes, "src", 1, feed.NextCheckpoint(0))).WaitAsync(Timeout));
+        Assert.Equal(page, await replica.Messages.QueryAsync("origins", new MessageQuery(0, null, 10)).WaitAsync(Timeout));
+
+        var newer = page[0] with { Version = 2, Origin = "other" };
+        Assert.Equal(1, await replica.Replication.ApplyAsync(new ReplicationWrite([ChangeRecord.ForMessage(10, Now, newer)], "src", 1, null)).WaitAsync(Timeout));
+        Assert.Equal(0, await replica.Replication.ApplyAsync(new ReplicationWrite([ChangeRecord.ForMessage(11, Now, page[0])], "src", 1, null)).WaitAsync(Timeout));
+        var stored = await replica.Messages.FindByClientMessageIdAsync("origins", "k-legacy").WaitAsync(Timeout);
+        Assert.Equal(newer, stored);
+        var replicaFeed = await replica.Replication.ReadChangesAsync(0, 100).WaitAsync(Timeout);
+        Assert.Equal("other", replicaFeed.Changes.Single(c => c.DocumentId == newer.Id).Message!.Origin);
+    }
+
     // ---------- change feed ----------
 
     [Fact]
