@@ -4,6 +4,7 @@ using ChitChat.Hosting;
 using ChitChat.InMemory;
 using ChitChat.Leases;
 using ChitChat.Presence;
+using ChitChat.RateLimiting;
 using ChitChat.Security;
 using ChitChat.Storage;
 using ChitChat.Transport;
@@ -21,7 +22,7 @@ public static class ChitChatServiceCollectionExtensions
 {
     /// <summary>
     /// Adds ChitChat: <see cref="ChatService"/>, options bound from the <c>ChitChat</c> configuration section and validated at
-    /// start-up, and the single-node defaults (in-memory store, in-process transport, in-memory presence and leases), which
+    /// start-up, and the single-node defaults (in-memory store, in-process transport, in-memory presence, leases and rate limits), which
     /// providers replace. Calling it more than once is harmless; each call applies its <paramref name="configure"/> delegate.
     /// </summary>
     /// <param name="services">The service collection.</param>
@@ -55,6 +56,7 @@ public static class ChitChatServiceCollectionExtensions
             services.TryAddSingleton<IChatTransport, InProcessTransport>();
             services.TryAddSingleton<IPresenceTracker, InMemoryPresenceTracker>();
             services.TryAddSingleton<ILeaseProvider, InMemoryLeaseProvider>();
+            services.TryAddSingleton<IChatRateLimiter>(sp => new InMemoryChatRateLimiter(sp.GetRequiredService<TimeProvider>()));
             services.TryAddSingleton<ChatService>();
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IChatStoreFactory, InMemoryChatStoreFactory>());
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ChitChatInitializer>());
