@@ -48,8 +48,7 @@ public sealed class InMemoryChatRateLimiter : IChatRateLimiter
 
     private RateLimitDecision Acquire(RateLimitPolicy policy, string key)
     {
-        var now = _time.GetTimestamp();
-        SweepIfDue(now);
+        SweepIfDue(_time.GetTimestamp());
         var window = Math.Max(1, ToTimestamp(policy.Window));
         while (true)
         {
@@ -61,6 +60,8 @@ public sealed class InMemoryChatRateLimiter : IChatRateLimiter
                     continue; // dropped by a sweep between the lookup and the lock: take the fresh one
                 }
 
+                // Read under the lock, so that each key's log stays in time order.
+                var now = _time.GetTimestamp();
                 var granted = partition.Granted;
                 while (granted.Count > 0 && (granted.Peek() <= now - window || granted.Count > policy.PermitLimit))
                 {
@@ -76,7 +77,7 @@ public sealed class InMemoryChatRateLimiter : IChatRateLimiter
                 }
 
                 var retryAfter = _time.GetElapsedTime(now, granted.Peek() + window);
-                return RateLimitDecision.Refused(retryAfter > TimeSpan.Zero ? retryAfter : TimeSpan.FromTicks(1));
+                return RateLimitDecision.Refused(TimeSpan.FromTicks(Math.Clamp(retryAfter.Ticks, 1, policy.Window.Ticks)));
             }
         }
     }
