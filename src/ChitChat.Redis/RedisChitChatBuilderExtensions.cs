@@ -1,6 +1,7 @@
 using ChitChat;
 using ChitChat.Leases;
 using ChitChat.Presence;
+using ChitChat.RateLimiting;
 using ChitChat.Redis;
 using ChitChat.Transport;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -17,7 +18,8 @@ public static class RedisChitChatBuilderExtensions
 {
     /// <summary>
     /// Scales ChitChat out over Redis: replaces the transport with <see cref="RedisTransport"/>, presence with
-    /// <see cref="RedisPresenceTracker"/> (plus its heartbeat service) and leases with <see cref="RedisLeaseProvider"/>, and adds
+    /// <see cref="RedisPresenceTracker"/> (plus its heartbeat service), leases with <see cref="RedisLeaseProvider"/> and the rate
+    /// limiter with one that counts on Redis (see <see cref="UseRedisRateLimiter"/>), and adds
     /// a <c>redis</c> health check. Options bind from <c>ChitChat:Redis</c> and are validated at start-up. When no configuration
     /// is given, an <see cref="IConnectionMultiplexer"/> registered in dependency injection is used and never disposed.
     /// </summary>
@@ -30,7 +32,7 @@ public static class RedisChitChatBuilderExtensions
         builder.Services.RemoveAll<IChatTransport>();
         builder.Services.TryAddSingleton<RedisTransport>();
         builder.Services.AddSingleton<IChatTransport>(sp => sp.GetRequiredService<RedisTransport>());
-        return builder.UseRedisPresence().UseRedisLeases();
+        return builder.UseRedisPresence().UseRedisLeases().UseRedisRateLimiter();
     }
 
     /// <summary>Scales ChitChat out over Redis, configuring the options in code. See <see cref="UseRedisTransport(IChitChatBuilder)"/>.</summary>
@@ -95,6 +97,24 @@ public static class RedisChitChatBuilderExtensions
         AddRedisCore(builder, configure);
         builder.Services.RemoveAll<ILeaseProvider>();
         builder.Services.AddSingleton<ILeaseProvider, RedisLeaseProvider>();
+        return builder;
+    }
+
+    /// <summary>
+    /// Counts rate limits (sends per user, register and login per client address) on Redis, so that each limit holds across
+    /// every node rather than per node: a sliding-window log per key in <c>{KeyPrefix}rl:{policy}:{key}</c>, timed by the Redis
+    /// server's clock. While Redis is unreachable each node limits on its own counts and logs a warning once.
+    /// Included in <c>UseRedisTransport</c>.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Configures the options after configuration binding.</param>
+    /// <returns>The same instance of the builder for chaining.</returns>
+    public static IChitChatBuilder UseRedisRateLimiter(this IChitChatBuilder builder, Action<RedisChitChatOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        AddRedisCore(builder, configure);
+        builder.Services.RemoveAll<IChatRateLimiter>();
+        builder.Services.AddSingleton<IChatRateLimiter, RedisChatRateLimiter>();
         return builder;
     }
 

@@ -59,6 +59,9 @@ public sealed partial class RedisConnectionProvider : IAsyncDisposable
     /// <summary>Occurs when a connection to Redis is (re-)established.</summary>
     public event EventHandler? Restored;
 
+    /// <summary>Occurs when a connection to Redis fails (events published meanwhile may be lost to subscribers).</summary>
+    internal event EventHandler? Failed;
+
     /// <summary>Gets a value indicating whether the multiplexer exists and is connected.</summary>
     public bool IsConnected => _multiplexer?.IsConnected == true;
 
@@ -140,8 +143,11 @@ public sealed partial class RedisConnectionProvider : IAsyncDisposable
         multiplexer.ConnectionRestored += OnConnectionRestored;
     }
 
-    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e) =>
+    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
+    {
         LogConnectionFailed(e.EndPoint?.ToString(), e.ConnectionType, e.FailureType, e.Exception);
+        Failed?.Invoke(this, EventArgs.Empty);
+    }
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
     {

@@ -14,6 +14,15 @@ namespace ChitChat.Redis;
 /// this node only and <see cref="Status"/> is <see cref="TransportStatus.Degraded"/>; once it is back the rooms are
 /// subscribed again and the status returns to <see cref="TransportStatus.Healthy"/>. Clients elsewhere fill gaps from history.
 /// </summary>
+/// <remarks>
+/// Events published while a connection was down are lost for this node's subscribers, and a quiet room would stay stale
+/// until its next message. So once Redis is back, the rooms that had local subscribers during the outage get a
+/// <see cref="TransportResumed"/> from this node (never published), after their subscriptions are confirmed again: a
+/// room subscribed while Redis was down, once its channel is finally subscribed; a room already subscribed (which
+/// StackExchange.Redis subscribes again by itself on reconnect), once a PING on the subscriber connection has come back,
+/// which Redis answers only after the SUBSCRIBE commands queued before it. A failure that happens during that pass is
+/// answered by the next one.
+/// </remarks>
 public sealed partial class RedisTransport : IChatTransport, IAsyncDisposable
 {
     private readonly RedisConnectionProvider _connection;
@@ -26,6 +35,9 @@ public sealed partial class RedisTransport : IChatTransport, IAsyncDisposable
     private readonly CancellationTokenSource _disposing = new();
     private int _pending;
     private int _resubscribing;
+    private int _resumeRequested;
+    private long _failures;
+    private long _handledFailures;
     private int _degradedLogged;
     private Task _resubscribe = Task.CompletedTask;
 
@@ -43,6 +55,7 @@ public sealed partial class RedisTransport : IChatTransport, IAsyncDisposable
         _channelPrefix = options.Value.KeyPrefix + "room:";
         _locals = new LocalRoomSubscribers(LogHandlerFailed);
         _connection.Restored += OnRestored;
+        _connection.Failed += OnFailed;
     }
 
     /// <inheritdoc />
@@ -63,6 +76,10 @@ public sealed partial class RedisTransport : IChatTransport, IAsyncDisposable
         ArgumentException.ThrowIfNullOrEmpty(roomEvent.Room);
 
         await _locals.DeliverAsync(roomEvent, cancellationToken).ConfigureAwait(false);
+        if (roomEvent is TransportResumed)
+        {
+            return; // a node's own signal to its own subscribers, never sent to other nodes
+        }
 
         try
         {
@@ -122,6 +139,7 @@ public sealed partial class RedisTransport : IChatTransport, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _connection.Restored -= OnRestored;
+        _connection.Failed -= OnFailed;
         await _disposing.CancelAsync().ConfigureAwait(false);
         try
         {
@@ -154,13 +172,14 @@ public sealed partial class RedisTransport : IChatTransport, IAsyncDisposable
     private RedisChannel Channel(string room) => RedisChannel.Literal(_channelPrefix + room);
 
     /// <summary>Subscribes a room on Redis; must run under <see cref="_gate"/>. Leaves the room pending when Redis is unreachable.</summary>
-    private async Task TrySubscribeRedisAsync(string room, RoomState state, CancellationToken cancellationToken)
+    /// <returns><see langword="true"/> when the room's channel is subscribed.</returns>
+    private async Task<bool> TrySubscribeRedisAsync(string room, RoomState state, CancellationToken cancellationToken)
     {
         var multiplexer = await _connection.GetAsync(cancellationToken).ConfigureAwait(false);
         if (!multiplexer.IsConnected)
         {
             LogDegradedOnce();
-            return;
+            return false;
         }
 
         var subscriber = multiplexer.GetSubscriber();
@@ -174,6 +193,7 @@ public sealed partial class RedisTransport : IChatTransport, IAsyncDisposable
             state.Queue = queue;
             state.Pending = false;
             Interlocked.Decrement(ref _pending);
+            return true;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -187,6 +207,8 @@ public sealed partial class RedisTransport : IChatTransport, IAsyncDisposable
             {
                 LogSubscribeFailed(room, cleanup);
             }
+
+            return false;
         }
     }
 
@@ -261,19 +283,61 @@ public sealed partial class RedisTransport : IChatTransport, IAsyncDisposable
 
     private void OnRestored(object? sender, EventArgs e) => StartResubscribe();
 
+    private void OnFailed(object? sender, EventArgs e) => Interlocked.Increment(ref _failures);
+
+    /// <summary>Requests a pass that subscribes pending rooms and resumes interrupted ones; one pass runs at a time, and a request made during a pass runs another.</summary>
     private void StartResubscribe()
     {
-        if (Volatile.Read(ref _pending) == 0 || _disposing.IsCancellationRequested || Interlocked.Exchange(ref _resubscribing, 1) != 0)
+        if (_disposing.IsCancellationRequested
+            || (Volatile.Read(ref _pending) == 0 && Interlocked.Read(ref _failures) == Interlocked.Read(ref _handledFailures)))
         {
             return;
         }
 
-        // Tracked (awaited on dispose), never started from a constructor.
-        _resubscribe = Task.Run(ResubscribePendingAsync);
+        Volatile.Write(ref _resumeRequested, 1);
+        if (Interlocked.Exchange(ref _resubscribing, 1) == 0)
+        {
+            // Tracked (awaited on dispose), never started from a constructor.
+            _resubscribe = Task.Run(RunResubscribePassesAsync);
+        }
+    }
+
+    private async Task RunResubscribePassesAsync()
+    {
+        var owned = true;
+        try
+        {
+            while (true)
+            {
+                while (Interlocked.Exchange(ref _resumeRequested, 0) != 0 && !_disposing.IsCancellationRequested)
+                {
+                    await ResubscribePendingAsync().ConfigureAwait(false);
+                }
+
+                Volatile.Write(ref _resubscribing, 0);
+                owned = false;
+
+                // A request made after the last pass began but before the flag was cleared would otherwise wait for the next one.
+                if (Volatile.Read(ref _resumeRequested) == 0 || _disposing.IsCancellationRequested || Interlocked.Exchange(ref _resubscribing, 1) != 0)
+                {
+                    return;
+                }
+
+                owned = true;
+            }
+        }
+        finally
+        {
+            if (owned)
+            {
+                Volatile.Write(ref _resubscribing, 0);
+            }
+        }
     }
 
     private async Task ResubscribePendingAsync()
     {
+        var resumed = new HashSet<string>(StringComparer.Ordinal);
         try
         {
             await _gate.WaitAsync(_disposing.Token).ConfigureAwait(false);
@@ -282,10 +346,12 @@ public sealed partial class RedisTransport : IChatTransport, IAsyncDisposable
                 var count = 0;
                 foreach (var (room, state) in _rooms)
                 {
-                    if (state.Pending && _connection.IsConnected)
+                    if (state.Pending && _connection.IsConnected
+                        && await TrySubscribeRedisAsync(room, state, _disposing.Token).ConfigureAwait(false))
                     {
-                        await TrySubscribeRedisAsync(room, state, _disposing.Token).ConfigureAwait(false);
-                        count += state.Pending ? 0 : 1;
+                        // Subscribed while Redis was down: whatever was published meanwhile never reached this node.
+                        count++;
+                        resumed.Add(room);
                     }
                 }
 
@@ -293,6 +359,8 @@ public sealed partial class RedisTransport : IChatTransport, IAsyncDisposable
                 {
                     LogResubscribed(count);
                 }
+
+                await ConfirmInterruptedRoomsAsync(resumed).ConfigureAwait(false);
             }
             finally
             {
@@ -301,14 +369,80 @@ public sealed partial class RedisTransport : IChatTransport, IAsyncDisposable
         }
         catch (OperationCanceledException) when (_disposing.IsCancellationRequested)
         {
+            return;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
         {
             LogSubscribeFailed("*", ex);
         }
-        finally
+
+        await DeliverResumedAsync(resumed).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// After connection failures not yet answered, confirms the subscriber connection with a PING and adds every subscribed
+    /// room to <paramref name="resumed"/>; must run under <see cref="_gate"/>. Leaves the failures unanswered when Redis does
+    /// not answer yet (the next restore retries).
+    /// </summary>
+    private async Task ConfirmInterruptedRoomsAsync(HashSet<string> resumed)
+    {
+        var failures = Interlocked.Read(ref _failures);
+        if (failures == Interlocked.Read(ref _handledFailures))
         {
-            Volatile.Write(ref _resubscribing, 0);
+            return;
+        }
+
+        if (_rooms.Values.Any(state => state.Queue is not null))
+        {
+            if (!_connection.IsConnected)
+            {
+                return;
+            }
+
+            try
+            {
+                var multiplexer = await _connection.GetAsync(_disposing.Token).ConfigureAwait(false);
+                await multiplexer.GetSubscriber().PingAsync().WaitAsync(_disposing.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                LogResumeDeferred(ex);
+                return;
+            }
+
+            foreach (var (room, state) in _rooms)
+            {
+                if (state.Queue is not null)
+                {
+                    resumed.Add(room);
+                }
+            }
+        }
+
+        // Failures counted after the read above are answered by the next pass.
+        Interlocked.Exchange(ref _handledFailures, failures);
+    }
+
+    private async Task DeliverResumedAsync(HashSet<string> rooms)
+    {
+        var delivered = 0;
+        foreach (var room in rooms)
+        {
+            if (_disposing.IsCancellationRequested)
+            {
+                return;
+            }
+
+            if (_locals.HasSubscribers(room))
+            {
+                await _locals.DeliverAsync(new TransportResumed(room), _disposing.Token).ConfigureAwait(false);
+                delivered++;
+            }
+        }
+
+        if (delivered > 0)
+        {
+            LogResumed(delivered);
         }
     }
 
@@ -343,6 +477,12 @@ public sealed partial class RedisTransport : IChatTransport, IAsyncDisposable
 
     [LoggerMessage(EventId = 4108, EventName = "RedisResubscribed", Level = LogLevel.Information, Message = "Subscribed {Count} room(s) on Redis again; events reach every node.")]
     private partial void LogResubscribed(int count);
+
+    [LoggerMessage(EventId = 4109, EventName = "RedisTransportResumed", Level = LogLevel.Information, Message = "Told the subscribers of {Count} room(s) that events may have been lost while Redis was unreachable; they reconcile from the store.")]
+    private partial void LogResumed(int count);
+
+    [LoggerMessage(EventId = 4110, EventName = "RedisResumeDeferred", Level = LogLevel.Debug, Message = "The Redis subscriber connection did not answer yet; rooms are resumed when the connection is restored.")]
+    private partial void LogResumeDeferred(Exception exception);
 
     private sealed class RoomState
     {

@@ -6,6 +6,7 @@ using ChitChat.AspNetCore.Delivery;
 using ChitChat.AspNetCore.Hosting;
 using ChitChat.AspNetCore.Http;
 using ChitChat.AspNetCore.Hubs;
+using ChitChat.RateLimiting;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -22,6 +23,9 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <summary>Registers ChitChat's ASP.NET Core host: SignalR hub, HTTP API, JWT authentication, rate limiting, problem details, health checks and OpenAPI.</summary>
 public static class ChitChatAspNetCoreBuilderExtensions
 {
+    /// <summary>The <see cref="RateLimitPolicy.Name"/> under which register and login requests are counted per client address.</summary>
+    private const string AuthRateLimitPolicyName = "auth";
+
     /// <summary>
     /// Adds the ASP.NET Core host of ChitChat. Options bind from the <c>ChitChat</c> section (<c>ChitChat:Auth</c>,
     /// <c>ChitChat:Hub</c>, <c>ChitChat:Http</c>) and are validated at start-up: outside Development a missing or short
@@ -147,26 +151,23 @@ public static class ChitChatAspNetCoreBuilderExtensions
     {
         services.AddRateLimiter(_ => { });
         services.AddOptions<RateLimiterOptions>()
-            .Configure<IOptions<ChitChatAspNetCoreOptions>>((limiter, options) =>
+            .Configure<IOptions<ChitChatAspNetCoreOptions>, IChatRateLimiter, TimeProvider>((limiter, options, chatLimiter, time) =>
             {
                 var auth = options.Value.Auth;
                 limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+
+                // Counted by IChatRateLimiter (on Redis when configured), so the limit holds across nodes.
+                var policy = auth.RateLimit > 0 ? new RateLimitPolicy(AuthRateLimitPolicyName, auth.RateLimit, auth.RateLimitWindow) : null;
                 limiter.AddPolicy(ChatApi.AuthRateLimitPolicy, context =>
                 {
-                    if (auth.RateLimit == 0)
+                    if (policy is null)
                     {
                         return RateLimitPartition.GetNoLimiter("none");
                     }
 
                     // Per client IP address. Behind a proxy, configure ForwardedHeaders so this is the client's address.
                     var ip = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-                    return RateLimitPartition.GetFixedWindowLimiter(ip, _ => new FixedWindowRateLimiterOptions
-                    {
-                        PermitLimit = auth.RateLimit,
-                        Window = auth.RateLimitWindow,
-                        QueueLimit = 0,
-                        AutoReplenishment = true,
-                    });
+                    return RateLimitPartition.Get(ip, key => new ChatRateLimiterAdapter(chatLimiter, policy, key, time));
                 });
                 var previous = limiter.OnRejected;
                 limiter.OnRejected = async (context, cancellationToken) =>

@@ -9,6 +9,7 @@ using ChitChat.InMemory;
 using ChitChat.Leases;
 using ChitChat.Messaging;
 using ChitChat.Presence;
+using ChitChat.RateLimiting;
 using ChitChat.Rooms;
 using ChitChat.Security;
 using ChitChat.Storage;
@@ -28,8 +29,9 @@ public static class ChitChatServiceCollectionExtensions
 {
     /// <summary>
     /// Adds ChitChat: its services (<see cref="AccountService"/>, <see cref="RoomService"/>, <see cref="MessageSender"/>,
-    /// <see cref="HistoryService"/>, <see cref="PresenceService"/>), options bound from the <c>ChitChat</c> configuration section and validated at
-    /// start-up, and the single-node defaults (in-memory store, in-process transport, in-memory presence and leases), which
+    /// <see cref="HistoryService"/>, <see cref="PresenceService"/>) and the delivery engine, options bound from the
+    /// <c>ChitChat</c> configuration section and validated at start-up, and the single-node defaults (in-memory store,
+    /// in-process transport, in-memory presence, leases and rate limits), which
     /// providers replace. Calling it more than once is harmless; each call applies its <paramref name="configure"/> delegate.
     /// </summary>
     /// <param name="services">The service collection.</param>
@@ -63,6 +65,7 @@ public static class ChitChatServiceCollectionExtensions
             services.TryAddSingleton<IChatTransport, InProcessTransport>();
             services.TryAddSingleton<IPresenceTracker, InMemoryPresenceTracker>();
             services.TryAddSingleton<ILeaseProvider, InMemoryLeaseProvider>();
+            services.TryAddSingleton<IChatRateLimiter>(sp => new InMemoryChatRateLimiter(sp.GetRequiredService<TimeProvider>()));
             services.TryAddSingleton<AccountService>();
             services.TryAddSingleton<RoomService>();
             services.TryAddSingleton<MessageSender>();

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
-using System.Threading.RateLimiting;
 using ChitChat.Delivery;
 using ChitChat.Diagnostics;
+using ChitChat.RateLimiting;
 using ChitChat.Rooms;
 using ChitChat.Storage;
 using ChitChat.Transport;
@@ -29,7 +29,7 @@ namespace ChitChat.Messaging;
 /// rejects looks its key up, so a client that retries after a lost acknowledgement is not punished for it.
 /// </para>
 /// </remarks>
-public sealed partial class MessageSender : IDisposable
+public sealed partial class MessageSender
 {
     private readonly IChatStore _store;
     private readonly IChatTransport _transport;
@@ -38,12 +38,14 @@ public sealed partial class MessageSender : IDisposable
     private readonly TimeProvider _time;
     private readonly ChitChatMetrics _metrics;
     private readonly ILogger<MessageSender> _logger;
-    private readonly PartitionedRateLimiter<Guid>? _sendLimiter;
+    private readonly IChatRateLimiter _limiter;
+    private readonly RateLimitPolicy? _sendPolicy;
 
     /// <summary>Initializes a new instance.</summary>
     /// <param name="store">The store.</param>
     /// <param name="transport">The transport.</param>
     /// <param name="rooms">The rooms.</param>
+    /// <param name="limiter">The rate limiter (the send limit is policy <c>send</c>, per user).</param>
     /// <param name="options">The options.</param>
     /// <param name="time">The clock.</param>
     /// <param name="meterFactory">The meter factory (instruments of the <c>ChitChat</c> meter).</param>
@@ -52,6 +54,7 @@ public sealed partial class MessageSender : IDisposable
         IChatStore store,
         IChatTransport transport,
         RoomService rooms,
+        IChatRateLimiter limiter,
         IOptions<ChitChatOptions> options,
         TimeProvider time,
         IMeterFactory meterFactory,
@@ -60,6 +63,7 @@ public sealed partial class MessageSender : IDisposable
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(transport);
         ArgumentNullException.ThrowIfNull(rooms);
+        ArgumentNullException.ThrowIfNull(limiter);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(meterFactory);
@@ -71,19 +75,8 @@ public sealed partial class MessageSender : IDisposable
         _time = time;
         _metrics = ChitChatMetrics.For(meterFactory);
         _logger = logger;
-        if (_options.SendRateLimit > 0)
-        {
-            var permits = _options.SendRateLimit;
-            var window = _options.SendRateWindow;
-            _sendLimiter = PartitionedRateLimiter.Create<Guid, Guid>(userId => RateLimitPartition.GetSlidingWindowLimiter(userId, _ => new SlidingWindowRateLimiterOptions
-            {
-                PermitLimit = permits,
-                Window = window,
-                SegmentsPerWindow = Math.Max(1, Math.Min(10, permits)),
-                QueueLimit = 0,
-                AutoReplenishment = true,
-            }));
-        }
+        _limiter = limiter;
+        _sendPolicy = _options.SendRateLimit > 0 ? new RateLimitPolicy("send", _options.SendRateLimit, _options.SendRateWindow) : null;
     }
 
     /// <summary>
@@ -138,10 +131,11 @@ public sealed partial class MessageSender : IDisposable
             // No read before the append: the append dedups by clientMessageId atomically and returns the original
             // (Created = false), whose author Duplicate checks. Only a send the rate limit rejects looks the key up, so that a
             // retry of an accepted message gets its ack even when the sender has since reached the limit.
-            if (_sendLimiter is not null)
+            if (_sendPolicy is not null)
             {
-                using var lease = _sendLimiter.AttemptAcquire(author.UserId);
-                if (!lease.IsAcquired)
+                // Per user, across the cluster when the limiter is shared (Redis).
+                var decision = await _limiter.AcquireAsync(_sendPolicy, author.UserId.ToString("N"), cancellationToken).ConfigureAwait(false);
+                if (!decision.IsAllowed)
                 {
                     if (key is not null
                         && await _store.Messages.FindByClientMessageIdAsync(room.Value, key, cancellationToken).ConfigureAwait(false) is { } original)
@@ -149,7 +143,7 @@ public sealed partial class MessageSender : IDisposable
                         return Duplicate(author, original);
                     }
 
-                    var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var ra) ? ra : _options.SendRateWindow;
+                    var retryAfter = decision.RetryAfter > TimeSpan.Zero ? decision.RetryAfter : _options.SendRateWindow;
                     throw new ChatException(
                         ChatErrorCodes.RateLimited,
                         string.Create(CultureInfo.InvariantCulture, $"at most {_options.SendRateLimit} messages per {_options.SendRateWindow.TotalSeconds:0.###} seconds"),
@@ -215,9 +209,6 @@ public sealed partial class MessageSender : IDisposable
             _metrics.SendDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
     }
-
-    /// <inheritdoc />
-    public void Dispose() => _sendLimiter?.Dispose();
 
     /// <summary>Passes a send's turn on once the turn before it has passed: a send that ends before its append (rejected,
     /// cancelled) must not let the sends after it overtake the ones before it.</summary>

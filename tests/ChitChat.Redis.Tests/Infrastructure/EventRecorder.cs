@@ -43,6 +43,20 @@ internal sealed class EventRecorder
         }
     }
 
+    /// <summary>Waits for the next event, whatever it is.</summary>
+    public async Task<RoomEvent> NextAsync(string phase)
+    {
+        using var cts = new CancellationTokenSource(Poll.DefaultTimeout);
+        try
+        {
+            return await _events.Reader.ReadAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"Timed out after {Poll.DefaultTimeout.TotalSeconds:0} s waiting for {phase}.");
+        }
+    }
+
     public static UserTyping Typing(string room, string name) => new(room, Guid.NewGuid(), name);
 
     public static Func<RoomEvent, bool> Named(string name) => e => e is UserTyping t && t.UserName == name;

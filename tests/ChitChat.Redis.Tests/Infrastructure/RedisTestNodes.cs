@@ -1,4 +1,5 @@
 using ChitChat.Redis;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -58,6 +59,17 @@ internal sealed class RedisTestNodes(string connectionString) : IAsyncDisposable
     {
         var options = Options();
         return new RedisLeaseProvider(Connection(options), options);
+    }
+
+    /// <summary>Creates a rate limiter with its own connection and waits until that connection is up.</summary>
+    public async Task<RedisChatRateLimiter> ConnectedRateLimiterAsync(ILoggerFactory? loggers = null)
+    {
+        var options = Options();
+        var connection = Connection(options);
+        var limiter = new RedisChatRateLimiter(connection, options, TimeProvider.System, (loggers ?? NullLoggerFactory.Instance).CreateLogger<RedisChatRateLimiter>());
+        await connection.GetAsync().AsTask().WaitAsync(Poll.DefaultTimeout);
+        await Poll.UntilAsync(() => connection.IsConnected, "a new rate limiter is connected to Redis");
+        return limiter;
     }
 
     public async ValueTask DisposeAsync()
