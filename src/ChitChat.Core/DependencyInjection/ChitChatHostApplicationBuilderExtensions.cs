@@ -8,8 +8,8 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class ChitChatHostApplicationBuilderExtensions
 {
     /// <summary>
-    /// Adds ChitChat (see <see cref="ChitChatServiceCollectionExtensions.AddChitChat(IServiceCollection, Action{ChitChatOptions}?)"/>)
-    /// with the store, transport and replication chosen by the application's configuration, from the provider packages
+    /// Adds ChitChat (what <c>services.AddChitChat(configure)</c> registers: options bound from the <c>ChitChat</c> section and
+    /// validated at start-up, the services and the defaults) with the store, transport and replication chosen by the application's configuration, from the provider packages
     /// the application references:
     /// <list type="bullet">
     /// <item><c>ChitChat:Store</c>: <c>Sqlite</c> (default; <c>ChitChat:Sqlite:ConnectionString</c>, default
