@@ -1,10 +1,9 @@
-using ChitChat.Web;
-
 // The ChitChat sample web host: the HTTP API, the SignalR hub and the browser client (wwwroot) in one process.
 // Configuration: appsettings.json, environment variables ChitChat__..., command line (--ChitChat:Store=InMemory).
+// builder.AddChitChat() picks the store, transport and replication from ChitChat:Store/Transport/Replication.
 var builder = WebApplication.CreateBuilder(args);
-
-builder.AddChitChatSample();
+builder.AddChitChat()
+    .AddAspNetCore().AddLegacyApi(); // the ChitChat 1 API maps nothing unless ChitChat:Legacy:Enabled=true
 
 var app = builder.Build();
 

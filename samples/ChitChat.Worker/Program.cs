@@ -1,6 +1,8 @@
 // ChitChat replication worker: runs the sync service (primary -> replicas) configured from appsettings.json and
 // environment variables (ChitChat__Replication__...), or with the argument "verify" compares primary and replicas once:
 // prints one line and exits 0 when in sync, 1 when not, 2 on a configuration error.
+// builder.AddChitChat() builds the stores ChitChat:Replication names by their Store keys; with ChitChat:Transport=Redis
+// (or ChitChat:Redis:Configuration set) the Redis lease elects one active syncer across machines.
 using ChitChat;
 using ChitChat.Replication;
 using Microsoft.Extensions.Options;
@@ -19,9 +21,7 @@ if (verify)
     builder.Logging.SetMinimumLevel(LogLevel.Warning);
 }
 
-var chat = builder.Services.AddChitChat();
-RegisterStoreProviders(chat, builder.Configuration);
-chat.AddReplication(o => o.RunSync = !verify);
+builder.AddChitChat().AddReplication(o => o.RunSync = !verify);
 
 using var host = builder.Build();
 
@@ -59,18 +59,3 @@ Console.CancelKeyPress += (_, e) =>
 var report = await manager.VerifyAsync(cts.Token);
 Console.WriteLine(report.Summarize());
 return report.InSync ? 0 : 1;
-
-// Registers the store providers replication may build by name (ChitChat:Replication:*:Store).
-static void RegisterStoreProviders(IChitChatBuilder chat, IConfiguration configuration)
-{
-    chat.AddSqliteStoreProvider();
-
-    chat.AddMongoDBStoreProvider();
-
-    // One active syncer across machines: with ChitChat:Redis:Configuration set, the Redis fencing lease elects it
-    // (the in-memory lease from Core only elects within one process).
-    if (configuration["ChitChat:Redis:Configuration"] is { Length: > 0 } redis)
-    {
-        chat.UseRedisLeases(o => o.Configuration = redis);
-    }
-}

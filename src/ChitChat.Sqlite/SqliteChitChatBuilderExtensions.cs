@@ -32,11 +32,21 @@ public static class SqliteChitChatBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.AddOptions<SqliteStoreOptions>().ValidateOnStart();
+        return UseSqliteStore(builder, configure);
+    }
+
+    /// <summary>
+    /// Registers the SQLite store without validating its options at start-up on their own: they are validated when the
+    /// store is created (which the host does at start-up), so an explicit <c>Use*</c> call that replaces this store also
+    /// drops the requirement of a valid SQLite configuration.
+    /// </summary>
+    internal static IChitChatBuilder UseSqliteStore(IChitChatBuilder builder, Action<SqliteStoreOptions> configure)
+    {
         var services = builder.Services;
         services.AddOptions<SqliteStoreOptions>()
             .BindConfiguration(SqliteStoreOptions.SectionName)
-            .Configure(configure)
-            .ValidateOnStart();
+            .Configure(configure);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SqliteStoreOptions>, SqliteStoreOptionsValidator>());
         services.RemoveAll<IChatStore>();
 

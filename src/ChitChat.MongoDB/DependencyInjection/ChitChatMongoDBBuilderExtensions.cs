@@ -53,10 +53,20 @@ public static class ChitChatMongoDBBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.AddOptions<MongoChatStoreOptions>().ValidateOnStart();
+        return UseMongoDBStore(builder, configure);
+    }
+
+    /// <summary>
+    /// Registers the MongoDB store without validating its options at start-up on their own: they are validated when the
+    /// store is created (which the host does at start-up), so an explicit <c>Use*</c> call that replaces this store also
+    /// drops the requirement of a valid MongoDB configuration.
+    /// </summary>
+    internal static IChitChatBuilder UseMongoDBStore(IChitChatBuilder builder, Action<MongoChatStoreOptions> configure)
+    {
         builder.AddMongoDBStoreProvider();
         var services = builder.Services;
         services.Configure(configure);
-        services.AddOptions<MongoChatStoreOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MongoChatStoreOptions>, MongoChatStoreOptionsValidator>());
         services.TryAddSingleton(CreateStore);
         services.RemoveAll<IChatStore>();

@@ -2,35 +2,39 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Connections;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace ChitChat.AspNetCore.Tests.Infrastructure;
 
-/// <summary>The sample web host on real Kestrel (127.0.0.1, a free port), configured through settings like a user would.</summary>
-public sealed class ChitChatServer : WebApplicationFactory<Program>
+/// <summary>
+/// A ChitChat web host on real Kestrel (127.0.0.1, a free port), wired as the README's quick start does
+/// (<c>builder.AddChitChat().AddAspNetCore()</c>, <c>UseChitChat</c>, <c>MapChitChat</c>) and configured through settings
+/// like a user would. It references no sample.
+/// </summary>
+public sealed class ChitChatServer : IAsyncDisposable
 {
     public const string SigningKey = "test-signing-key-that-is-long-enough-0123456789";
 
     private static int s_users;
-    private readonly Dictionary<string, string?> _settings;
-    private readonly string _environment;
+    private readonly WebApplication _app;
 
-    private readonly Action<IServiceCollection>? _services;
-
-    private ChitChatServer(Dictionary<string, string?> settings, string environment, Action<IServiceCollection>? services)
+    private ChitChatServer(WebApplication app, Uri baseAddress)
     {
-        _settings = settings;
-        _environment = environment;
-        _services = services;
+        _app = app;
+        BaseAddress = baseAddress;
     }
 
-    public Uri BaseAddress { get; private set; } = null!;
+    public Uri BaseAddress { get; }
+
+    public IServiceProvider Services => _app.Services;
 
     public static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
 
@@ -52,26 +56,36 @@ public sealed class ChitChatServer : WebApplicationFactory<Program>
             settings[key] = value;
         }
 
-        var server = new ChitChatServer(settings, environment, services);
-        server.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
-        server.StartServer();
-        var address = server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        server.BaseAddress = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
-        return server;
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            EnvironmentName = environment,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
+        builder.AddChitChat().AddAspNetCore();
+        services?.Invoke(builder.Services);
+        var app = builder.Build();
+        app.UseChitChat();
+        app.MapChitChat();
+        try
+        {
+            app.StartAsync().WaitAsync(Timeouts.Default).GetAwaiter().GetResult();
+        }
+        catch
+        {
+            ((IDisposable)app).Dispose();
+            throw;
+        }
+
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        return new ChitChatServer(app, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)));
     }
 
-    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    public async ValueTask DisposeAsync()
     {
-        builder.UseEnvironment(_environment);
-        foreach (var (key, value) in _settings)
-        {
-            builder.UseSetting(key, value);
-        }
-
-        if (_services is not null)
-        {
-            builder.ConfigureServices(_services);
-        }
+        await _app.StopAsync().WaitAsync(Timeouts.Default);
+        await _app.DisposeAsync();
     }
 
     public HttpClient Http(string? token = null)

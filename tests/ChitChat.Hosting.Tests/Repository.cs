@@ -1,0 +1,66 @@
+using System.Text.RegularExpressions;
+
+namespace ChitChat.Hosting.Tests;
+
+/// <summary>The repository this test build came from, and what its README says.</summary>
+internal static partial class Repository
+{
+    /// <summary>Gets the repository root (the directory holding <c>ChitChat.sln</c>).</summary>
+    public static string Root { get; } = FindRoot();
+
+    /// <summary>Returns the text of a <c>## heading</c> section of the README, up to the next <c>## </c> heading.</summary>
+    public static string ReadmeSection(string heading)
+    {
+        var readme = File.ReadAllText(Path.Combine(Root, "README.md")).ReplaceLineEndings("\n");
+        var start = readme.IndexOf("\n## " + heading + "\n", StringComparison.Ordinal);
+        Assert.True(start >= 0, $"README.md has no '## {heading}' section");
+        var end = readme.IndexOf("\n## ", start + 4, StringComparison.Ordinal);
+        return end < 0 ? readme[start..] : readme[start..end];
+    }
+
+    /// <summary>Returns the fenced code blocks of a language in a piece of Markdown.</summary>
+    public static IReadOnlyList<string> CodeBlocks(string markdown, string language) =>
+        [.. Regex.Matches(markdown, "```" + Regex.Escape(language) + "\n(.*?)```", RegexOptions.Singleline).Select(m => m.Groups[1].Value)];
+
+    /// <summary>Returns the ChitChat projects under <c>src/</c> that <paramref name="packageId"/> needs, itself included.</summary>
+    public static IReadOnlySet<string> WithProjectDependencies(IEnumerable<string> packageIds)
+    {
+        var all = new SortedSet<string>(StringComparer.Ordinal);
+        var pending = new Stack<string>(packageIds);
+        while (pending.TryPop(out var id))
+        {
+            var project = ProjectFile(id);
+            Assert.True(File.Exists(project), $"the README names package {id}, but {project} does not exist");
+            if (!all.Add(id))
+            {
+                continue;
+            }
+
+            foreach (Match reference in ProjectReference().Matches(File.ReadAllText(project)))
+            {
+                pending.Push(reference.Groups[1].Value);
+            }
+        }
+
+        return all;
+    }
+
+    /// <summary>Returns the project file of a library under <c>src/</c>.</summary>
+    public static string ProjectFile(string id) => Path.Combine(Root, "src", id, id + ".csproj");
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "ChitChat.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"No ChitChat.sln above {AppContext.BaseDirectory}.");
+    }
+
+    [GeneratedRegex("""ProjectReference\s+Include="\.\./(ChitChat[\w.]*)/""")]
+    private static partial Regex ProjectReference();
+}
