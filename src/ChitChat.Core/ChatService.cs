@@ -313,7 +313,30 @@ public sealed partial class ChatService : IDisposable
     /// <see cref="ChatErrorCodes.ValidationFailed"/>, <see cref="ChatErrorCodes.PayloadTooLarge"/>, <see cref="ChatErrorCodes.RoomNotFound"/>,
     /// <see cref="ChatErrorCodes.RateLimited"/> or <see cref="ChatErrorCodes.Unavailable"/>.
     /// </exception>
-    public async Task<AppendResult> SendAsync(ChatIdentity author, string? room, string? text, string? clientMessageId, SendOrder? order = null, CancellationToken cancellationToken = default)
+    public Task<AppendResult> SendAsync(ChatIdentity author, string? room, string? text, string? clientMessageId, SendOrder? order = null, CancellationToken cancellationToken = default) =>
+        SendCoreAsync(author, room, text, clientMessageId, origin: null, order, cancellationToken);
+
+    /// <summary>
+    /// Sends a message that came in through another surface than ChitChat's own API, recording it as the message's
+    /// <see cref="ChatMessage.Origin"/> (for example <see cref="MessageOrigins.Legacy"/>), so that the sinks of that surface can
+    /// recognize it. The origin is the server's decision, never a client's. Otherwise the same as
+    /// <see cref="SendAsync(ChatIdentity, string?, string?, string?, CancellationToken)"/>.
+    /// </summary>
+    /// <param name="author">The authenticated author.</param>
+    /// <param name="room">The room name.</param>
+    /// <param name="text">The text.</param>
+    /// <param name="clientMessageId">The optional idempotency key.</param>
+    /// <param name="origin">The surface the message came in through (<see cref="MessageOrigins"/>), or <see langword="null"/> for ChitChat's own API.</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The stored message and whether it was new.</returns>
+    /// <exception cref="ChatException">
+    /// <see cref="ChatErrorCodes.ValidationFailed"/>, <see cref="ChatErrorCodes.PayloadTooLarge"/>, <see cref="ChatErrorCodes.RoomNotFound"/>,
+    /// <see cref="ChatErrorCodes.RateLimited"/> or <see cref="ChatErrorCodes.Unavailable"/>.
+    /// </exception>
+    public Task<AppendResult> SendWithOriginAsync(ChatIdentity author, string? room, string? text, string? clientMessageId, string? origin, CancellationToken cancellationToken = default) =>
+        SendCoreAsync(author, room, text, clientMessageId, origin, order: null, cancellationToken);
+
+    private async Task<AppendResult> SendCoreAsync(ChatIdentity author, string? room, string? text, string? clientMessageId, string? origin, SendOrder? order, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         using var activity = ChitChatDiagnostics.ActivitySource.StartActivity("chitchat.send", ActivityKind.Internal);
@@ -363,7 +386,7 @@ public sealed partial class ChatService : IDisposable
                 await previousTurn.ConfigureAwait(false);
             }
 
-            var message = new NewMessage(Guid.CreateVersion7(_time.GetUtcNow()), roomName, author.UserId, author.UserName, text!, _time.GetUtcNow(), key);
+            var message = new NewMessage(Guid.CreateVersion7(_time.GetUtcNow()), roomName, author.UserId, author.UserName, text!, _time.GetUtcNow(), key) { Origin = origin };
             var append = _store.Messages.BeginAppend(message, cancellationToken);
             if (turn is not null)
             {

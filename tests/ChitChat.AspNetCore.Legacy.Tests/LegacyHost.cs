@@ -6,7 +6,6 @@ using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
-using ChitChat.AspNetCore.Legacy;
 using ChitChat.Transport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -15,7 +14,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace ChitChat.AspNetCore.Tests.Legacy;
+namespace ChitChat.AspNetCore.Legacy.Tests;
 
 /// <summary>A real Kestrel host on 127.0.0.1:0 with ChitChat (in-memory store) and the legacy API.</summary>
 internal sealed class LegacyHost : IAsyncDisposable
@@ -77,12 +76,12 @@ internal sealed class LegacyHost : IAsyncDisposable
             socket.Options.SetRequestHeader("Origin", origin);
         }
 
-        var hub = _app.Services.GetRequiredService<LegacyWebSocketHub>();
-        var before = hub.CountConnections(room);
+        var sink = _app.Services.GetRequiredService<LegacyDeliverySink>();
+        var before = sink.CountConnections(room);
         await socket.ConnectAsync(WebSocketUri(room), CancellationToken.None).WaitAsync(Timeout);
 
         // Wait until the server counts the socket as joined, so that nothing sent afterwards can be missed.
-        await WaitUntilAsync(() => hub.CountConnections(room) > before, $"legacy socket joins {room}");
+        await WaitUntilAsync(() => sink.CountConnections(room) > before, $"legacy socket joins {room}");
         return socket;
     }
 

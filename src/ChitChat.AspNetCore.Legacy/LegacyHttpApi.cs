@@ -1,8 +1,6 @@
 using System.Globalization;
-using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
-using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -12,7 +10,7 @@ using Microsoft.Extensions.Options;
 namespace ChitChat.AspNetCore.Legacy;
 
 /// <summary>The ChitChat 1 HTTP endpoints and the WebSocket entry point. Every write goes through <see cref="ChatService"/>.</summary>
-internal sealed class LegacyHttpApi : IDisposable
+internal sealed class LegacyHttpApi
 {
     private readonly ChatService _chat;
     private readonly LegacyRoomDirectory _rooms;
@@ -21,7 +19,6 @@ internal sealed class LegacyHttpApi : IDisposable
     private readonly LegacyApiOptions _options;
     private readonly ILogger<LegacyHttpApi> _logger;
     private readonly CorsPolicy _corsPolicy;
-    private readonly PartitionedRateLimiter<string>? _authLimiter;
 
     public LegacyHttpApi(ChatService chat, LegacyRoomDirectory rooms, LegacyWebSocketHub hub, ICorsService cors, IOptions<LegacyApiOptions> options, ILogger<LegacyHttpApi> logger)
     {
@@ -38,21 +35,7 @@ internal sealed class LegacyHttpApi : IDisposable
         }
 
         _corsPolicy = policy.Build();
-        if (_options.AuthRateLimit > 0)
-        {
-            var permits = _options.AuthRateLimit;
-            var window = _options.AuthRateWindow;
-            _authLimiter = PartitionedRateLimiter.Create<string, string>(address => RateLimitPartition.GetFixedWindowLimiter(address, _ => new FixedWindowRateLimiterOptions
-            {
-                PermitLimit = permits,
-                Window = window,
-                QueueLimit = 0,
-                AutoReplenishment = true,
-            }));
-        }
     }
-
-    public void Dispose() => _authLimiter?.Dispose();
 
     /// <summary>Answers a CORS preflight: the CORS headers only for an allowed origin, 204 either way.</summary>
     public Task PreflightAsync(HttpContext context)
@@ -65,11 +48,6 @@ internal sealed class LegacyHttpApi : IDisposable
     public async Task RegisterAsync(HttpContext context)
     {
         ApplyCors(context);
-        if (!TryAcquireAuthPermit(context))
-        {
-            return;
-        }
-
         var request = await ReadAsync(context, LegacyJsonContext.Default.LegacyRegisterRequest).ConfigureAwait(false);
         if (request is null)
         {
@@ -94,11 +72,6 @@ internal sealed class LegacyHttpApi : IDisposable
     public async Task LoginAsync(HttpContext context)
     {
         ApplyCors(context);
-        if (!TryAcquireAuthPermit(context))
-        {
-            return;
-        }
-
         var request = await ReadAsync(context, LegacyJsonContext.Default.LegacyLoginRequest).ConfigureAwait(false);
         if (request is null)
         {
@@ -191,8 +164,9 @@ internal sealed class LegacyHttpApi : IDisposable
 
         try
         {
-            var clientMessageId = LegacyApiOptions.ClientMessageIdPrefix + Guid.NewGuid().ToString("N");
-            await _chat.SendAsync(new ChatIdentity(user.Id, user.UserName), room, request.Message, clientMessageId, context.RequestAborted).ConfigureAwait(false);
+            // No idempotency key (ChitChat 1 clients send none); the origin tells the legacy sink that the sender has already
+            // broadcast this text over its WebSocket.
+            await _chat.SendWithOriginAsync(new ChatIdentity(user.Id, user.UserName), room, request.Message, clientMessageId: null, MessageOrigins.Legacy, context.RequestAborted).ConfigureAwait(false);
             await WriteAsync(context, StatusCodes.Status201Created, new LegacyStatus("Message Saved"), LegacyJsonContext.Default.LegacyStatus).ConfigureAwait(false);
         }
         catch (ChatException ex)
@@ -238,7 +212,9 @@ internal sealed class LegacyHttpApi : IDisposable
         Uri.TryCreate(origin, UriKind.Absolute, out var uri)
         && string.Equals(uri.Authority, context.Request.Host.Value, StringComparison.OrdinalIgnoreCase);
 
-    private void ApplyCors(HttpContext context)
+    /// <summary>Adds the CORS headers for an allowed browser origin (also to a rate-limited answer: see <see cref="LegacyAuthRateLimitPolicy"/>).</summary>
+    /// <param name="context">The request.</param>
+    public void ApplyCors(HttpContext context)
     {
         if (_options.AllowedOrigins.Count == 0 || !context.Request.Headers.ContainsKey("Origin"))
         {
@@ -247,27 +223,6 @@ internal sealed class LegacyHttpApi : IDisposable
 
         var result = _cors.EvaluatePolicy(context, _corsPolicy);
         _cors.ApplyResult(result, context.Response);
-    }
-
-    private bool TryAcquireAuthPermit(HttpContext context)
-    {
-        if (_authLimiter is null)
-        {
-            return true;
-        }
-
-        var address = context.Connection.RemoteIpAddress ?? IPAddress.None;
-        using var lease = _authLimiter.AttemptAcquire(address.ToString());
-        if (lease.IsAcquired)
-        {
-            return true;
-        }
-
-        var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var ra) ? ra : _options.AuthRateWindow;
-        context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-        context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
-        LegacyLog.BadRequest(_logger, context.Request.Path, "rate limited");
-        return false;
     }
 
     /// <summary>Reads a legacy <c>chatroomId</c>; when it is not a number writes the 400 answer and returns <see langword="null"/>.</summary>
