@@ -99,17 +99,23 @@ internal sealed class LegacyHost : IAsyncDisposable
     /// <summary>Logs a user in over the native API and connects a SignalR client that records every <c>message</c> event.</summary>
     public async Task<(HubConnection Hub, System.Threading.Channels.Channel<JsonElement> Messages)> ConnectNativeAsync(string userName, string password = "password-123")
     {
-        using var login = await Http.PostAsJsonAsync("/api/auth/login", new { userName, password });
-        Assert.Equal(HttpStatusCode.OK, login.StatusCode);
-        var token = (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessToken").GetString();
+        var token = await LoginNativeAsync(userName, password);
         var hub = new HubConnectionBuilder()
-            .WithUrl(new Uri(Address, "/hubs/chat"), o => o.AccessTokenProvider = () => Task.FromResult(token))
+            .WithUrl(new Uri(Address, "/hubs/chat"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(token))
             .Build();
         var messages = System.Threading.Channels.Channel.CreateUnbounded<JsonElement>();
         hub.On<JsonElement>("message", m => messages.Writer.TryWrite(m));
         await hub.StartAsync().WaitAsync(Timeout);
         await hub.InvokeAsync<JsonElement>("JoinRoom", "global", (long?)null).WaitAsync(Timeout);
         return (hub, messages);
+    }
+
+    /// <summary>Logs a user in over the native API; returns the bearer token.</summary>
+    public async Task<string> LoginNativeAsync(string userName, string password = "password-123")
+    {
+        using var login = await Http.PostAsJsonAsync("/api/auth/login", new { userName, password });
+        Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+        return (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessToken").GetString()!;
     }
 
     /// <summary>Subscribes to native room events as a SignalR hub would, recording every posted message.</summary>
