@@ -38,7 +38,7 @@ internal sealed class LegacyHost : IAsyncDisposable
 
     public ChatService Chat => _app.Services.GetRequiredService<ChatService>();
 
-    public static async Task<LegacyHost> StartAsync(bool enabled = true, IEnumerable<KeyValuePair<string, string?>>? settings = null)
+    public static async Task<LegacyHost> StartAsync(bool enabled = true, IEnumerable<KeyValuePair<string, string?>>? settings = null, Action<IChitChatBuilder>? providers = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
         builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
@@ -56,8 +56,11 @@ internal sealed class LegacyHost : IAsyncDisposable
             builder.Configuration.AddInMemoryCollection(settings);
         }
 
-        // The same wiring the sample web host uses: the native API and hub, plus the legacy API.
-        builder.Services.AddChitChat().AddAspNetCore().AddLegacyApi();
+        // The same wiring the sample web host uses: the native API and hub, plus the legacy API (in-memory providers unless
+        // the test chooses others).
+        var chat = builder.Services.AddChitChat();
+        providers?.Invoke(chat);
+        chat.AddAspNetCore().AddLegacyApi();
         var app = builder.Build();
         app.UseChitChat();
         app.MapChitChat();
