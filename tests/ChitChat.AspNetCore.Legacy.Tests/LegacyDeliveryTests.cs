@@ -8,6 +8,7 @@ using System.Net.WebSockets;
 using System.Text.Json;
 using ChitChat.AspNetCore.Hubs;
 using ChitChat.Delivery;
+using ChitChat.Transport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.RateLimiting;
@@ -15,6 +16,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace ChitChat.AspNetCore.Legacy.Tests;
 
@@ -139,5 +141,30 @@ public sealed class LegacyDeliveryTests
         Assert.Equal(typeof(LegacyApiOptions).Assembly, typeof(ChitChatLegacyEndpointRouteBuilderExtensions).Assembly);
         var aspNetCore = typeof(ChatHub).Assembly;
         Assert.Empty(aspNetCore.GetTypes().Where(t => t.FullName!.Contains("Legacy", StringComparison.OrdinalIgnoreCase)).Select(t => t.FullName));
+    }
+
+    [Fact]
+    public async Task When_the_engine_cannot_take_a_socket_legacy_frames_still_reach_the_room()
+    {
+        // The transport refuses every subscription, so the engine's join fails: the sockets keep legacy-to-legacy broadcast.
+        await using var host = await LegacyHost.StartAsync(providers: chat => chat.Services.Replace(ServiceDescriptor.Singleton<IChatTransport, RefusingTransport>()));
+        using var first = await host.ConnectAsync("global");
+        using var second = await host.ConnectAsync("global");
+        Assert.Equal(0, host.Services.GetRequiredService<DeliveryEngine>().CountLocalMembers("global"));
+
+        await LegacyHost.SendJsonAsync(first, new { username = "old", text = "still broadcast", timestamp = 1 });
+        Assert.Equal("still broadcast", (await LegacyHost.ReceiveJsonAsync(second, "legacy frame without the engine")).GetProperty("text").GetString());
+    }
+
+    private sealed class RefusingTransport : IChatTransport
+    {
+        public string Name => "refusing";
+
+        public TransportStatus Status => TransportStatus.Healthy;
+
+        public ValueTask PublishAsync(RoomEvent roomEvent, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
+        public ValueTask<IAsyncDisposable> SubscribeAsync(string room, RoomEventHandler handler, CancellationToken cancellationToken = default) =>
+            throw new InvalidOperationException("This transport refuses subscriptions.");
     }
 }
