@@ -15,7 +15,8 @@ namespace Microsoft.AspNetCore.Builder;
 /// <summary>Adds ChitChat's middleware and endpoints to an ASP.NET Core application.</summary>
 public static class ChitChatApplicationBuilderExtensions
 {
-    private const string MiddlewareMarker = "ChitChat.MiddlewareAdded";
+    /// <summary>The <see cref="IApplicationBuilder.Properties"/> key <see cref="UseChitChat"/> sets (checked by the map methods).</summary>
+    internal const string MiddlewareMarker = "ChitChat.MiddlewareAdded";
 
     /// <summary>
     /// Adds the middleware ChitChat's endpoints rely on: the exception handler that turns ChitChat errors into problem

@@ -1,8 +1,6 @@
 using System.Globalization;
-using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
-using System.Threading.RateLimiting;
 using ChitChat.Accounts;
 using ChitChat.History;
 using ChitChat.Messaging;
@@ -17,7 +15,7 @@ namespace ChitChat.AspNetCore.Legacy;
 
 /// <summary>The ChitChat 1 HTTP endpoints and the WebSocket entry point. Every write goes through ChitChat's services
 /// (<see cref="AccountService"/>, <see cref="MessageSender"/>), like the native API's.</summary>
-internal sealed class LegacyHttpApi : IDisposable
+internal sealed class LegacyHttpApi
 {
     private readonly AccountService _accounts;
     private readonly RoomService _chatRooms;
@@ -30,7 +28,6 @@ internal sealed class LegacyHttpApi : IDisposable
     private readonly LegacyApiOptions _options;
     private readonly ILogger<LegacyHttpApi> _logger;
     private readonly CorsPolicy _corsPolicy;
-    private readonly PartitionedRateLimiter<string>? _authLimiter;
 
     public LegacyHttpApi(
         AccountService accounts,
@@ -61,21 +58,7 @@ internal sealed class LegacyHttpApi : IDisposable
         }
 
         _corsPolicy = policy.Build();
-        if (_options.AuthRateLimit > 0)
-        {
-            var permits = _options.AuthRateLimit;
-            var window = _options.AuthRateWindow;
-            _authLimiter = PartitionedRateLimiter.Create<string, string>(address => RateLimitPartition.GetFixedWindowLimiter(address, _ => new FixedWindowRateLimiterOptions
-            {
-                PermitLimit = permits,
-                Window = window,
-                QueueLimit = 0,
-                AutoReplenishment = true,
-            }));
-        }
     }
-
-    public void Dispose() => _authLimiter?.Dispose();
 
     /// <summary>Answers a CORS preflight: the CORS headers only for an allowed origin, 204 either way.</summary>
     public Task PreflightAsync(HttpContext context)
@@ -88,11 +71,6 @@ internal sealed class LegacyHttpApi : IDisposable
     public async Task RegisterAsync(HttpContext context)
     {
         ApplyCors(context);
-        if (!TryAcquireAuthPermit(context))
-        {
-            return;
-        }
-
         var request = await ReadAsync(context, LegacyJsonContext.Default.LegacyRegisterRequest).ConfigureAwait(false);
         if (request is null)
         {
@@ -117,11 +95,6 @@ internal sealed class LegacyHttpApi : IDisposable
     public async Task LoginAsync(HttpContext context)
     {
         ApplyCors(context);
-        if (!TryAcquireAuthPermit(context))
-        {
-            return;
-        }
-
         var request = await ReadAsync(context, LegacyJsonContext.Default.LegacyLoginRequest).ConfigureAwait(false);
         if (request is null)
         {
@@ -214,8 +187,9 @@ internal sealed class LegacyHttpApi : IDisposable
 
         try
         {
-            var clientMessageId = LegacyApiOptions.ClientMessageIdPrefix + Guid.NewGuid().ToString("N");
-            var message = new SendMessageRequest(RoomName.Parse(room), request.Message, clientMessageId) { Origin = MessageOrigins.Legacy };
+            // No idempotency key (ChitChat 1 clients send none); the origin tells the legacy sink that the sender has already
+            // broadcast this text over its WebSocket.
+            var message = new SendMessageRequest(RoomName.Parse(room), request.Message) { Origin = MessageOrigins.Legacy };
             await _sender.SendAsync(new ChatIdentity(user.Id, user.UserName), message, cancellationToken: context.RequestAborted).ConfigureAwait(false);
             await WriteAsync(context, StatusCodes.Status201Created, new LegacyStatus("Message Saved"), LegacyJsonContext.Default.LegacyStatus).ConfigureAwait(false);
         }
@@ -262,7 +236,9 @@ internal sealed class LegacyHttpApi : IDisposable
         Uri.TryCreate(origin, UriKind.Absolute, out var uri)
         && string.Equals(uri.Authority, context.Request.Host.Value, StringComparison.OrdinalIgnoreCase);
 
-    private void ApplyCors(HttpContext context)
+    /// <summary>Adds the CORS headers for an allowed browser origin (also to a rate-limited answer: see <see cref="LegacyAuthRateLimitPolicy"/>).</summary>
+    /// <param name="context">The request.</param>
+    public void ApplyCors(HttpContext context)
     {
         if (_options.AllowedOrigins.Count == 0 || !context.Request.Headers.ContainsKey("Origin"))
         {
@@ -271,27 +247,6 @@ internal sealed class LegacyHttpApi : IDisposable
 
         var result = _cors.EvaluatePolicy(context, _corsPolicy);
         _cors.ApplyResult(result, context.Response);
-    }
-
-    private bool TryAcquireAuthPermit(HttpContext context)
-    {
-        if (_authLimiter is null)
-        {
-            return true;
-        }
-
-        var address = context.Connection.RemoteIpAddress ?? IPAddress.None;
-        using var lease = _authLimiter.AttemptAcquire(address.ToString());
-        if (lease.IsAcquired)
-        {
-            return true;
-        }
-
-        var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var ra) ? ra : _options.AuthRateWindow;
-        context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-        context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
-        LegacyLog.BadRequest(_logger, context.Request.Path, "rate limited");
-        return false;
     }
 
     /// <summary>Reads a legacy <c>chatroomId</c>; when it is not a number writes the 400 answer and returns <see langword="null"/>.</summary>

@@ -6,7 +6,6 @@ using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
-using ChitChat.AspNetCore.Legacy;
 using ChitChat.History;
 using ChitChat.Messaging;
 using ChitChat.Rooms;
@@ -20,7 +19,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace ChitChat.AspNetCore.Tests.Legacy;
+namespace ChitChat.AspNetCore.Legacy.Tests;
 
 /// <summary>A real Kestrel host on 127.0.0.1:0 with ChitChat (in-memory store) and the legacy API.</summary>
 internal sealed class LegacyHost : IAsyncDisposable
@@ -59,7 +58,7 @@ internal sealed class LegacyHost : IAsyncDisposable
     public Task<AppendResult> SendAsync(ChatIdentity author, string room, string text, string? clientMessageId) =>
         Sender.SendAsync(author, new SendMessageRequest(RoomName.Parse(room), text, clientMessageId));
 
-    public static async Task<LegacyHost> StartAsync(bool enabled = true, IEnumerable<KeyValuePair<string, string?>>? settings = null)
+    public static async Task<LegacyHost> StartAsync(bool enabled = true, IEnumerable<KeyValuePair<string, string?>>? settings = null, Action<IChitChatBuilder>? providers = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
         builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
@@ -77,8 +76,11 @@ internal sealed class LegacyHost : IAsyncDisposable
             builder.Configuration.AddInMemoryCollection(settings);
         }
 
-        // The same wiring the sample web host uses: the native API and hub, plus the legacy API.
-        builder.Services.AddChitChat().AddAspNetCore().AddLegacyApi();
+        // The same wiring the sample web host uses: the native API and hub, plus the legacy API (in-memory providers unless
+        // the test chooses others).
+        var chat = builder.Services.AddChitChat();
+        providers?.Invoke(chat);
+        chat.AddAspNetCore().AddLegacyApi();
         var app = builder.Build();
         app.UseChitChat();
         app.MapChitChat();
@@ -97,12 +99,12 @@ internal sealed class LegacyHost : IAsyncDisposable
             socket.Options.SetRequestHeader("Origin", origin);
         }
 
-        var hub = _app.Services.GetRequiredService<LegacyWebSocketHub>();
-        var before = hub.CountConnections(room);
+        var sink = _app.Services.GetRequiredService<LegacyDeliverySink>();
+        var before = sink.CountConnections(room);
         await socket.ConnectAsync(WebSocketUri(room), CancellationToken.None).WaitAsync(Timeout);
 
         // Wait until the server counts the socket as joined, so that nothing sent afterwards can be missed.
-        await WaitUntilAsync(() => hub.CountConnections(room) > before, $"legacy socket joins {room}");
+        await WaitUntilAsync(() => sink.CountConnections(room) > before, $"legacy socket joins {room}");
         return socket;
     }
 
@@ -120,17 +122,23 @@ internal sealed class LegacyHost : IAsyncDisposable
     /// <summary>Logs a user in over the native API and connects a SignalR client that records every <c>message</c> event.</summary>
     public async Task<(HubConnection Hub, System.Threading.Channels.Channel<JsonElement> Messages)> ConnectNativeAsync(string userName, string password = "password-123")
     {
-        using var login = await Http.PostAsJsonAsync("/api/auth/login", new { userName, password });
-        Assert.Equal(HttpStatusCode.OK, login.StatusCode);
-        var token = (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessToken").GetString();
+        var token = await LoginNativeAsync(userName, password);
         var hub = new HubConnectionBuilder()
-            .WithUrl(new Uri(Address, "/hubs/chat"), o => o.AccessTokenProvider = () => Task.FromResult(token))
+            .WithUrl(new Uri(Address, "/hubs/chat"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(token))
             .Build();
         var messages = System.Threading.Channels.Channel.CreateUnbounded<JsonElement>();
         hub.On<JsonElement>("message", m => messages.Writer.TryWrite(m));
         await hub.StartAsync().WaitAsync(Timeout);
         await hub.InvokeAsync<JsonElement>("JoinRoom", "global", (long?)null).WaitAsync(Timeout);
         return (hub, messages);
+    }
+
+    /// <summary>Logs a user in over the native API; returns the bearer token.</summary>
+    public async Task<string> LoginNativeAsync(string userName, string password = "password-123")
+    {
+        using var login = await Http.PostAsJsonAsync("/api/auth/login", new { userName, password });
+        Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+        return (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessToken").GetString()!;
     }
 
     /// <summary>Subscribes to native room events as a SignalR hub would, recording every posted message.</summary>

@@ -16,10 +16,12 @@ public static class ChitChatLegacyEndpointRouteBuilderExtensions
     /// Maps the ChitChat 1 compatible API at the root (<c>POST /register/</c>, <c>/login/</c>, <c>/message/all/</c>,
     /// <c>/message/create</c> and the WebSocket <c>/ws/chat/{roomName}/</c>) when <c>ChitChat:Legacy:Enabled</c> is
     /// <see langword="true"/>, and logs a warning that it is unauthenticated by design. When it is disabled nothing is mapped
-    /// (the routes answer 404). Requires <c>AddLegacyApi()</c> on the ChitChat builder.
+    /// (the routes answer 404). Requires <c>AddLegacyApi()</c> on the ChitChat builder and <c>app.UseChitChat()</c> before
+    /// it (its rate limiter enforces the register and login limits). See <c>docs/legacy.md</c>.
     /// </summary>
     /// <param name="endpoints">The endpoint route builder.</param>
     /// <returns>A builder for conventions on the legacy endpoints (empty when disabled).</returns>
+    /// <exception cref="InvalidOperationException"><c>AddLegacyApi()</c> or <c>app.UseChitChat()</c> was not called.</exception>
     public static IEndpointConventionBuilder MapChitChatLegacy(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
@@ -27,6 +29,11 @@ public static class ChitChatLegacyEndpointRouteBuilderExtensions
         if (services.GetService<LegacyHttpApi>() is null)
         {
             throw new InvalidOperationException("MapChitChatLegacy requires services.AddChitChat().AddLegacyApi() first.");
+        }
+
+        if (endpoints is IApplicationBuilder app && !app.Properties.ContainsKey(ChitChatApplicationBuilderExtensions.MiddlewareMarker))
+        {
+            throw new InvalidOperationException("Call app.UseChitChat() before app.MapChitChatLegacy(): the legacy register and login limits need its rate limiter.");
         }
 
         var options = services.GetRequiredService<IOptions<LegacyApiOptions>>().Value;
@@ -40,8 +47,11 @@ public static class ChitChatLegacyEndpointRouteBuilderExtensions
 
         LegacyLog.LegacyApiEnabled(logger, options.AllowedOrigins.Count == 0 ? "(none)" : string.Join(", ", options.AllowedOrigins));
         var api = services.GetRequiredService<LegacyHttpApi>();
-        group.MapPost("/register/", api.RegisterAsync).WithDisplayName("ChitChat legacy register");
-        group.MapPost("/login/", api.LoginAsync).WithDisplayName("ChitChat legacy login");
+
+        // Register and login hash passwords: limited per client address by ASP.NET Core's rate limiter (UseChitChat).
+        var auth = group.MapGroup(string.Empty).RequireRateLimiting(LegacyAuthRateLimitPolicy.Name);
+        auth.MapPost("/register/", api.RegisterAsync).WithDisplayName("ChitChat legacy register");
+        auth.MapPost("/login/", api.LoginAsync).WithDisplayName("ChitChat legacy login");
         group.MapPost("/message/all/", api.ListMessagesAsync).WithDisplayName("ChitChat legacy message list");
         group.MapPost("/message/create", api.CreateMessageAsync).WithDisplayName("ChitChat legacy message create");
         group.MapMethods("/register/", [HttpMethods.Options], api.PreflightAsync);

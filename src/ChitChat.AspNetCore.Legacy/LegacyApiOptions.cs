@@ -6,14 +6,12 @@ namespace ChitChat.AspNetCore.Legacy;
 /// <summary>
 /// Options of the ChitChat 1 compatible API, bound from <c>ChitChat:Legacy</c> and validated at start-up.
 /// The legacy API is unauthenticated by design (as the original app was), so it is off by default.
+/// See <c>docs/legacy.md</c>.
 /// </summary>
 public sealed class LegacyApiOptions
 {
     /// <summary>The configuration section name: <c>ChitChat:Legacy</c>.</summary>
     public const string SectionName = "ChitChat:Legacy";
-
-    /// <summary>The <c>clientMessageId</c> prefix of messages created through <c>POST /message/create</c>.</summary>
-    public const string ClientMessageIdPrefix = "legacy-";
 
     /// <summary>Gets or sets a value indicating whether <c>MapChitChatLegacy</c> maps the legacy endpoints.</summary>
     /// <value>Default <see langword="false"/>.</value>
@@ -46,7 +44,9 @@ public sealed class LegacyApiOptions
     [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
     public TimeSpan FrameRateWindow { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Gets or sets how many <c>/register/</c> and <c>/login/</c> requests one client address may make per <see cref="AuthRateWindow"/> (password hashing is expensive).</summary>
+    /// <summary>Gets or sets how many <c>/register/</c> and <c>/login/</c> requests one client address may make per
+    /// <see cref="AuthRateWindow"/> (password hashing is expensive). Enforced by ASP.NET Core's rate limiter (the
+    /// <c>app.UseChitChat()</c> middleware) with a named policy on those two endpoints.</summary>
     /// <value>Default 10. Set 0 to disable.</value>
     [Range(0, 1_000_000)]
     public int AuthRateLimit { get; set; } = 10;

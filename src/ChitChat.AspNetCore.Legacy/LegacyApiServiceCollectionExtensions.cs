@@ -1,5 +1,6 @@
 using ChitChat;
 using ChitChat.AspNetCore.Legacy;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -9,10 +10,12 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class ChitChatLegacyServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the services of the ChitChat 1 compatible API: options bound from <c>ChitChat:Legacy</c> and validated at
-    /// start-up, CORS, the room alias directory and the legacy WebSocket rooms. Map the endpoints with
-    /// <c>app.MapChitChatLegacy()</c>; they are only mapped when <see cref="LegacyApiOptions.Enabled"/> is true.
-    /// Calling it more than once is harmless; each call applies its <paramref name="configure"/> delegate.
+    /// Adds the services of the ChitChat 1 compatible API (package <c>ChitChat.AspNetCore.Legacy</c>): options bound from
+    /// <c>ChitChat:Legacy</c> and validated at start-up, CORS, the room alias directory, the legacy WebSockets as a sink of
+    /// the delivery engine, and the rate limiting policy of <c>/register/</c> and <c>/login/</c>. Call it after
+    /// <c>AddAspNetCore()</c>; map the endpoints with <c>app.MapChitChatLegacy()</c> after <c>app.UseChitChat()</c>. They are
+    /// only mapped when <see cref="LegacyApiOptions.Enabled"/> is true. Calling it more than once is harmless; each call
+    /// applies its <paramref name="configure"/> delegate. See <c>docs/legacy.md</c>.
     /// </summary>
     /// <param name="builder">The ChitChat builder.</param>
     /// <param name="configure">Configures the options after configuration binding.</param>
@@ -31,8 +34,10 @@ public static class ChitChatLegacyServiceCollectionExtensions
             services.AddCors();
             services.TryAddSingleton(TimeProvider.System);
             services.TryAddSingleton<LegacyRoomDirectory>();
+            services.TryAddSingleton<LegacyDeliverySink>();
             services.TryAddSingleton<LegacyWebSocketHub>();
             services.TryAddSingleton<LegacyHttpApi>();
+            services.AddRateLimiter(limiter => limiter.AddPolicy<string, LegacyAuthRateLimitPolicy>(LegacyAuthRateLimitPolicy.Name));
         }
 
         if (configure is not null)
