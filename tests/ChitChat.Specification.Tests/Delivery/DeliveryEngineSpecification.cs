@@ -18,13 +18,9 @@ namespace ChitChat.Specification.Tests;
 /// node's transport, through a wrapper that can lose or reorder publications and report <see cref="TransportResumed"/>.
 /// "Nothing else arrives" is asserted with a sentinel delivered after the thing that must not arrive.
 /// </summary>
-public abstract class DeliveryEngineSpecification : IAsyncDisposable
+public abstract class DeliveryEngineSpecification : NodeSpecification<IChatTransport>
 {
-    /// <summary>The overall timeout of one wait.</summary>
-    protected static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
-
     private readonly List<ServiceProvider> _providers = [];
-    private readonly List<IReadOnlyList<IChatTransport>> _created = [];
 
     /// <summary>Gets the store every node shares.</summary>
     protected IChatStore Store { get; } = new InMemoryChatStore();
@@ -32,44 +28,13 @@ public abstract class DeliveryEngineSpecification : IAsyncDisposable
     /// <summary>Gets the clock every node shares; it moves only when a test advances it.</summary>
     protected FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero));
 
-    /// <summary>Creates <paramref name="count"/> transports that share one backend (one per node).</summary>
-    /// <param name="count">The number of nodes.</param>
-    /// <returns>The transports.</returns>
-    protected abstract Task<IReadOnlyList<IChatTransport>> CreateNodesAsync(int count);
-
-    /// <summary>Disposes the transports of a test. The default disposes every distinct disposable one.</summary>
-    /// <param name="nodes">The transports.</param>
-    /// <returns>A task that completes when disposed.</returns>
-    protected virtual async ValueTask DisposeNodesAsync(IReadOnlyList<IChatTransport> nodes)
-    {
-        foreach (var node in nodes.Distinct())
-        {
-            switch (node)
-            {
-                case IAsyncDisposable asyncDisposable:
-                    await asyncDisposable.DisposeAsync();
-                    break;
-                case IDisposable disposable:
-                    disposable.Dispose();
-                    break;
-            }
-        }
-    }
-
     /// <inheritdoc />
-    public async ValueTask DisposeAsync()
+    protected override async ValueTask DisposeTestAsync()
     {
         foreach (var provider in _providers)
         {
             await provider.DisposeAsync();
         }
-
-        foreach (var nodes in _created)
-        {
-            await DisposeNodesAsync(nodes);
-        }
-
-        GC.SuppressFinalize(this);
     }
 
     [Fact]
@@ -364,8 +329,7 @@ public abstract class DeliveryEngineSpecification : IAsyncDisposable
     /// <returns>The nodes.</returns>
     protected async Task<IReadOnlyList<TestNode>> NodesAsync(int count, Action<ChitChatOptions>? chat = null, Action<DeliveryOptions>? delivery = null)
     {
-        var transports = await CreateNodesAsync(count);
-        _created.Add(transports);
+        var transports = await CreateTrackedNodesAsync(count);
         var nodes = new List<TestNode>();
         foreach (var transport in transports)
         {

@@ -8,55 +8,16 @@ namespace ChitChat.Specification.Tests;
 /// (an hour) so that no permit leaves its window while a test runs; each test uses its own policy name and keys, so tests
 /// may share a backend.
 /// </summary>
-public abstract class RateLimiterConformanceTests : IAsyncDisposable
+public abstract class RateLimiterConformanceTests : NodeSpecification<IChatRateLimiter>
 {
-    /// <summary>The overall timeout of one call.</summary>
-    protected static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
-
     /// <summary>The window of the policies of these tests.</summary>
     protected static readonly TimeSpan Window = TimeSpan.FromHours(1);
 
-    private readonly List<IReadOnlyList<IChatRateLimiter>> _created = [];
-
-    /// <summary>Creates <paramref name="count"/> limiters that share one backend (one per node).</summary>
-    /// <param name="count">The number of nodes.</param>
-    /// <returns>The limiters.</returns>
-    protected abstract Task<IReadOnlyList<IChatRateLimiter>> CreateNodesAsync(int count);
-
-    /// <summary>Disposes the limiters created by a test. The default disposes every distinct <see cref="IAsyncDisposable"/> or <see cref="IDisposable"/>.</summary>
-    /// <param name="nodes">The limiters.</param>
-    /// <returns>A task that completes when disposed.</returns>
-    protected virtual async ValueTask DisposeNodesAsync(IReadOnlyList<IChatRateLimiter> nodes)
-    {
-        foreach (var node in nodes.Distinct())
-        {
-            switch (node)
-            {
-                case IAsyncDisposable asyncDisposable:
-                    await asyncDisposable.DisposeAsync();
-                    break;
-                case IDisposable disposable:
-                    disposable.Dispose();
-                    break;
-            }
-        }
-    }
-
-    /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var nodes in _created)
-        {
-            await DisposeNodesAsync(nodes);
-        }
-
-        GC.SuppressFinalize(this);
-    }
 
     [Fact]
     public async Task Grants_the_limit_then_refuses_with_a_retry_after_within_the_window()
     {
-        var limiter = (await CreateAsync(1))[0];
+        var limiter = (await CreateTrackedNodesAsync(1))[0];
         var policy = NewPolicy(3);
         var key = NewKey();
 
@@ -76,7 +37,7 @@ public abstract class RateLimiterConformanceTests : IAsyncDisposable
     [Fact]
     public async Task A_limit_of_one_grants_once()
     {
-        var limiter = (await CreateAsync(1))[0];
+        var limiter = (await CreateTrackedNodesAsync(1))[0];
         var policy = NewPolicy(1);
         var key = NewKey();
 
@@ -89,7 +50,7 @@ public abstract class RateLimiterConformanceTests : IAsyncDisposable
     [Fact]
     public async Task Keys_are_independent()
     {
-        var limiter = (await CreateAsync(1))[0];
+        var limiter = (await CreateTrackedNodesAsync(1))[0];
         var policy = NewPolicy(2);
         var exhausted = NewKey();
         await ExhaustAsync(limiter, policy, exhausted, 2);
@@ -101,7 +62,7 @@ public abstract class RateLimiterConformanceTests : IAsyncDisposable
     [Fact]
     public async Task Policies_are_independent()
     {
-        var limiter = (await CreateAsync(1))[0];
+        var limiter = (await CreateTrackedNodesAsync(1))[0];
         var key = NewKey();
         var first = NewPolicy(2);
         await ExhaustAsync(limiter, first, key, 2);
@@ -113,7 +74,7 @@ public abstract class RateLimiterConformanceTests : IAsyncDisposable
     [Fact]
     public async Task Two_nodes_share_one_limit()
     {
-        var nodes = await CreateAsync(2);
+        var nodes = await CreateTrackedNodesAsync(2);
         var policy = NewPolicy(4);
         var key = NewKey();
 
@@ -134,7 +95,7 @@ public abstract class RateLimiterConformanceTests : IAsyncDisposable
     [Fact]
     public async Task Concurrent_requests_on_several_nodes_never_exceed_the_limit()
     {
-        var nodes = await CreateAsync(3);
+        var nodes = await CreateTrackedNodesAsync(3);
         var policy = NewPolicy(10);
         var key = NewKey();
 
@@ -147,7 +108,7 @@ public abstract class RateLimiterConformanceTests : IAsyncDisposable
     [Fact]
     public async Task Keys_with_separators_and_non_ascii_characters_are_kept_apart()
     {
-        var limiter = (await CreateAsync(1))[0];
+        var limiter = (await CreateTrackedNodesAsync(1))[0];
         var policy = NewPolicy(1);
         var suffix = NewKey();
         string[] keys = ["::1" + suffix, "::1:" + suffix, "a:b" + suffix, "a" + suffix, "Zoë 🙂" + suffix, "zoë 🙂" + suffix, " " + suffix];
@@ -166,7 +127,7 @@ public abstract class RateLimiterConformanceTests : IAsyncDisposable
     [Fact]
     public async Task Invalid_arguments_are_rejected()
     {
-        var limiter = (await CreateAsync(1))[0];
+        var limiter = (await CreateTrackedNodesAsync(1))[0];
         await Assert.ThrowsAsync<ArgumentNullException>(() => limiter.AcquireAsync(null!, "key").AsTask());
         await Assert.ThrowsAsync<ArgumentNullException>(() => limiter.AcquireAsync(NewPolicy(1), null!).AsTask());
     }
@@ -189,17 +150,6 @@ public abstract class RateLimiterConformanceTests : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(limiter);
         return limiter.AcquireAsync(policy, key).AsTask().WaitAsync(Timeout);
-    }
-
-    /// <summary>Creates nodes and remembers them for disposal.</summary>
-    /// <param name="count">The number of nodes.</param>
-    /// <returns>The limiters.</returns>
-    protected async Task<IReadOnlyList<IChatRateLimiter>> CreateAsync(int count)
-    {
-        var nodes = await CreateNodesAsync(count).WaitAsync(Timeout);
-        Assert.Equal(count, nodes.Count);
-        _created.Add(nodes);
-        return nodes;
     }
 
     private static async Task ExhaustAsync(IChatRateLimiter limiter, RateLimitPolicy policy, string key, int permits)

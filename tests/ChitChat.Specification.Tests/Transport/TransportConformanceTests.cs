@@ -9,52 +9,17 @@ namespace ChitChat.Specification.Tests;
 /// timeout that names the phase; "nothing arrives" is asserted by publishing a sentinel afterwards and checking that only
 /// the sentinel arrives.
 /// </summary>
-public abstract class TransportConformanceTests : IAsyncDisposable
+public abstract class TransportConformanceTests : NodeSpecification<IChatTransport>
 {
-    /// <summary>The overall timeout of one wait.</summary>
-    protected static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
-
-    private readonly List<IReadOnlyList<IChatTransport>> _created = [];
     private readonly List<IAsyncDisposable> _subscriptions = [];
 
-    /// <summary>Creates <paramref name="count"/> transports that share one backend (one per node).</summary>
-    /// <param name="count">The number of nodes.</param>
-    /// <returns>The transports.</returns>
-    protected abstract Task<IReadOnlyList<IChatTransport>> CreateNodesAsync(int count);
-
-    /// <summary>Disposes the transports created by a test. The default disposes every distinct <see cref="IAsyncDisposable"/> or <see cref="IDisposable"/>.</summary>
-    /// <param name="nodes">The transports.</param>
-    /// <returns>A task that completes when disposed.</returns>
-    protected virtual async ValueTask DisposeNodesAsync(IReadOnlyList<IChatTransport> nodes)
-    {
-        foreach (var node in nodes.Distinct())
-        {
-            switch (node)
-            {
-                case IAsyncDisposable asyncDisposable:
-                    await asyncDisposable.DisposeAsync();
-                    break;
-                case IDisposable disposable:
-                    disposable.Dispose();
-                    break;
-            }
-        }
-    }
-
     /// <inheritdoc />
-    public async ValueTask DisposeAsync()
+    protected override async ValueTask DisposeTestAsync()
     {
         foreach (var subscription in _subscriptions)
         {
             await subscription.DisposeAsync();
         }
-
-        foreach (var nodes in _created)
-        {
-            await DisposeNodesAsync(nodes);
-        }
-
-        GC.SuppressFinalize(this);
     }
 
     [Fact]
@@ -166,7 +131,7 @@ public abstract class TransportConformanceTests : IAsyncDisposable
     [Fact]
     public async Task An_event_reaches_every_node_exactly_once_including_the_publishers_own()
     {
-        var nodes = await CreateAsync(3);
+        var nodes = await CreateTrackedNodesAsync(3);
         var room = NewRoom();
         var recorders = new List<Recorder>();
         foreach (var node in nodes)
@@ -262,17 +227,6 @@ public abstract class TransportConformanceTests : IAsyncDisposable
     /// <returns>The name.</returns>
     protected static string Name(RoomEvent roomEvent) => Assert.IsType<UserTyping>(roomEvent).UserName;
 
-    /// <summary>Creates nodes and remembers them for disposal.</summary>
-    /// <param name="count">The number of nodes.</param>
-    /// <returns>The transports.</returns>
-    protected async Task<IReadOnlyList<IChatTransport>> CreateAsync(int count)
-    {
-        var nodes = await CreateNodesAsync(count).WaitAsync(Timeout);
-        Assert.Equal(count, nodes.Count);
-        _created.Add(nodes);
-        return nodes;
-    }
-
     /// <summary>Subscribes a recorder and remembers the subscription for disposal.</summary>
     /// <param name="node">The transport.</param>
     /// <param name="room">The room.</param>
@@ -287,7 +241,7 @@ public abstract class TransportConformanceTests : IAsyncDisposable
 
     private async Task<(IChatTransport A, IChatTransport B)> TwoNodesAsync()
     {
-        var nodes = await CreateAsync(2);
+        var nodes = await CreateTrackedNodesAsync(2);
         return (nodes[0], nodes[1]);
     }
 
