@@ -9,16 +9,7 @@ public sealed class RedisDeliveryEngineTests(RedisServerFixture redis) : Deliver
 {
     private readonly RedisTestNodes _nodes = new(redis.ConnectionString);
 
-    protected override async Task<IReadOnlyList<IChatTransport>> CreateNodesAsync(int count)
-    {
-        var transports = new List<IChatTransport>();
-        for (var i = 0; i < count; i++)
-        {
-            transports.Add(await _nodes.ConnectedTransportAsync());
-        }
-
-        return transports;
-    }
+    protected override Task<IReadOnlyList<IChatTransport>> CreateNodesAsync(int count) => _nodes.ConnectedTransportsAsync(count);
 
     protected override ValueTask DisposeNodesAsync(IReadOnlyList<IChatTransport> nodes) => _nodes.DisposeAsync();
 }

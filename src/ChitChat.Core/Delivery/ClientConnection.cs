@@ -48,13 +48,13 @@ public sealed class ClientConnection
         {
             lock (Joined)
             {
-                return [.. Joined];
+                return [.. Joined.Select(room => room.Value)];
             }
         }
     }
 
     /// <summary>The rooms the engine has made this connection a member of; guarded by locking it.</summary>
-    internal HashSet<string> Joined { get; } = new(StringComparer.Ordinal);
+    internal HashSet<RoomName> Joined { get; } = [];
 
     /// <summary>Runs the connection's joins and leaves one at a time, in call order (SemaphoreSlim queues waiters first in,
     /// first out), so that a pipelined "leave, join" ends joined.</summary>

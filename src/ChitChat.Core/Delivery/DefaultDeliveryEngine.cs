@@ -117,13 +117,13 @@ internal sealed partial class DefaultDeliveryEngine : DeliveryEngine, IAsyncDisp
         {
             lock (connection.Joined)
             {
-                if (!connection.Joined.Remove(room.Value))
+                if (!connection.Joined.Remove(room))
                 {
                     return;
                 }
             }
 
-            await ExitAsync(connection, room.Value).ConfigureAwait(false);
+            await ExitAsync(connection, room).ConfigureAwait(false);
         }
         finally
         {
@@ -143,7 +143,7 @@ internal sealed partial class DefaultDeliveryEngine : DeliveryEngine, IAsyncDisp
         await connection.Membership.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
-            string[] joined;
+            RoomName[] joined;
             lock (connection.Joined)
             {
                 joined = [.. connection.Joined];
@@ -194,7 +194,7 @@ internal sealed partial class DefaultDeliveryEngine : DeliveryEngine, IAsyncDisp
                 throw new OperationCanceledException("The connection is closed.", cancellationToken);
             }
 
-            isNew = !connection.Joined.Contains(room);
+            isNew = !connection.Joined.Contains(roomName);
             if (isNew && connection.Joined.Count >= connection.MaxRooms)
             {
                 throw new ChatException(ChatErrorCodes.TooManyRooms, string.Create(CultureInfo.InvariantCulture, $"A connection may join at most {connection.MaxRooms} rooms."));
@@ -212,7 +212,7 @@ internal sealed partial class DefaultDeliveryEngine : DeliveryEngine, IAsyncDisp
                 closed = connection.Closed;
                 if (!closed)
                 {
-                    connection.Joined.Add(room);
+                    connection.Joined.Add(roomName);
                 }
             }
 
@@ -237,7 +237,7 @@ internal sealed partial class DefaultDeliveryEngine : DeliveryEngine, IAsyncDisp
             bool owned;
             lock (connection.Joined)
             {
-                owned = connection.Joined.Remove(room);
+                owned = connection.Joined.Remove(roomName);
             }
 
             if (owned)
@@ -258,9 +258,9 @@ internal sealed partial class DefaultDeliveryEngine : DeliveryEngine, IAsyncDisp
     }
 
     /// <summary>Removes a member that the caller has already taken out of <see cref="ClientConnection.Joined"/>.</summary>
-    private async Task ExitAsync(ClientConnection connection, string room)
+    private async Task ExitAsync(ClientConnection connection, RoomName room)
     {
-        if (_rooms.TryGetValue(room, out var pump))
+        if (_rooms.TryGetValue(room.Value, out var pump))
         {
             await pump.LeaveAsync(connection).ConfigureAwait(false);
             await ReleaseAsync(pump).ConfigureAwait(false);
@@ -273,12 +273,12 @@ internal sealed partial class DefaultDeliveryEngine : DeliveryEngine, IAsyncDisp
 
         try
         {
-            await _presence.ExitRoomAsync(RoomName.Parse(room), connection.ConnectionId, connection.User, CancellationToken.None).ConfigureAwait(false);
+            await _presence.ExitRoomAsync(room, connection.ConnectionId, connection.User, CancellationToken.None).ConfigureAwait(false);
         }
         catch (ChatException ex)
         {
             // Presence is best effort on the way out (e.g. the presence store is unreachable); it expires elsewhere.
-            LogPresenceExitFailed(room, ex);
+            LogPresenceExitFailed(room.Value, ex);
         }
     }
 

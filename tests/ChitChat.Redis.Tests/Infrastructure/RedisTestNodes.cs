@@ -49,6 +49,18 @@ internal sealed class RedisTestNodes(string connectionString) : IAsyncDisposable
         return transport;
     }
 
+    /// <summary>Creates <paramref name="count"/> connected transports, one per node (each with its own multiplexer).</summary>
+    public async Task<IReadOnlyList<ChitChat.Transport.IChatTransport>> ConnectedTransportsAsync(int count)
+    {
+        var transports = new List<ChitChat.Transport.IChatTransport>();
+        for (var i = 0; i < count; i++)
+        {
+            transports.Add(await ConnectedTransportAsync());
+        }
+
+        return transports;
+    }
+
     public RedisPresenceTracker Presence(TimeSpan? timeout = null, TimeSpan? heartbeat = null)
     {
         var options = Options(timeout, heartbeat);
