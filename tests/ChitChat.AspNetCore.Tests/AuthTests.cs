@@ -1,3 +1,4 @@
+using ChitChat.Contracts;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -133,7 +134,7 @@ public sealed class AuthTests(SharedServer shared)
             })
             .Build();
         await connection.StartAsync().WaitAsync(Timeouts.Default);
-        var join = await connection.InvokeAsync<WireJoin>("JoinRoom", "global", 0L).WaitAsync(Timeouts.Default);
+        var join = await connection.InvokeAsync<JoinRoomResult>("JoinRoom", "global", 0L).WaitAsync(Timeouts.Default);
         Assert.Equal("global", join.Room);
     }
 }

@@ -1,3 +1,4 @@
+using ChitChat.Contracts;
 using ChitChat.AspNetCore.Tests.Infrastructure;
 using ChitChat.Storage;
 using ChitChat.Transport;
@@ -72,7 +73,7 @@ public sealed class DeliveryTests(SharedServer shared)
         var capped = await c.JoinAsync(room, 2);
         Assert.Equal([3L, 4, 5, 6], capped.Missed.Select(m => m.Seq));
         Assert.True(capped.HasMore);
-        var rest = await c.Connection.InvokeAsync<List<WireMessage>>("GetHistory", room, capped.LastSeq + 1, 6L, 500).WaitAsync(Timeouts.Default);
+        var rest = await c.Connection.InvokeAsync<List<MessageDto>>("GetHistory", room, capped.LastSeq + 1, 6L, 500).WaitAsync(Timeouts.Default);
         Assert.Equal([7L, 8, 9, 10], rest.Select(m => m.Seq));
     }
 
@@ -223,9 +224,9 @@ public sealed class DeliveryTests(SharedServer shared)
         // Bob's handler blocks: his client stops reading, so his socket backs up.
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var stalled = bob.Server.Hub(() => Task.FromResult<string?>(bob.Token));
-        stalled.On<WireMessage>("message", _ => release.Task.Wait());
+        stalled.On<MessageDto>("message", _ => release.Task.Wait());
         await stalled.StartAsync().WaitAsync(Timeouts.Default);
-        await stalled.InvokeAsync<WireJoin>("JoinRoom", room, 0L).WaitAsync(Timeouts.Default);
+        await stalled.InvokeAsync<JoinRoomResult>("JoinRoom", room, 0L).WaitAsync(Timeouts.Default);
 
         var big = new string('z', 3900);
         for (var i = 0; i < 60; i++)

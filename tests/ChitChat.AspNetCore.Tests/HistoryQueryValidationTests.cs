@@ -1,3 +1,4 @@
+using ChitChat.Contracts;
 using System.Net.Http.Json;
 using ChitChat.AspNetCore.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR;
@@ -30,7 +31,7 @@ public sealed class HistoryQueryValidationTests(SharedServer shared)
         var problem = await Problem.ReadAsync(response);
         Assert.Equal([message], problem.GetProperty("errors").GetProperty(field).EnumerateArray().Select(e => e.GetString()));
 
-        var error = await Assert.ThrowsAsync<HubException>(() => hub.Connection.InvokeAsync<List<WireMessage>>("GetHistory", room, before, after, limit).WaitAsync(Timeouts.Default));
+        var error = await Assert.ThrowsAsync<HubException>(() => hub.Connection.InvokeAsync<List<MessageDto>>("GetHistory", room, before, after, limit).WaitAsync(Timeouts.Default));
         Assert.Equal("validation_failed", HubError.Code(error));
         Assert.Equal($"validation_failed: {message}", HubError.Message(error));
     }

@@ -1,3 +1,4 @@
+using ChitChat.Contracts;
 using ChitChat.AspNetCore.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -46,9 +47,9 @@ public sealed class HubTests(SharedServer shared)
         await a.JoinAsync(room, 0);
 
         // There is no author parameter; passing one is a binding error, and nothing is stored.
-        var error = await Assert.ThrowsAsync<HubException>(() => a.Connection.InvokeAsync<WireAck>("SendMessage", room, "text", "c-1", Guid.NewGuid(), "admin").WaitAsync(Timeouts.Default));
+        var error = await Assert.ThrowsAsync<HubException>(() => a.Connection.InvokeAsync<SendMessageAck>("SendMessage", room, "text", "c-1", Guid.NewGuid(), "admin").WaitAsync(Timeouts.Default));
         Assert.Contains("SendMessage", error.Message, StringComparison.Ordinal);
-        var history = await a.Connection.InvokeAsync<List<WireMessage>>("GetHistory", room, null, null, null).WaitAsync(Timeouts.Default);
+        var history = await a.Connection.InvokeAsync<List<MessageDto>>("GetHistory", room, null, null, null).WaitAsync(Timeouts.Default);
         Assert.Empty(history);
         var ack = await a.SendAsync(room, "still works");
         Assert.Equal(1, ack.Seq);
@@ -65,7 +66,7 @@ public sealed class HubTests(SharedServer shared)
         var second = await a.SendAsync(room, "once", "retry-1");
         Assert.Equal(first, second);
         await a.WaitUntilAsync(c => c.Messages(room).Length == 1, "the one message arrives");
-        var history = await a.Connection.InvokeAsync<List<WireMessage>>("GetHistory", room, null, null, null).WaitAsync(Timeouts.Default);
+        var history = await a.Connection.InvokeAsync<List<MessageDto>>("GetHistory", room, null, null, null).WaitAsync(Timeouts.Default);
         Assert.Single(history);
 
         // A third message proves no duplicate event of the retry was delivered in between.
@@ -86,7 +87,7 @@ public sealed class HubTests(SharedServer shared)
         }
 
         async Task<long[]> Page(long? before, long? after, int? limit) =>
-            (await a.Connection.InvokeAsync<List<WireMessage>>("GetHistory", room, before, after, limit).WaitAsync(Timeouts.Default)).Select(m => m.Seq).ToArray();
+            (await a.Connection.InvokeAsync<List<MessageDto>>("GetHistory", room, before, after, limit).WaitAsync(Timeouts.Default)).Select(m => m.Seq).ToArray();
 
         Assert.Equal(new long[] { 8L, 9, 10 }, await Page(null, null, 3));
         Assert.Equal(new long[] { 5L, 6, 7 }, await Page(8, null, 3));
@@ -115,7 +116,7 @@ public sealed class HubTests(SharedServer shared)
         Assert.Equal("validation_failed", await Code(() => a.JoinAsync(room, -1)));
 
         // Wrong argument types: a binding error for that invocation only.
-        var wrongTypes = await Error(() => a.Connection.InvokeAsync<WireJoin>("JoinRoom", room, "not-a-number").WaitAsync(Timeouts.Default));
+        var wrongTypes = await Error(() => a.Connection.InvokeAsync<JoinRoomResult>("JoinRoom", room, "not-a-number").WaitAsync(Timeouts.Default));
         Assert.Contains("JoinRoom", wrongTypes, StringComparison.Ordinal);
         var unknownMethod = await Error(() => a.Connection.InvokeAsync("NoSuchMethod", 1).WaitAsync(Timeouts.Default));
         Assert.Contains("NoSuchMethod", unknownMethod, StringComparison.Ordinal);
@@ -144,7 +145,7 @@ public sealed class HubTests(SharedServer shared)
         };
 
         // 100 KB frame > ChitChat:Hub:MaximumReceiveMessageSize (32 KB): SignalR closes that connection with an error.
-        _ = b.Connection.InvokeAsync<WireAck>("SendMessage", room, new string('y', 100_000), "huge").ContinueWith(t => t.Exception, TaskScheduler.Default);
+        _ = b.Connection.InvokeAsync<SendMessageAck>("SendMessage", room, new string('y', 100_000), "huge").ContinueWith(t => t.Exception, TaskScheduler.Default);
         var reason = await closed.Task.WaitAsync(Timeouts.Default);
         Assert.NotNull(reason);
         Assert.Contains("maximum message size", reason!.Message, StringComparison.OrdinalIgnoreCase);
@@ -170,7 +171,7 @@ public sealed class HubTests(SharedServer shared)
         await b.JoinAsync(room, 0);
 
         await a.WaitUntilAsync(c => c.Presence(room).Any(p => p.UserId == bob.Id && p.Online), "alice sees bob come online");
-        var online = await a.Connection.InvokeAsync<List<WireUser>>("GetPresence", room).WaitAsync(Timeouts.Default);
+        var online = await a.Connection.InvokeAsync<List<PresenceUser>>("GetPresence", room).WaitAsync(Timeouts.Default);
         Assert.Equal(new[] { alice.Id, bob.Id }.Order(), online.Select(u => u.UserId).Order());
         Assert.Equal(bob.UserName, online.Single(u => u.UserId == bob.Id).UserName);
 
@@ -181,10 +182,10 @@ public sealed class HubTests(SharedServer shared)
             await b2.Connection.InvokeAsync("LeaveRoom", room).WaitAsync(Timeouts.Default);
         }
 
-        Assert.Contains(bob.Id, (await a.Connection.InvokeAsync<List<WireUser>>("GetPresence", room).WaitAsync(Timeouts.Default)).Select(u => u.UserId));
+        Assert.Contains(bob.Id, (await a.Connection.InvokeAsync<List<PresenceUser>>("GetPresence", room).WaitAsync(Timeouts.Default)).Select(u => u.UserId));
         await b.DisposeAsync();
         await a.WaitUntilAsync(c => c.Presence(room).Any(p => p.UserId == bob.Id && !p.Online), "alice sees bob go offline on disconnect");
-        var after = await a.Connection.InvokeAsync<List<WireUser>>("GetPresence", room).WaitAsync(Timeouts.Default);
+        var after = await a.Connection.InvokeAsync<List<PresenceUser>>("GetPresence", room).WaitAsync(Timeouts.Default);
         Assert.Equal([alice.Id], after.Select(u => u.UserId));
         Assert.Single(a.Presence(room), p => p.UserId == bob.Id && !p.Online);
     }

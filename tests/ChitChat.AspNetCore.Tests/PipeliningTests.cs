@@ -1,3 +1,4 @@
+using ChitChat.Contracts;
 using ChitChat.AspNetCore.Tests.Infrastructure;
 using ChitChat.InMemory;
 using ChitChat.Presence;
@@ -40,7 +41,7 @@ public sealed class PipeliningTests : IAsyncDisposable
         const int perConnection = 150;
         var senders = new[] { (Client: a1, Name: "a1"), (Client: a2, Name: "a2"), (Client: b, Name: "b") };
         var acks = senders.Select(s => Enumerable.Range(0, perConnection)
-            .Select(i => s.Client.Connection.InvokeAsync<WireAck>("SendMessage", room, $"{s.Name} {i}", $"{s.Name}-{i}"))
+            .Select(i => s.Client.Connection.InvokeAsync<SendMessageAck>("SendMessage", room, $"{s.Name} {i}", $"{s.Name}-{i}"))
             .ToArray()).ToArray();
 
         for (var c = 0; c < senders.Length; c++)
@@ -74,14 +75,14 @@ public sealed class PipeliningTests : IAsyncDisposable
         for (var round = 0; round < 20; round++)
         {
             var leave = a.Connection.InvokeAsync("LeaveRoom", room);
-            var join = a.Connection.InvokeAsync<WireJoin>("JoinRoom", room, (long?)null);
+            var join = a.Connection.InvokeAsync<JoinRoomResult>("JoinRoom", room, (long?)null);
             await Task.WhenAll(leave, join).WaitAsync(Timeouts.Default);
         }
 
         var ack = await other.SendAsync(room, "still here?");
         await a.WaitUntilAsync(c => c.Messages(room).Any(m => m.Seq == ack.Seq), "the connection is still a member");
 
-        var join2 = a.Connection.InvokeAsync<WireJoin>("JoinRoom", room, (long?)null);
+        var join2 = a.Connection.InvokeAsync<JoinRoomResult>("JoinRoom", room, (long?)null);
         var leave2 = a.Connection.InvokeAsync("LeaveRoom", room);
         await Task.WhenAll(join2, leave2).WaitAsync(Timeouts.Default);
 
@@ -108,7 +109,7 @@ public sealed class PipeliningTests : IAsyncDisposable
         var room = await server.NewRoomAsync(alice);
         await using var a = await alice.ConnectAsync();
 
-        var acks = Enumerable.Range(0, 100).Select(i => a.Connection.InvokeAsync<WireAck>("SendMessage", room, $"m{i}", $"k{i}")).ToArray();
+        var acks = Enumerable.Range(0, 100).Select(i => a.Connection.InvokeAsync<SendMessageAck>("SendMessage", room, $"m{i}", $"k{i}")).ToArray();
         var seqs = (await Task.WhenAll(acks).WaitAsync(Timeouts.Default)).Select(ack => ack.Seq).ToArray();
         Assert.Equal(Enumerable.Range(1, 100).Select(i => (long)i), seqs);
     }
@@ -128,10 +129,10 @@ public sealed class PipeliningTests : IAsyncDisposable
         await a.JoinAsync(room, 0);
 
         var leave = a.Connection.InvokeAsync("LeaveRoom", room);
-        var join = a.Connection.InvokeAsync<WireJoin>("JoinRoom", room, (long?)null);
+        var join = a.Connection.InvokeAsync<JoinRoomResult>("JoinRoom", room, (long?)null);
         await Task.WhenAll(leave, join).WaitAsync(Timeouts.Default);
 
-        var online = await a.Connection.InvokeAsync<List<WireUser>>("GetPresence", room).WaitAsync(Timeouts.Default);
+        var online = await a.Connection.InvokeAsync<List<PresenceUser>>("GetPresence", room).WaitAsync(Timeouts.Default);
         Assert.Contains(online, u => u.UserId == alice.Id);
     }
 

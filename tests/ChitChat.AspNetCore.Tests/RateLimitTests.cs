@@ -1,3 +1,4 @@
+using ChitChat.Contracts;
 using System.Net;
 using System.Net.Http.Json;
 using ChitChat.AspNetCore.Tests.Infrastructure;
@@ -26,7 +27,7 @@ public sealed class RateLimitTests
         Assert.StartsWith("rate_limited: at most 3 messages per 3600 seconds", HubError.Message(error), StringComparison.Ordinal);
 
         // Still connected and usable for everything else.
-        var history = await a.Connection.InvokeAsync<List<WireMessage>>("GetHistory", room, null, null, null).WaitAsync(Timeouts.Default);
+        var history = await a.Connection.InvokeAsync<List<MessageDto>>("GetHistory", room, null, null, null).WaitAsync(Timeouts.Default);
         Assert.Equal(3, history.Count);
 
         // HTTP shares the per-user limit: 429 with Retry-After.

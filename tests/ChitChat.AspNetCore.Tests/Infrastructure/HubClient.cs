@@ -1,40 +1,29 @@
 using System.Text.Json;
+using ChitChat.Contracts;
 using Microsoft.AspNetCore.SignalR.Client;
 
 namespace ChitChat.AspNetCore.Tests.Infrastructure;
-
-public sealed record WireMessage(Guid Id, string Room, long Seq, Guid AuthorId, string AuthorName, string Text, DateTime SentAt, string? ClientMessageId);
-
-public sealed record WirePresence(string Room, Guid UserId, string UserName, bool Online);
-
-public sealed record WireTyping(string Room, Guid UserId, string UserName);
-
-public sealed record WireJoin(string Room, long LastSeq, List<WireMessage> Missed, bool HasMore);
-
-public sealed record WireAck(Guid Id, long Seq, DateTime SentAt);
-
-public sealed record WireUser(Guid UserId, string UserName);
 
 /// <summary>A SignalR client that records every event and lets tests wait for conditions on them.</summary>
 public sealed class HubClient : IAsyncDisposable
 {
     private readonly Lock _gate = new();
-    private readonly List<WireMessage> _messages = [];
-    private readonly List<WirePresence> _presence = [];
-    private readonly List<WireTyping> _typing = [];
+    private readonly List<MessageDto> _messages = [];
+    private readonly List<PresenceEvent> _presence = [];
+    private readonly List<TypingEvent> _typing = [];
     private readonly List<(Func<bool> Condition, TaskCompletionSource Signal)> _waiters = [];
 
     public HubClient(HubConnection connection)
     {
         Connection = connection;
-        connection.On<WireMessage>("message", m => Record(() => _messages.Add(m)));
-        connection.On<WirePresence>("presence", p => Record(() => _presence.Add(p)));
-        connection.On<WireTyping>("typing", t => Record(() => _typing.Add(t)));
+        connection.On<MessageDto>(HubEvents.Message, m => Record(() => _messages.Add(m)));
+        connection.On<PresenceEvent>(HubEvents.Presence, p => Record(() => _presence.Add(p)));
+        connection.On<TypingEvent>(HubEvents.Typing, t => Record(() => _typing.Add(t)));
     }
 
     public HubConnection Connection { get; }
 
-    public WireMessage[] Messages(string room)
+    public MessageDto[] Messages(string room)
     {
         lock (_gate)
         {
@@ -42,7 +31,7 @@ public sealed class HubClient : IAsyncDisposable
         }
     }
 
-    public WirePresence[] Presence(string room)
+    public PresenceEvent[] Presence(string room)
     {
         lock (_gate)
         {
@@ -50,7 +39,7 @@ public sealed class HubClient : IAsyncDisposable
         }
     }
 
-    public WireTyping[] Typing(string room)
+    public TypingEvent[] Typing(string room)
     {
         lock (_gate)
         {
@@ -58,11 +47,11 @@ public sealed class HubClient : IAsyncDisposable
         }
     }
 
-    public Task<WireJoin> JoinAsync(string room, long? afterSeq = null) =>
-        Connection.InvokeAsync<WireJoin>("JoinRoom", room, afterSeq).WaitAsync(Timeouts.Default);
+    public Task<JoinRoomResult> JoinAsync(string room, long? afterSeq = null) =>
+        Connection.InvokeAsync<JoinRoomResult>("JoinRoom", room, afterSeq).WaitAsync(Timeouts.Default);
 
-    public Task<WireAck> SendAsync(string room, string text, string? clientMessageId = null) =>
-        Connection.InvokeAsync<WireAck>("SendMessage", room, text, clientMessageId ?? Guid.NewGuid().ToString("N")).WaitAsync(Timeouts.Default);
+    public Task<SendMessageAck> SendAsync(string room, string text, string? clientMessageId = null) =>
+        Connection.InvokeAsync<SendMessageAck>("SendMessage", room, text, clientMessageId ?? Guid.NewGuid().ToString("N")).WaitAsync(Timeouts.Default);
 
     /// <summary>Waits until <paramref name="condition"/> holds on the recorded events, failing with <paramref name="phase"/> after a generous timeout.</summary>
     public async Task WaitUntilAsync(Func<HubClient, bool> condition, string phase)

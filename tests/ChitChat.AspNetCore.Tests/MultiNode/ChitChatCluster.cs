@@ -1,3 +1,4 @@
+using ChitChat.Contracts;
 using System.Net.Http.Json;
 using System.Text.Json;
 using ChitChat.AspNetCore.Tests.Infrastructure;
@@ -66,14 +67,14 @@ public sealed class ChitChatCluster : IAsyncDisposable
     public static TestUser On(TestUser user, ChitChatServer node) => user with { Server = node };
 
     /// <summary>Every persisted message of <paramref name="room"/>, read through <c>GET /api/rooms/{room}/messages</c> pages.</summary>
-    public static async Task<List<WireMessage>> ReadStoreAsync(TestUser reader, string room)
+    public static async Task<List<MessageDto>> ReadStoreAsync(TestUser reader, string room)
     {
         using var http = reader.Http();
-        var all = new List<WireMessage>();
+        var all = new List<MessageDto>();
         long after = 0;
         while (true)
         {
-            var page = await http.GetFromJsonAsync<List<WireMessage>>($"/api/rooms/{room}/messages?after={after}&limit=500", ChitChatServer.Json)
+            var page = await http.GetFromJsonAsync<List<MessageDto>>($"/api/rooms/{room}/messages?after={after}&limit=500", ChitChatServer.Json)
                 .WaitAsync(Timeouts.Default);
             if (page is null || page.Count == 0)
             {

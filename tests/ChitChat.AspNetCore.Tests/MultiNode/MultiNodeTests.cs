@@ -1,3 +1,4 @@
+using ChitChat.Contracts;
 using System.Collections.Concurrent;
 using ChitChat.AspNetCore.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR;
@@ -35,7 +36,7 @@ public sealed class MultiNodeTests
             }
 
             const int PerClient = 30;
-            var acks = new ConcurrentDictionary<Guid, (int Sender, int Index, WireAck Ack)>();
+            var acks = new ConcurrentDictionary<Guid, (int Sender, int Index, SendMessageAck Ack)>();
             await Task.WhenAll(clients.Select((client, sender) => Task.Run(async () =>
             {
                 for (var n = 0; n < PerClient; n++)
