@@ -30,7 +30,7 @@ internal static partial class Repository
         while (pending.TryPop(out var id))
         {
             var project = ProjectFile(id);
-            Assert.True(File.Exists(project), $"the README names package {id}, but {project} does not exist");
+            Assert.True(File.Exists(project), $"package {id} has no project: {project} does not exist");
             if (!all.Add(id))
             {
                 continue;
