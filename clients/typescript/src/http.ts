@@ -105,11 +105,11 @@ export class ChitChatHttp {
   /** Sends a JSON request and returns the parsed body. */
   async request<T>(method: string, path: string, options: { body?: unknown; auth?: boolean } = {}): Promise<T> {
     const auth = options.auth ?? true;
-    let token = auth ? await this.tokenFactory('http') : null;
+    const token = auth ? await this.tokenFactory('http') : null;
     let response = await this.send(method, path, options.body, token);
     if (auth && response.status === 401) {
-      token = await this.tokenFactory('unauthorized');
-      if (token) response = await this.send(method, path, options.body, token);
+      const fresh = await this.tokenFactory('unauthorized');
+      if (fresh && fresh !== token) response = await this.send(method, path, options.body, fresh);
     }
     const text = await response.text();
     let parsed: unknown = null;
