@@ -2,6 +2,7 @@ using System.Globalization;
 using ChitChat.Leases;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using ChitChat.Contracts;
 
 namespace ChitChat.Redis;
 

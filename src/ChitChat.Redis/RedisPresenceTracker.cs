@@ -3,6 +3,7 @@ using ChitChat.Presence;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using ChitChat.Contracts;
 
 namespace ChitChat.Redis;
 

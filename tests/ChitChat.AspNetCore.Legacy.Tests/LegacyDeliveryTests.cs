@@ -17,6 +17,7 @@ using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using ChitChat.Contracts;
 
 namespace ChitChat.AspNetCore.Legacy.Tests;
 

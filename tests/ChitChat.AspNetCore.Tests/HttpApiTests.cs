@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using ChitChat.AspNetCore.Tests.Infrastructure;
+using ChitChat.Contracts;
 
 namespace ChitChat.AspNetCore.Tests;
 
@@ -29,6 +30,23 @@ public sealed class HttpApiTests(SharedServer shared)
         var rooms = await http.GetFromJsonAsync<JsonElement[]>("/api/rooms").WaitAsync(Timeouts.Default);
         Assert.Contains(rooms!, r => r.GetProperty("name").GetString() == "global");
         Assert.Contains(rooms!, r => r.GetProperty("name").GetString() == name.ToLowerInvariant());
+    }
+
+    [Fact]
+    public async Task Limits_are_served_anonymously_from_the_configured_options()
+    {
+        await using var server = ChitChatServer.Start(new Dictionary<string, string?>
+        {
+            ["ChitChat:MaxMessageLength"] = "1234",
+            ["ChitChat:SendRateWindow"] = "00:00:03",
+            ["ChitChat:TypingExpiry"] = "00:00:07",
+            ["ChitChat:Hub:MaxRoomsPerConnection"] = "9",
+        });
+        using var http = server.Http();
+        var limits = await http.GetFromJsonAsync<ServerLimits>(ChitChatRoutes.Limits, ChitChatServer.Json).WaitAsync(Timeouts.Default);
+        Assert.NotNull(limits);
+        Assert.Equal((1234, 3000L, 7000L, 9), (limits.MaxMessageLength, limits.SendRateWindowMs, limits.TypingExpiryMs, limits.MaxRoomsPerConnection));
+        Assert.Equal((500, 32 * 1024L), (limits.MaxHistoryPageSize, limits.MaxHubMessageSize));
     }
 
     [Theory]

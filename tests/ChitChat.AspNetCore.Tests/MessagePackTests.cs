@@ -1,7 +1,8 @@
-using ChitChat.AspNetCore.Http;
-using ChitChat.AspNetCore.Hubs;
+using ChitChat.Contracts;
 using ChitChat.AspNetCore.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http.Connections;
+using MessagePack;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -39,5 +40,19 @@ public sealed class MessagePackTests(SharedServer shared)
         var packedAck = await packed.InvokeAsync<SendMessageAck>("SendMessage", room, "from msgpack", "mp-2").WaitAsync(Timeouts.Default);
         Assert.Equal(ack.Seq + 1, packedAck.Seq);
         await json.WaitUntilAsync(c => c.Messages(room).Any(m => m.Seq == packedAck.Seq && m.Text == "from msgpack"), "the JSON client receives the MessagePack client's message");
+    }
+
+    [Fact]
+    public void The_shared_contracts_pack_with_the_protocols_camelCase_keys_under_SignalRs_default_resolver()
+    {
+        var options = new MessagePackHubProtocolOptions().SerializerOptions;
+        var message = new MessageDto(Guid.NewGuid(), "r", 7, Guid.NewGuid(), "alice", "hi", DateTime.UtcNow, "c-1");
+        var json = MessagePackSerializer.ConvertToJson(MessagePackSerializer.Serialize(new JoinRoomResult("r", 7, [message], HasMore: false), options));
+        foreach (var key in new[] { "\"room\"", "\"lastSeq\"", "\"missed\"", "\"hasMore\"", "\"id\"", "\"seq\"", "\"authorId\"", "\"authorName\"", "\"text\"", "\"sentAt\"", "\"clientMessageId\"" })
+        {
+            Assert.Contains(key, json, StringComparison.Ordinal);
+        }
+
+        Assert.DoesNotContain("\"AuthorId\"", json, StringComparison.Ordinal);
     }
 }

@@ -1,3 +1,5 @@
+using ChitChat.Contracts;
+
 namespace ChitChat.Core.Tests;
 
 public sealed class HistoryTests

@@ -1,4 +1,5 @@
 using ChitChat.Transport;
+using ChitChat.Contracts;
 
 namespace ChitChat.Core.Tests;
 

@@ -2,6 +2,7 @@ using ChitChat.Security;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using ChitChat.Contracts;
 
 namespace ChitChat.Core.Tests;
 

@@ -3,6 +3,7 @@ using ChitChat.InMemory;
 using ChitChat.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using ChitChat.Contracts;
 
 namespace ChitChat.Core.Tests;
 

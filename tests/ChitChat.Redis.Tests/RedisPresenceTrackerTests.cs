@@ -1,5 +1,6 @@
 using ChitChat.Redis.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
+using ChitChat.Contracts;
 
 namespace ChitChat.Redis.Tests;
 

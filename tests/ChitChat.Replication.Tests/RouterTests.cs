@@ -2,6 +2,7 @@ using ChitChat.InMemory;
 using ChitChat.Leases;
 using ChitChat.Storage;
 using Microsoft.Extensions.Time.Testing;
+using ChitChat.Contracts;
 
 namespace ChitChat.Replication.Tests;
 

@@ -1,6 +1,7 @@
 using ChitChat.Sqlite;
 using ChitChat.Storage;
 using Microsoft.Data.Sqlite;
+using ChitChat.Contracts;
 
 namespace ChitChat.Replication.Tests;
 

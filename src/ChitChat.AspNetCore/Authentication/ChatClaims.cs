@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using ChitChat.Contracts;
 
 namespace ChitChat.AspNetCore.Authentication;
 

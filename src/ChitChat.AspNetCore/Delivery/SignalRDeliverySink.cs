@@ -1,3 +1,4 @@
+using ChitChat.Contracts;
 using ChitChat.AspNetCore.Http;
 using ChitChat.AspNetCore.Hubs;
 using ChitChat.Delivery;
@@ -25,13 +26,13 @@ internal sealed partial class SignalRDeliverySink(IHubContext<ChatHub> hub, ILog
         switch (roomEvent)
         {
             case MessagePosted posted:
-                Send(room, "message", MessageDto.From(posted.Message));
+                Send(room, HubEvents.Message, posted.Message.ToDto());
                 break;
             case PresenceChanged p:
-                Send(room, "presence", new PresenceEvent(p.Room, p.UserId, p.UserName, p.Online));
+                Send(room, HubEvents.Presence, new PresenceEvent(p.Room, p.UserId, p.UserName, p.Online));
                 break;
             case UserTyping t:
-                Send(room, "typing", new TypingEvent(t.Room, t.UserId, t.UserName));
+                Send(room, HubEvents.Typing, new TypingEvent(t.Room, t.UserId, t.UserName));
                 break;
         }
     }

@@ -4,7 +4,7 @@ namespace ChitChat.AspNetCore;
 public static class ChitChatEndpointDefaults
 {
     /// <summary>The hub path: <c>/hubs/chat</c>.</summary>
-    public const string HubPath = "/hubs/chat";
+    public const string HubPath = Contracts.ChitChatRoutes.Hub;
 
     /// <summary>The HTTP API prefix: <c>/api</c>.</summary>
     public const string ApiPrefix = "/api";

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
+using ChitChat.Contracts;
 
 namespace ChitChat.AspNetCore.Http;
 
@@ -50,6 +51,12 @@ internal static class ChatApi
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
+        api.MapGet("/limits", static (IOptions<ChitChatOptions> chat, IOptions<ChitChatAspNetCoreOptions> host) => TypedResults.Ok(WireMapping.ToLimits(chat.Value, host.Value)))
+            .AllowAnonymous()
+            .WithName("ChitChatLimits")
+            .WithSummary("The limits this server enforces (message length, page sizes, send rate, typing expiry, hub frame size).")
+            .Produces<ServerLimits>();
+
         var rooms = api.MapGroup("/rooms").RequireAuthorization(ChitChatAuthenticationDefaults.AuthorizationPolicy);
         rooms.MapGet("/", ListRoomsAsync)
             .WithName("ChitChatListRooms")
@@ -88,7 +95,7 @@ internal static class ChatApi
     {
         var body = await JsonBody.ReadAsync<RegisterBody>(context, options.Value.Http.MaxRequestBodySize).ConfigureAwait(false);
         var user = await accounts.RegisterAsync(new RegisterRequest(body.UserName, body.Password, body.FirstName, body.LastName), context.RequestAborted).ConfigureAwait(false);
-        return TypedResults.Created((string?)null, new UserDto(user.Id, user.UserName));
+        return TypedResults.Created((string?)null, user.ToDto());
     }
 
     private static async Task<IResult> LoginAsync(HttpContext context, AccountService accounts, ChitChatTokenService tokens, IOptions<ChitChatAspNetCoreOptions> options)
@@ -97,14 +104,14 @@ internal static class ChatApi
         var user = await accounts.VerifyCredentialsAsync(body.UserName, body.Password, context.RequestAborted).ConfigureAwait(false);
         var token = tokens.CreateToken(user);
         context.Response.Headers.CacheControl = "no-store";
-        return TypedResults.Ok(new LoginResponse(token.AccessToken, token.ExpiresAt.UtcDateTime, new UserDto(user.Id, user.UserName)));
+        return TypedResults.Ok(new LoginResponse(token.AccessToken, token.ExpiresAt.UtcDateTime, user.ToDto()));
     }
 
     private static async Task<IResult> ListRoomsAsync(HttpContext context, RoomService rooms)
     {
         ChatClaims.GetIdentity(context.User);
         var list = await rooms.ListAsync(context.RequestAborted).ConfigureAwait(false);
-        return TypedResults.Ok(list.Select(RoomDto.From).ToArray());
+        return TypedResults.Ok(list.Select(static r => r.ToDto()).ToArray());
     }
 
     private static async Task<IResult> CreateRoomAsync(HttpContext context, RoomService rooms, IOptions<ChitChatAspNetCoreOptions> options)
@@ -112,7 +119,7 @@ internal static class ChatApi
         var identity = ChatClaims.GetIdentity(context.User);
         var body = await JsonBody.ReadAsync<CreateRoomBody>(context, options.Value.Http.MaxRequestBodySize).ConfigureAwait(false);
         var room = await rooms.CreateAsync(RoomName.Parse(body.Name, "name"), identity, context.RequestAborted).ConfigureAwait(false);
-        return TypedResults.Created($"{context.Request.PathBase}{context.Request.Path.Value?.TrimEnd('/')}/{room.Name}", RoomDto.From(room));
+        return TypedResults.Created($"{context.Request.PathBase}{context.Request.Path.Value?.TrimEnd('/')}/{room.Name}", room.ToDto());
     }
 
     private static async Task<IResult> GetMessagesAsync(HttpContext context, string room, HistoryService history)
@@ -133,7 +140,7 @@ internal static class ChatApi
         }
 
         var page = await history.GetHistoryAsync(roomName, new HistoryQuery(before, after, limit is null ? null : (int)Math.Clamp(limit.Value, int.MinValue, int.MaxValue)), context.RequestAborted).ConfigureAwait(false);
-        return TypedResults.Ok(page.Select(MessageDto.From).ToArray());
+        return TypedResults.Ok(page.Select(static m => m.ToDto()).ToArray());
     }
 
     private static async Task<IResult> SendMessageAsync(HttpContext context, string room, MessageSender sender, IOptions<ChitChatAspNetCoreOptions> options)
@@ -142,7 +149,7 @@ internal static class ChatApi
         var body = await JsonBody.ReadAsync<SendMessageBody>(context, options.Value.Http.MaxRequestBodySize).ConfigureAwait(false);
         var request = new SendMessageRequest(RoomName.Parse(room), body.Text, body.ClientMessageId);
         var result = await sender.SendAsync(identity, request, cancellationToken: context.RequestAborted).ConfigureAwait(false);
-        var dto = MessageDto.From(result.Message);
+        var dto = result.Message.ToDto();
         return result.Created ? TypedResults.Created((string?)null, dto) : TypedResults.Ok(dto);
     }
 

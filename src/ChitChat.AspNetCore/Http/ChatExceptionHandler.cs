@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
+using ChitChat.Contracts;
 
 namespace ChitChat.AspNetCore.Http;
 

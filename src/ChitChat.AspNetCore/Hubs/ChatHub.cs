@@ -1,3 +1,4 @@
+using ChitChat.Contracts;
 using ChitChat.AspNetCore.Authentication;
 using ChitChat.AspNetCore.Delivery;
 using ChitChat.AspNetCore.Http;
@@ -72,7 +73,7 @@ public sealed class ChatHub : Hub
         var aborted = Context.ConnectionAborted;
         await _rooms.GetAsync(roomName, aborted).ConfigureAwait(false);
         var join = await _delivery.JoinAsync(Connection, new RoomJoinRequest(roomName, afterSeq, _options.RecentMessagesOnJoin), aborted).ConfigureAwait(false);
-        return new JoinRoomResult(join.Room, join.LastSeq, join.Missed.Select(MessageDto.From).ToArray(), join.HasMore);
+        return new JoinRoomResult(join.Room, join.LastSeq, join.Missed.Select(static m => m.ToDto()).ToArray(), join.HasMore);
     }
 
     /// <summary>Leaves a room: no more events from it, and the user goes offline there when this was their last connection in it.</summary>
@@ -107,7 +108,7 @@ public sealed class ChatHub : Hub
     {
         ChatClaims.GetIdentity(Context.User);
         var page = await _history.GetHistoryAsync(RoomName.Parse(room), new HistoryQuery(beforeSeq, afterSeq, limit), Context.ConnectionAborted).ConfigureAwait(false);
-        return page.Select(MessageDto.From).ToArray();
+        return page.Select(static m => m.ToDto()).ToArray();
     }
 
     /// <summary>Lists the users online in a room, across all nodes.</summary>

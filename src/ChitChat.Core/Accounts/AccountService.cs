@@ -5,6 +5,7 @@ using ChitChat.Security;
 using ChitChat.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using ChitChat.Contracts;
 
 namespace ChitChat.Accounts;
 

@@ -1,3 +1,5 @@
+using ChitChat.Contracts;
+
 namespace ChitChat.Delivery;
 
 /// <summary>

@@ -1,6 +1,7 @@
 using ChitChat.Rooms;
 using ChitChat.Storage;
 using Microsoft.Extensions.Options;
+using ChitChat.Contracts;
 
 namespace ChitChat.History;
 

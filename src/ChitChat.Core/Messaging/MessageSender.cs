@@ -9,6 +9,7 @@ using ChitChat.Storage;
 using ChitChat.Transport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using ChitChat.Contracts;
 
 namespace ChitChat.Messaging;
 

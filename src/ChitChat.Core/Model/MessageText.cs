@@ -1,4 +1,5 @@
 using System.Globalization;
+using ChitChat.Contracts;
 
 namespace ChitChat;
 

@@ -1,6 +1,7 @@
 using ChitChat.Rooms;
 using ChitChat.Transport;
 using Microsoft.Extensions.Logging;
+using ChitChat.Contracts;
 
 namespace ChitChat.Presence;
 

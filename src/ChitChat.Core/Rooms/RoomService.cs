@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using ChitChat.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using ChitChat.Contracts;
 
 namespace ChitChat.Rooms;
 

@@ -7,6 +7,7 @@ using ChitChat.Transport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using ChitChat.Contracts;
 
 namespace ChitChat.Specification.Tests;
 

@@ -5,6 +5,7 @@ using ChitChat.Rooms;
 using ChitChat.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using ChitChat.Contracts;
 
 namespace ChitChat.Specification.Tests;
 
