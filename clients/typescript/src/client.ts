@@ -6,7 +6,7 @@ import { ChitChatError, fromHubError, isConnectionError } from './errors.js';
 import { ChitChatHttp, DEFAULT_LIMITS, type AccessTokenFactory, type HistoryQuery, type TokenReason } from './http.js';
 import type { AckEvent, OutboxEntry, OutboxStorage, StoredOutboxEntry } from './outbox.js';
 import type {
-  LoginResponse, Message, PresenceEvent, PresenceUser, RegisterRequest, Room, SendMessageAck, ServerLimits, TypingEvent, User,
+  LoginResponse, Message, PresenceEvent, PresenceUser, RegisterBody, Room, SendMessageAck, ServerLimits, TypingEvent, User,
 } from './protocol.js';
 import { RoomSubscription } from './subscription.js';
 import { RoomSync } from './sync.js';
@@ -157,7 +157,7 @@ export class ChitChatClient {
   }
 
   /** `POST /api/auth/register`. */
-  register(request: RegisterRequest): Promise<User> {
+  register(request: RegisterBody): Promise<User> {
     return this.http.register(request);
   }
 

@@ -1,6 +1,6 @@
 import { ChitChatError, fromProblem } from './errors.js';
 import type {
-  LoginResponse, Message, RegisterRequest, Room, SendMessageRequest, ServerLimits, User,
+  LoginResponse, Message, RegisterBody, Room, SendMessageBody, ServerLimits, User,
 } from './protocol.js';
 
 /** The server's documented defaults, used when `GET /api/limits` is not available (404). */
@@ -57,7 +57,7 @@ export class ChitChatHttp {
   }
 
   /** `POST /api/auth/register`. */
-  register(request: RegisterRequest): Promise<User> {
+  register(request: RegisterBody): Promise<User> {
     return this.request<User>('POST', '/api/auth/register', { body: request, auth: false });
   }
 
@@ -87,7 +87,7 @@ export class ChitChatHttp {
   }
 
   /** `POST /api/rooms/{room}/messages` (idempotent with a `clientMessageId`). */
-  postMessage(room: string, request: SendMessageRequest): Promise<Message> {
+  postMessage(room: string, request: SendMessageBody): Promise<Message> {
     return this.request<Message>('POST', `/api/rooms/${encodeURIComponent(room)}/messages`, { body: request });
   }
 

@@ -3,7 +3,7 @@
 // Keep this file a plain list of `export interface X { field: type; }` declarations, one field per line: a .NET test
 // compares it with the C# contracts.
 
-/** A chat message (`message` event, `JoinRoomResult.missed`, history). */
+/** A chat message (`message` event, `JoinRoomResult.missed`, history; C# `MessageDto`). */
 export interface Message {
   id: string;
   room: string;
@@ -30,21 +30,21 @@ export interface SendMessageAck {
   sentAt: string;
 }
 
-/** A room (`GET /api/rooms`, `POST /api/rooms`). */
+/** A room (`GET /api/rooms`, `POST /api/rooms`; C# `RoomDto`). */
 export interface Room {
   id: string;
   name: string;
   createdAt: string;
 }
 
-/** A user (`POST /api/auth/register`, `LoginResponse.user`). */
+/** A user (`POST /api/auth/register`, `LoginResponse.user`; C# `UserDto`). */
 export interface User {
   id: string;
   userName: string;
 }
 
 /** The body of `POST /api/auth/register`. */
-export interface RegisterRequest {
+export interface RegisterBody {
   userName: string;
   password: string;
   firstName?: string | null;
@@ -52,7 +52,7 @@ export interface RegisterRequest {
 }
 
 /** The body of `POST /api/auth/login`. */
-export interface LoginRequest {
+export interface LoginBody {
   userName: string;
   password: string;
 }
@@ -65,12 +65,12 @@ export interface LoginResponse {
 }
 
 /** The body of `POST /api/rooms`. */
-export interface CreateRoomRequest {
+export interface CreateRoomBody {
   name: string;
 }
 
 /** The body of `POST /api/rooms/{room}/messages`. */
-export interface SendMessageRequest {
+export interface SendMessageBody {
   text: string;
   clientMessageId?: string | null;
 }
@@ -114,14 +114,12 @@ export interface ServerLimits {
   minPasswordLength: number;
 }
 
-/** An RFC 9457 problem details body with ChitChat's `code` extension. */
+/** An RFC 9457 problem details body with ChitChat's `code` extension (C# `ChatProblem`). */
 export interface ProblemDetails {
   type?: string | null;
   title?: string | null;
   status?: number | null;
   detail?: string | null;
-  instance?: string | null;
   code?: string | null;
   errors?: Record<string, string[]> | null;
-  traceId?: string | null;
 }

@@ -252,8 +252,11 @@ test('typed errors: room_not_found over the hub and HTTP, validation_failed with
   await assert.rejects(client.getHistory(name('missing-')), (e) => e instanceof ChitChatError && e.code === 'room_not_found' && e.status === 404);
   await assert.rejects(client.register({ userName: 'x', password: 'short' }), (e) => e instanceof ChitChatError && e.code === 'validation_failed' && e.errors !== null && Object.keys(e.errors).length > 0);
   await assert.rejects(client.createRoom('global'), (e) => e instanceof ChitChatError && e.code === 'room_exists');
+  const raw = await client.http.request('GET', '/api/limits', { auth: false }); // the server's own answer, not the defaults
+  assert.equal(raw.maxMessageLength, 4000);
+  assert.equal(raw.sendRateLimit, 20);
   const limits = await client.getLimits();
-  assert.equal(limits.maxMessageLength, 4000);
+  assert.deepEqual(limits, raw);
   assert.equal(client.limits.typingExpiryMs, limits.typingExpiryMs);
 });
 
