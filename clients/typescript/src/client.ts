@@ -233,6 +233,21 @@ export class ChitChatClient {
     }
   }
 
+  /**
+   * Disconnects and ends every subscription (handlers get `closed`, iterators finish, pending joins reject with
+   * `disconnected`). The outbox is kept (and stays in its storage).
+   */
+  async close(): Promise<void> {
+    await this.disconnect();
+    for (const record of [...this.subscriptions.values()]) {
+      this.subscriptions.delete(record.sub.room);
+      record.sub.close();
+      const settle = record.settle;
+      record.settle = null;
+      settle?.reject(new ChitChatError('disconnected', 'the client was closed', { source: 'client' }));
+    }
+  }
+
   /** Skips the wait before the next connection attempt (a "Retry now" button). */
   reconnectNow(): void {
     this.wakeDelay();

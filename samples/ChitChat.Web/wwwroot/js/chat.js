@@ -102,11 +102,11 @@ export class Chat {
     }
   }
 
-  /** Disconnects (logout). */
+  /** Disconnects and ends the subscriptions (logout). */
   async stop() {
     this.stopped = true;
     this.views.typing.stop();
-    await this.client.disconnect();
+    await this.client.close();
   }
 
   model(name) {
