@@ -306,3 +306,29 @@ test('presence and typing events', async () => {
   await bob.subscription(room).leave();
   await offline;
 });
+
+test('the outbox survives a restart through its storage and is sent with the same clientMessageId', async () => {
+  const { client: first, userName } = await newClient();
+  const room = await newRoom(first);
+  const saved = [];
+  const storage = { load: () => saved.map((e) => ({ ...e })), save: (entries) => { saved.length = 0; saved.push(...entries); } };
+  const offline = new ChitChatClient({ baseUrl: server.url, logLevel: LogLevel.None, outboxStorage: storage });
+  offline.setSession(first.session);
+  const never = offline.send(room, 'written before a reload');
+  never.catch(() => {});
+  assert.equal(saved.length, 1, 'persisted at once');
+  const clientMessageId = saved[0].clientMessageId;
+
+  // "Reload": a new client over the same storage, for the same user.
+  const reloaded = new ChitChatClient({ baseUrl: server.url, logLevel: LogLevel.None, outboxStorage: storage });
+  clients.push(reloaded);
+  await reloaded.login(userName, PASSWORD);
+  assert.deepEqual(reloaded.pending.map((e) => [e.clientMessageId, e.status]), [[clientMessageId, 'queued']]);
+  const acked = nextEvent(reloaded, 'ack', 'the restored message to be acknowledged');
+  await reloaded.connect();
+  const ack = await acked;
+  assert.equal(ack.clientMessageId, clientMessageId);
+  const history = await reloaded.getHistory(room);
+  assert.deepEqual(history.map((m) => [m.text, m.clientMessageId]), [['written before a reload', clientMessageId]]);
+  assert.equal(saved.length, 0, 'removed from the storage once acknowledged');
+});
