@@ -2,7 +2,9 @@
 # ChitChat build script.
 #   ./build.sh            build the solution
 #   ./build.sh test       install what the tests need (redis-server, chromium, chromium-driver) when missing,
-#                         build, run every test project and print "N passed, N failed, N skipped"
+#                         build, run every test project, then the TypeScript SDK (clients/typescript: npm ci, build,
+#                         the check that the web sample's committed bundle is fresh, npm test), and print
+#                         "N passed, N failed, N skipped" over both
 #   ./build.sh pack       pack every library under src/ into artifacts/packages
 # Environment: CHITCHAT_MONGO_URI enables the MongoDB integration tests (skipped, with the reason, without it).
 set -euo pipefail
@@ -48,6 +50,32 @@ build() {
   dotnet build ChitChat.sln -c "$CONFIGURATION" -nologo -clp:ErrorsOnly
 }
 
+# The TypeScript SDK (clients/typescript): npm ci, build (tsc + the browser bundle), the staleness check of the copy
+# the web sample serves, npm test (unit + integration against the sample host built above). Sets NODE_PASSED,
+# NODE_FAILED, NODE_SKIPPED and returns non-zero when a step failed.
+NODE_PASSED=0 NODE_FAILED=0 NODE_SKIPPED=0
+run_typescript() {
+  local dir="$ROOT/clients/typescript" out="$ROOT/artifacts/test-results/typescript.txt"
+  log "TypeScript SDK (clients/typescript)"
+  if ! command -v npm >/dev/null 2>&1; then echo "npm is not installed (Node 20+ is needed for clients/typescript)" >&2; NODE_FAILED=1; return 1; fi
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || { echo "npm ci failed in clients/typescript" >&2; NODE_FAILED=1; return 1; }
+  (cd "$dir" && npm run --silent build) || { echo "npm run build failed in clients/typescript" >&2; NODE_FAILED=1; return 1; }
+  if ! (cd "$dir" && npm run --silent check-bundle); then
+    echo "samples/ChitChat.Web/wwwroot/lib/chitchat-client/chitchat-client.js is stale: run npm run build in clients/typescript and commit the bundle (npm run copy-bundle copies it)" >&2
+    NODE_FAILED=1
+    return 1
+  fi
+  local code=0
+  (cd "$dir" && CHITCHAT_SERVER_DLL="${CHITCHAT_SERVER_DLL:-$ROOT/samples/ChitChat.Web/bin/$CONFIGURATION/net10.0/ChitChat.Web.dll}" \
+    npm test 2>&1) | tee "$out" || code=$?
+  count() { grep -E "^(# |ℹ )$1 [0-9]+\$" "$out" | tail -1 | grep -oE '[0-9]+$' || echo 0; }
+  NODE_PASSED=$(count pass)
+  NODE_FAILED=$(( $(count fail) + $(count cancelled) ))
+  NODE_SKIPPED=$(( $(count skipped) + $(count todo) ))
+  if [ "$code" -ne 0 ] && [ "$NODE_FAILED" -eq 0 ]; then NODE_FAILED=1; echo "npm test exited with $code" >&2; fi
+  [ "$code" -eq 0 ]
+}
+
 run_tests() {
   ensure_test_dependencies
   build
@@ -76,9 +104,13 @@ run_tests() {
   done < <(find "$results" -name '*.trx')
   if [ "$files" -eq 0 ] && [ "$code" -eq 0 ]; then code=1; echo "no test results were written" >&2; fi
   if [ "$code" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; echo "dotnet test exited with $code" >&2; fi
+  local node_code=0
+  run_typescript || node_code=1
   echo
+  echo "dotnet: $passed passed, $failed failed, $skipped skipped; node: $NODE_PASSED passed, $NODE_FAILED failed, $NODE_SKIPPED skipped"
+  passed=$((passed + NODE_PASSED)); failed=$((failed + NODE_FAILED)); skipped=$((skipped + NODE_SKIPPED))
   echo "$passed passed, $failed failed, $skipped skipped"
-  [ "$failed" -eq 0 ] && [ "$code" -eq 0 ]
+  [ "$failed" -eq 0 ] && [ "$code" -eq 0 ] && [ "$node_code" -eq 0 ]
 }
 
 pack() {

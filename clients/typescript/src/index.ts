@@ -1,0 +1,15 @@
+export * from './protocol.js';
+export { ChitChatError, fromHubError, fromProblem, isConnectionError, parseRetryAfter } from './errors.js';
+export type { ChitChatErrorCode, ChitChatErrorInit, ChitChatErrorSource } from './errors.js';
+export { ChitChatHttp, DEFAULT_LIMITS } from './http.js';
+export type { AccessTokenFactory, ChitChatHttpOptions, HistoryQuery, TokenReason } from './http.js';
+export { ChitChatClient } from './client.js';
+export type { ChitChatClientEvents, ChitChatClientOptions, ConnectionState, JoinRoomOptions } from './client.js';
+export { RoomSubscription } from './subscription.js';
+export type { RoomSubscriptionEvents } from './subscription.js';
+export { RoomSync } from './sync.js';
+export type { HubInvoke, RoomMessageEvent, RoomEvent, RoomSyncListener, RoomSyncOptions } from './sync.js';
+export { webStorageOutbox } from './outbox.js';
+export type { AckEvent, OutboxEntry, OutboxStatus, OutboxStorage, StoredOutboxEntry } from './outbox.js';
+export type { Unsubscribe } from './emitter.js';
+export { HttpTransportType, LogLevel } from '@microsoft/signalr';

@@ -1,0 +1,125 @@
+// The ChitChat wire types (protocol version 1), field names exactly as on the wire (camelCase JSON).
+// Ids are strings (GUIDs), times are ISO-8601 UTC strings, sequence numbers are numbers.
+// Keep this file a plain list of `export interface X { field: type; }` declarations, one field per line: a .NET test
+// compares it with the C# contracts.
+
+/** A chat message (`message` event, `JoinRoomResult.missed`, history; C# `MessageDto`). */
+export interface Message {
+  id: string;
+  room: string;
+  seq: number;
+  authorId: string;
+  authorName: string;
+  text: string;
+  sentAt: string;
+  clientMessageId: string | null;
+}
+
+/** The result of the hub method `JoinRoom(room, afterSeq?)`. */
+export interface JoinRoomResult {
+  room: string;
+  lastSeq: number;
+  missed: Message[];
+  hasMore: boolean;
+}
+
+/** The result of the hub method `SendMessage(room, text, clientMessageId)`. */
+export interface SendMessageAck {
+  id: string;
+  seq: number;
+  sentAt: string;
+}
+
+/** A room (`GET /api/rooms`, `POST /api/rooms`; C# `RoomDto`). */
+export interface Room {
+  id: string;
+  name: string;
+  createdAt: string;
+}
+
+/** A user (`POST /api/auth/register`, `LoginResponse.user`; C# `UserDto`). */
+export interface User {
+  id: string;
+  userName: string;
+}
+
+/** The body of `POST /api/auth/register`. */
+export interface RegisterBody {
+  userName: string;
+  password: string;
+  firstName?: string | null;
+  lastName?: string | null;
+}
+
+/** The body of `POST /api/auth/login`. */
+export interface LoginBody {
+  userName: string;
+  password: string;
+}
+
+/** The result of `POST /api/auth/login`. */
+export interface LoginResponse {
+  accessToken: string;
+  expiresAt: string;
+  user: User;
+}
+
+/** The body of `POST /api/rooms`. */
+export interface CreateRoomBody {
+  name: string;
+}
+
+/** The body of `POST /api/rooms/{room}/messages`. */
+export interface SendMessageBody {
+  text: string;
+  clientMessageId?: string | null;
+}
+
+/** One entry of the hub method `GetPresence(room)`. */
+export interface PresenceUser {
+  userId: string;
+  userName: string;
+}
+
+/** The `presence` event. */
+export interface PresenceEvent {
+  room: string;
+  userId: string;
+  userName: string;
+  online: boolean;
+}
+
+/** The `typing` event. */
+export interface TypingEvent {
+  room: string;
+  userId: string;
+  userName: string;
+}
+
+/** `GET /api/limits`: the server's limits (anonymous). */
+export interface ServerLimits {
+  maxMessageLength: number;
+  maxClientMessageIdLength: number;
+  defaultHistoryPageSize: number;
+  maxHistoryPageSize: number;
+  catchUpLimit: number;
+  recentMessagesOnJoin: number;
+  maxRoomsPerConnection: number;
+  sendRateLimit: number;
+  sendRateWindowMs: number;
+  typingExpiryMs: number;
+  maxHubMessageSize: number;
+  minUserNameLength: number;
+  maxUserNameLength: number;
+  minPasswordLength: number;
+}
+
+/** An RFC 9457 problem details body with ChitChat's `code` extension (C# `ChatProblem`). */
+export interface ProblemDetails {
+  type?: string | null;
+  title?: string | null;
+  status?: number | null;
+  detail?: string | null;
+  code?: string | null;
+  errors?: Record<string, string[]> | null;
+}
