@@ -55,6 +55,7 @@ build() {
 # NODE_FAILED, NODE_SKIPPED and returns non-zero when a step failed.
 NODE_PASSED=0 NODE_FAILED=0 NODE_SKIPPED=0
 run_typescript() {
+  NODE_PASSED=0 NODE_FAILED=0 NODE_SKIPPED=0
   local dir="$ROOT/clients/typescript" out="$ROOT/artifacts/test-results/typescript.txt"
   log "TypeScript SDK (clients/typescript)"
   if ! command -v npm >/dev/null 2>&1; then echo "npm is not installed (Node 20+ is needed for clients/typescript)" >&2; NODE_FAILED=1; return 1; fi
