@@ -49,6 +49,19 @@ public sealed partial class TypeScriptProtocolTests
         }
     }
 
+    [Theory]
+    [InlineData(typeof(HubMethods))]
+    [InlineData(typeof(HubEvents))]
+    [InlineData(typeof(ChitChatRoutes))]
+    public void The_TypeScript_constants_are_the_contracts_names(Type names)
+    {
+        var expected = names.GetFields(BindingFlags.Public | BindingFlags.Static).Where(f => f.IsLiteral).ToDictionary(f => f.Name, f => (string)f.GetRawConstantValue()!, StringComparer.Ordinal);
+        var match = ConstPattern().Matches(ReadProtocolText()).SingleOrDefault(m => m.Groups["name"].Value == names.Name);
+        Assert.True(match is not null, $"protocol.ts has no 'export const {names.Name} = {{ ... }} as const;'");
+        var actual = EntryPattern().Matches(match.Groups["body"].Value).ToDictionary(e => e.Groups["key"].Value, e => e.Groups["value"].Value, StringComparer.Ordinal);
+        Assert.Equal(expected.OrderBy(e => e.Key, StringComparer.Ordinal), actual.OrderBy(e => e.Key, StringComparer.Ordinal));
+    }
+
     private static string TypeScriptName(Type type) => type.Name switch
     {
         nameof(ChatProblem) => "ProblemDetails",
@@ -102,7 +115,7 @@ public sealed partial class TypeScriptProtocolTests
         return (string.Join(" | ", parts.Where(p => p is not "null" and not "undefined")), nullable);
     }
 
-    private static IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> ReadProtocolTs()
+    private static string ReadProtocolText()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "ChitChat.sln")))
@@ -111,7 +124,12 @@ public sealed partial class TypeScriptProtocolTests
         }
 
         Assert.True(dir is not null, "the repository root (ChitChat.sln) was not found above the test's directory");
-        var text = File.ReadAllText(Path.Combine(dir.FullName, "clients", "typescript", "src", "protocol.ts"));
+        return File.ReadAllText(Path.Combine(dir.FullName, "clients", "typescript", "src", "protocol.ts"));
+    }
+
+    private static IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> ReadProtocolTs()
+    {
+        var text = ReadProtocolText();
         var result = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
         foreach (Match match in InterfacePattern().Matches(text))
         {
@@ -130,6 +148,12 @@ public sealed partial class TypeScriptProtocolTests
 
     [GeneratedRegex(@"^export interface (?<name>\w+) \{(?<body>[^}]*)\}", RegexOptions.Multiline | RegexOptions.CultureInvariant)]
     private static partial Regex InterfacePattern();
+
+    [GeneratedRegex(@"^export const (?<name>\w+) = \{(?<body>[^}]*)\} as const;", RegexOptions.Multiline | RegexOptions.CultureInvariant)]
+    private static partial Regex ConstPattern();
+
+    [GeneratedRegex(@"^\s*(?<key>\w+):\s*'(?<value>[^']*)',", RegexOptions.Multiline | RegexOptions.CultureInvariant)]
+    private static partial Regex EntryPattern();
 
     [GeneratedRegex(@"^\s*(?<name>\w+)(?<optional>\??):\s*(?<type>[^;]+);", RegexOptions.Multiline | RegexOptions.CultureInvariant)]
     private static partial Regex FieldPattern();

@@ -5,8 +5,10 @@ import { Emitter, type Unsubscribe } from './emitter.js';
 import { ChitChatError, fromHubError, isConnectionError } from './errors.js';
 import { ChitChatHttp, DEFAULT_LIMITS, type AccessTokenFactory, type HistoryQuery, type TokenReason } from './http.js';
 import type { AckEvent, OutboxEntry, OutboxStorage, StoredOutboxEntry } from './outbox.js';
-import type {
-  LoginResponse, Message, PresenceEvent, PresenceUser, RegisterBody, Room, SendMessageAck, ServerLimits, TypingEvent, User,
+import {
+  ChitChatRoutes, HubEvents, HubMethods,
+  type LoginResponse, type Message, type PresenceEvent, type PresenceUser, type RegisterBody, type Room, type SendMessageAck,
+  type ServerLimits, type TypingEvent, type User,
 } from './protocol.js';
 import { RoomSubscription } from './subscription.js';
 import { RoomSync } from './sync.js';
@@ -18,7 +20,7 @@ export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'rec
 export interface ChitChatClientOptions {
   /** The server's root, e.g. `http://127.0.0.1:5000`; `''` (default) for the page's own origin. */
   baseUrl?: string;
-  /** The hub's URL (default `${baseUrl}/hubs/chat`). */
+  /** The hub's URL (default `${baseUrl}${ChitChatRoutes.Hub}`). */
   hubUrl?: string;
   /**
    * Supplies the access token: called at connect (`connect`), at every reconnect (`reconnect`), again when the
@@ -130,14 +132,14 @@ export class ChitChatClient {
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
     this.hub = new HubConnectionBuilder()
-      .withUrl(options.hubUrl ?? `${baseUrl}/hubs/chat`, { ...options.connectionOptions, accessTokenFactory: () => this.hubToken(tokenFactory) })
+      .withUrl(options.hubUrl ?? `${baseUrl}${ChitChatRoutes.Hub}`, { ...options.connectionOptions, accessTokenFactory: () => this.hubToken(tokenFactory) })
       .configureLogging(options.logLevel ?? LogLevel.Warning)
       .build();
-    this.hub.on('message', (m: Message) => {
+    this.hub.on(HubEvents.Message, (m: Message) => {
       if (m && typeof m.room === 'string') this.subscriptions.get(roomKey(m.room))?.sync.onLive(m);
     });
-    this.hub.on('presence', (p: PresenceEvent) => this.emitter.emit('presence', p));
-    this.hub.on('typing', (t: TypingEvent) => this.emitter.emit('typing', t));
+    this.hub.on(HubEvents.Presence, (p: PresenceEvent) => this.emitter.emit('presence', p));
+    this.hub.on(HubEvents.Typing, (t: TypingEvent) => this.emitter.emit('typing', t));
     this.hub.onclose((error) => this.onClosed(error));
     for (const stored of options.outboxStorage?.load() ?? []) this.entries.push(fromStored(stored));
   }
@@ -295,18 +297,18 @@ export class ChitChatClient {
 
   /** `GetPresence(room)`: who is online in a room. */
   async getPresence(room: string): Promise<PresenceUser[]> {
-    const list = await this.invoke<PresenceUser[]>('GetPresence', room);
+    const list = await this.invoke<PresenceUser[]>(HubMethods.GetPresence, room);
     return Array.isArray(list) ? list : [];
   }
 
   /** `Typing(room)`: others in the room get a `typing` event (throttle it, e.g. once per 2 s while typing). */
   async typing(room: string): Promise<void> {
-    await this.invoke<void>('Typing', room);
+    await this.invoke<void>(HubMethods.Typing, room);
   }
 
   /** `GetHistory(room, beforeSeq, afterSeq, limit)` over the hub. */
   async getHubHistory(room: string, beforeSeq: number | null, afterSeq: number | null, limit?: number): Promise<Message[]> {
-    const list = await this.invoke<Message[]>('GetHistory', room, beforeSeq, afterSeq, limit ?? null);
+    const list = await this.invoke<Message[]>(HubMethods.GetHistory, room, beforeSeq, afterSeq, limit ?? null);
     return Array.isArray(list) ? list : [];
   }
 
@@ -481,7 +483,7 @@ export class ChitChatClient {
     sub.close();
     record.settle?.reject(new ChitChatError('disconnected', 'the subscription was left', { source: 'client' }));
     if (this.hub.state === HubConnectionState.Connected) {
-      try { await this.hub.invoke('LeaveRoom', sub.room); } catch { /* the connection is going anyway */ }
+      try { await this.hub.invoke(HubMethods.LeaveRoom, sub.room); } catch { /* the connection is going anyway */ }
     }
   }
 
@@ -529,7 +531,7 @@ export class ChitChatClient {
     entry.attempts++;
     this.outboxChanged();
     try {
-      const ack = (await this.hub.invoke('SendMessage', entry.room, entry.text, entry.clientMessageId)) as SendMessageAck;
+      const ack = (await this.hub.invoke(HubMethods.SendMessage, entry.room, entry.text, entry.clientMessageId)) as SendMessageAck;
       const index = this.entries.indexOf(entry);
       if (index >= 0) this.entries.splice(index, 1);
       this.outboxChanged();

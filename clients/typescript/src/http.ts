@@ -1,6 +1,7 @@
 import { ChitChatError, fromProblem } from './errors.js';
-import type {
-  LoginResponse, Message, RegisterBody, Room, SendMessageBody, ServerLimits, User,
+import {
+  ChitChatRoutes, messagesRoute,
+  type LoginResponse, type Message, type RegisterBody, type Room, type SendMessageBody, type ServerLimits, type User,
 } from './protocol.js';
 
 /** The server's documented defaults, used when `GET /api/limits` is not available (404). */
@@ -58,22 +59,22 @@ export class ChitChatHttp {
 
   /** `POST /api/auth/register`. */
   register(request: RegisterBody): Promise<User> {
-    return this.request<User>('POST', '/api/auth/register', { body: request, auth: false });
+    return this.request<User>('POST', ChitChatRoutes.Register, { body: request, auth: false });
   }
 
   /** `POST /api/auth/login`. */
   login(userName: string, password: string): Promise<LoginResponse> {
-    return this.request<LoginResponse>('POST', '/api/auth/login', { body: { userName, password }, auth: false });
+    return this.request<LoginResponse>('POST', ChitChatRoutes.Login, { body: { userName, password }, auth: false });
   }
 
   /** `GET /api/rooms`. */
   getRooms(): Promise<Room[]> {
-    return this.request<Room[]>('GET', '/api/rooms');
+    return this.request<Room[]>('GET', ChitChatRoutes.Rooms);
   }
 
   /** `POST /api/rooms`. */
   createRoom(name: string): Promise<Room> {
-    return this.request<Room>('POST', '/api/rooms', { body: { name } });
+    return this.request<Room>('POST', ChitChatRoutes.Rooms, { body: { name } });
   }
 
   /** `GET /api/rooms/{room}/messages?limit&before&after`, ascending by `seq`. */
@@ -83,18 +84,18 @@ export class ChitChatHttp {
     if (query.before !== undefined) params.set('before', String(query.before));
     if (query.after !== undefined) params.set('after', String(query.after));
     const qs = params.toString();
-    return this.request<Message[]>('GET', `/api/rooms/${encodeURIComponent(room)}/messages${qs ? `?${qs}` : ''}`);
+    return this.request<Message[]>('GET', `${messagesRoute(room)}${qs ? `?${qs}` : ''}`);
   }
 
   /** `POST /api/rooms/{room}/messages` (idempotent with a `clientMessageId`). */
   postMessage(room: string, request: SendMessageBody): Promise<Message> {
-    return this.request<Message>('POST', `/api/rooms/${encodeURIComponent(room)}/messages`, { body: request });
+    return this.request<Message>('POST', messagesRoute(room), { body: request });
   }
 
   /** `GET /api/limits`; {@link DEFAULT_LIMITS} when the server does not have the endpoint (404). */
   async getLimits(): Promise<ServerLimits> {
     try {
-      const limits = await this.request<Partial<ServerLimits>>('GET', '/api/limits', { auth: false });
+      const limits = await this.request<Partial<ServerLimits>>('GET', ChitChatRoutes.Limits, { auth: false });
       return { ...DEFAULT_LIMITS, ...limits };
     } catch (err) {
       if (err instanceof ChitChatError && err.status === 404) return { ...DEFAULT_LIMITS };

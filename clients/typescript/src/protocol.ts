@@ -123,3 +123,35 @@ export interface ProblemDetails {
   code?: string | null;
   errors?: Record<string, string[]> | null;
 }
+
+// The names below are the C# constants of `HubMethods`, `HubEvents` and `ChitChatRoutes` (ChitChat.Contracts); the same
+// .NET test compares them. Keep each a `export const X = { Name: 'value', ... } as const;` object, one entry per line.
+
+/** The hub's method names (client to server; C# `HubMethods`). */
+export const HubMethods = {
+  JoinRoom: 'JoinRoom',
+  LeaveRoom: 'LeaveRoom',
+  SendMessage: 'SendMessage',
+  GetHistory: 'GetHistory',
+  GetPresence: 'GetPresence',
+  Typing: 'Typing',
+} as const;
+
+/** The hub's event names (server to client; C# `HubEvents`). */
+export const HubEvents = {
+  Message: 'message',
+  Presence: 'presence',
+  Typing: 'typing',
+} as const;
+
+/** The paths of the HTTP API and the hub (C# `ChitChatRoutes`). */
+export const ChitChatRoutes = {
+  Hub: '/hubs/chat',
+  Register: '/api/auth/register',
+  Login: '/api/auth/login',
+  Limits: '/api/limits',
+  Rooms: '/api/rooms',
+} as const;
+
+/** The path of a room's messages (C# `ChitChatRoutes.Messages(room)`). */
+export const messagesRoute = (room: string): string => `${ChitChatRoutes.Rooms}/${encodeURIComponent(room)}/messages`;

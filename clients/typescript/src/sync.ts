@@ -1,4 +1,4 @@
-import type { JoinRoomResult, Message } from './protocol.js';
+import { HubMethods, type JoinRoomResult, type Message } from './protocol.js';
 
 /** Invokes a hub method (the SDK passes the SignalR connection's `invoke`; tests pass a scripted fake hub). */
 export type HubInvoke = (method: string, ...args: unknown[]) => Promise<unknown>;
@@ -107,7 +107,7 @@ export class RoomSync {
     return this.exclusive(async () => {
       const rejoin = this.joinedOnce;
       const afterSeq = this.lastSeqValue ?? this.initialAfterSeq;
-      const result = (await this.invoke('JoinRoom', this.room, afterSeq)) as JoinRoomResult | null;
+      const result = (await this.invoke(HubMethods.JoinRoom, this.room, afterSeq)) as JoinRoomResult | null;
       if (this.disposed) return;
       const missed = (Array.isArray(result?.missed) ? result.missed : []).filter(isMessage).sort(bySeq);
       const boundary = Number(result?.lastSeq ?? 0);
@@ -116,7 +116,7 @@ export class RoomSync {
         let page = missed.filter((m) => m.seq <= boundary);
         const last = page[page.length - 1];
         if (boundary > 0 && (!last || last.seq !== boundary || !isContiguous(page))) {
-          const fetched = await this.invoke('GetHistory', this.room, boundary + 1, null, Math.max(missed.length, 1));
+          const fetched = await this.invoke(HubMethods.GetHistory, this.room, boundary + 1, null, Math.max(missed.length, 1));
           page = (Array.isArray(fetched) ? fetched : []).filter(isMessage).filter((m) => m.seq <= boundary).sort(bySeq);
         }
         const tail = contiguousTail(page);
@@ -131,7 +131,7 @@ export class RoomSync {
         this.append(missed);
         // More than the catch-up cap was missed: page forward up to the join's boundary.
         while (this.lastSeqValue < boundary && !this.disposed) {
-          const page = await this.invoke('GetHistory', this.room, boundary + 1, this.lastSeqValue, this.pageSize);
+          const page = await this.invoke(HubMethods.GetHistory, this.room, boundary + 1, this.lastSeqValue, this.pageSize);
           const list = (Array.isArray(page) ? page : []).filter(isMessage);
           if (list.length === 0 || this.append(list) === 0) break;
         }
@@ -165,7 +165,7 @@ export class RoomSync {
   async loadOlder(limit: number): Promise<Message[]> {
     const before = this.oldestSeqValue;
     if (before === null || before <= 1) return [];
-    const page = await this.invoke('GetHistory', this.room, before, null, limit);
+    const page = await this.invoke(HubMethods.GetHistory, this.room, before, null, limit);
     const older = (Array.isArray(page) ? page : []).filter(isMessage).filter((m) => m.seq < before).sort(bySeq);
     const out: Message[] = [];
     let expected = before - 1;
@@ -214,7 +214,7 @@ export class RoomSync {
       try {
         const target = Math.min(...this.buffer.keys()) - 1;
         while (this.lastSeqValue !== null && this.lastSeqValue < target && !this.disposed) {
-          const page = await this.invoke('GetHistory', this.room, null, this.lastSeqValue, Math.min(this.pageSize, target - this.lastSeqValue));
+          const page = await this.invoke(HubMethods.GetHistory, this.room, null, this.lastSeqValue, Math.min(this.pageSize, target - this.lastSeqValue));
           const list = (Array.isArray(page) ? page : []).filter(isMessage);
           if (list.length === 0 || this.append(list) === 0) break;
           progressed = true;
