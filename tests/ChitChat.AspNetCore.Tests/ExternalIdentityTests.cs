@@ -2,9 +2,11 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using ChitChat.Accounts;
+using ChitChat.AspNetCore.Authentication;
 using ChitChat.AspNetCore.Tests.Infrastructure;
 using ChitChat.Contracts;
 using ChitChat.Storage;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -342,6 +344,17 @@ public sealed class ExternalIdentityTests
         var ack = await fresh.SendAsync(room, "back again");
         await fresh.WaitUntilAsync(c => c.Messages(room).Any(m => m.Id == ack.Id), "the reconnected user's message");
         Assert.Equal(AccountService.ExternalUserId(issuer.Issuer, subject), fresh.Messages(room).Single(m => m.Id == ack.Id).AuthorId);
+    }
+
+    [Fact]
+    public async Task ChitChat_Bearer_stays_the_default_scheme_beside_the_external_one()
+    {
+        await using var issuer = await TestIssuer.StartAsync();
+        await using var server = StartServer(issuer);
+        var schemes = server.Services.GetRequiredService<IAuthenticationSchemeProvider>();
+        Assert.Equal(ChitChatAuthenticationDefaults.AuthenticationScheme, (await schemes.GetDefaultAuthenticateSchemeAsync().WaitAsync(Timeouts.Default))?.Name);
+        Assert.Equal(ChitChatAuthenticationDefaults.AuthenticationScheme, (await schemes.GetDefaultChallengeSchemeAsync().WaitAsync(Timeouts.Default))?.Name);
+        Assert.NotNull(await schemes.GetSchemeAsync(ChitChatAuthenticationDefaults.ExternalAuthenticationScheme).WaitAsync(Timeouts.Default));
     }
 
     [Theory]

@@ -7,6 +7,7 @@ using ChitChat.AspNetCore.Hosting;
 using ChitChat.AspNetCore.Http;
 using ChitChat.AspNetCore.Hubs;
 using ChitChat.RateLimiting;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -96,6 +97,16 @@ public static class ChitChatAspNetCoreBuilderExtensions
         services.AddAuthentication()
             .AddJwtBearer(ChitChatAuthenticationDefaults.AuthenticationScheme, _ => { })
             .AddJwtBearer(ChitChatAuthenticationDefaults.ExternalAuthenticationScheme, _ => { });
+
+        // With ChitChat's scheme alone ASP.NET Core made it the default; the external scheme (only ever reached through it)
+        // must not change that: an app without schemes of its own keeps ChitChat.Bearer as its default scheme.
+        services.PostConfigure<AuthenticationOptions>(o =>
+        {
+            if (o.DefaultScheme is null && o.Schemes.All(static s => s.Name is ChitChatAuthenticationDefaults.AuthenticationScheme or ChitChatAuthenticationDefaults.ExternalAuthenticationScheme))
+            {
+                o.DefaultScheme = ChitChatAuthenticationDefaults.AuthenticationScheme;
+            }
+        });
         services.AddOptions<JwtBearerOptions>(ChitChatAuthenticationDefaults.AuthenticationScheme)
             .Configure<SigningKeyProvider, IOptions<ChitChatAspNetCoreOptions>>((jwt, keys, options) =>
             {
