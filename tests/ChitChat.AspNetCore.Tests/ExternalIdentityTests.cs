@@ -347,6 +347,43 @@ public sealed class ExternalIdentityTests
     }
 
     [Fact]
+    public async Task Keys_already_read_keep_working_while_the_issuer_is_down_and_an_issuer_never_reached_only_refuses_its_tokens()
+    {
+        await using var issuer = await TestIssuer.StartAsync();
+        var name = NewName("steady");
+        await using (var server = StartServer(issuer))
+        {
+            var token = issuer.CreateToken("steady-subject", name);
+            using (var first = await GetRoomsAsync(server, token))
+            {
+                Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+            }
+
+            await issuer.DisposeAsync(); // the issuer goes down
+
+            // The cached discovery document and JWKS still validate; an unknown key id cannot be looked up and is refused.
+            using (var cached = await GetRoomsAsync(server, issuer.CreateToken("steady-subject", name)))
+            {
+                Assert.Equal(HttpStatusCode.OK, cached.StatusCode);
+            }
+
+            using var unknown = await GetRoomsAsync(server, issuer.CreateToken("steady-subject", name, key: TestIssuer.NewKey()));
+            await Problem.AssertAsync(unknown, 401, ChatErrorCodes.Unauthorized);
+        }
+
+        // A server whose issuer was never reachable refuses external tokens with 401 and keeps serving its own users.
+        await using var orphan = StartServer(issuer);
+        using (var refused = await GetRoomsAsync(orphan, issuer.CreateToken("steady-subject", name)))
+        {
+            await Problem.AssertAsync(refused, 401, ChatErrorCodes.Unauthorized);
+        }
+
+        var own = await orphan.NewUserAsync("own");
+        using var ok = await GetRoomsAsync(orphan, own.Token);
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+    }
+
+    [Fact]
     public async Task ChitChat_Bearer_stays_the_default_scheme_beside_the_external_one()
     {
         await using var issuer = await TestIssuer.StartAsync();

@@ -16,7 +16,8 @@ namespace ChitChat.AspNetCore.Authentication;
 /// <see cref="BaseConfigurationManager.RefreshInterval"/>), not the first fetch. The token handler requests a refresh
 /// when a signature key is not found and validates once more with what the refresh returned: a key rotated into the JWKS
 /// is accepted on its first use, a key taken out of it stops working then, and tokens with made-up key ids cost at most
-/// one fetch per interval. No last-known-good fallback: a removed key is not accepted from an older document.
+/// one fetch per interval. Until the first document is read, a failed read is retried at most every 10 seconds (requests
+/// in between fail at once). No last-known-good fallback: a removed key is not accepted from an older document.
 /// </remarks>
 internal sealed partial class ExternalIssuerConfigurationManager : BaseConfigurationManager, IConfigurationManager<OpenIdConnectConfiguration>
 {
@@ -28,6 +29,11 @@ internal sealed partial class ExternalIssuerConfigurationManager : BaseConfigura
     private OpenIdConnectConfiguration? _current;
     private DateTimeOffset _refreshAt = DateTimeOffset.MinValue;
     private DateTimeOffset _lastRequestedRefresh = DateTimeOffset.MinValue;
+    private DateTimeOffset _retryFirstFetchAt = DateTimeOffset.MinValue;
+    private Exception? _firstFetchFailure;
+
+    /// <summary>How long, before any document was read, a failed read is reported without trying again.</summary>
+    private static readonly TimeSpan FirstFetchRetryDelay = TimeSpan.FromSeconds(10);
 
     public ExternalIssuerConfigurationManager(string metadataAddress, bool requireHttps, HttpClient http, TimeProvider time, ILogger logger)
     {
@@ -58,6 +64,11 @@ internal sealed partial class ExternalIssuerConfigurationManager : BaseConfigura
             lock (_gate)
             {
                 stale = _current;
+                if (stale is null && _firstFetchFailure is not null && _time.GetUtcNow() < _retryFirstFetchAt)
+                {
+                    // The issuer could not be reached a moment ago: do not make every request wait for it again.
+                    throw new InvalidOperationException($"The discovery document of the external issuer ({MetadataAddress}) could not be read.", _firstFetchFailure);
+                }
             }
 
             try
@@ -78,6 +89,12 @@ internal sealed partial class ExternalIssuerConfigurationManager : BaseConfigura
                 LogFetchFailed(_logger, MetadataAddress, ex);
                 if (stale is null)
                 {
+                    lock (_gate)
+                    {
+                        _firstFetchFailure = ex;
+                        _retryFirstFetchAt = _time.GetUtcNow() + FirstFetchRetryDelay;
+                    }
+
                     throw new InvalidOperationException($"The discovery document of the external issuer ({MetadataAddress}) could not be read.", ex);
                 }
 

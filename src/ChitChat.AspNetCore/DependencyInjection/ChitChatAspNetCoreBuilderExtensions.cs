@@ -170,6 +170,14 @@ public static class ChitChatAspNetCoreBuilderExtensions
                     ValidAudience = auth.Audience,
                     ValidateIssuerSigningKey = true,
                     RequireSignedTokens = true,
+
+                    // Asymmetric signatures only, with keys of the issuer's JWKS.
+                    ValidAlgorithms =
+                    [
+                        SecurityAlgorithms.RsaSha256, SecurityAlgorithms.RsaSha384, SecurityAlgorithms.RsaSha512,
+                        SecurityAlgorithms.RsaSsaPssSha256, SecurityAlgorithms.RsaSsaPssSha384, SecurityAlgorithms.RsaSsaPssSha512,
+                        SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.EcdsaSha384, SecurityAlgorithms.EcdsaSha512,
+                    ],
                     ValidateLifetime = true,
                     RequireExpirationTime = true,
                     ClockSkew = TimeSpan.FromSeconds(30),

@@ -24,6 +24,7 @@ public sealed class TestIssuer : IAsyncDisposable
     private readonly List<RsaSecurityKey> _published = [];
     private RsaSecurityKey _current;
     private int _jwksRequests;
+    private int _disposed;
 
     private TestIssuer(WebApplication app, RsaSecurityKey key)
     {
@@ -136,8 +137,14 @@ public sealed class TestIssuer : IAsyncDisposable
         return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(descriptor);
     }
 
+    /// <summary>Stops the issuer (its address then refuses connections); a second call does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await _app.StopAsync().WaitAsync(Timeouts.Default);
         await _app.DisposeAsync();
     }
