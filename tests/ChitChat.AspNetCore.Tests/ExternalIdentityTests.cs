@@ -347,6 +347,73 @@ public sealed class ExternalIdentityTests
     }
 
     [Fact]
+    public async Task A_client_with_automatic_reconnect_comes_back_by_itself_with_a_fresh_token_after_expiry()
+    {
+        await using var issuer = await TestIssuer.StartAsync();
+        await using var server = StartServer(issuer);
+        var subject = "auto-" + Guid.NewGuid().ToString("N");
+        var name = NewName("auto");
+        var room = await server.NewRoomAsync(await server.NewUserAsync());
+
+        // The access token provider is asked on every (re)connect (negotiate and transport): short-lived tokens until the
+        // first connection is up, long-lived ones afterwards.
+        var issued = new List<string>();
+        var started = false;
+        var connection = new HubConnectionBuilder()
+            .WithUrl(new Uri(server.BaseAddress, "/hubs/chat"), o =>
+            {
+                o.Transports = Microsoft.AspNetCore.Http.Connections.HttpTransportType.WebSockets;
+                o.AccessTokenProvider = () =>
+                {
+                    lock (issued)
+                    {
+                        var token = issuer.CreateToken(subject, name, lifetime: started ? TimeSpan.FromMinutes(10) : TimeSpan.FromSeconds(6));
+                        issued.Add(token);
+                        return Task.FromResult<string?>(token);
+                    }
+                };
+            })
+            .WithAutomaticReconnect()
+            .Build();
+        var client = new HubClient(connection);
+        await using (client)
+        {
+            var reconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            connection.Reconnected += _ =>
+            {
+                reconnected.TrySetResult();
+                return Task.CompletedTask;
+            };
+            await connection.StartAsync().WaitAsync(Timeouts.Default);
+            int issuedAtStart;
+            lock (issued)
+            {
+                started = true;
+                issuedAtStart = issued.Count;
+            }
+
+            try
+            {
+                await reconnected.Task.WaitAsync(Timeouts.Default);
+            }
+            catch (TimeoutException)
+            {
+                throw new TimeoutException("Timed out waiting for: the client reconnects by itself after the server closed the connection at token expiry.");
+            }
+
+            lock (issued)
+            {
+                Assert.True(issued.Count > issuedAtStart, "the reconnect asked the access token provider for a fresh token");
+            }
+
+            await client.JoinAsync(room);
+            var ack = await client.SendAsync(room, "reconnected by itself");
+            await client.WaitUntilAsync(c => c.Messages(room).Any(m => m.Id == ack.Id), "the message sent after the automatic reconnect");
+            Assert.Equal(AccountService.ExternalUserId(issuer.Issuer, subject), client.Messages(room).Single(m => m.Id == ack.Id).AuthorId);
+        }
+    }
+
+    [Fact]
     public async Task Keys_already_read_keep_working_while_the_issuer_is_down_and_an_issuer_never_reached_only_refuses_its_tokens()
     {
         await using var issuer = await TestIssuer.StartAsync();
