@@ -42,9 +42,33 @@ public sealed class ChitChatAuthOptions
     /// <value>Default <c>chitchat</c>.</value>
     public string Issuer { get; set; } = "chitchat";
 
-    /// <summary>Gets or sets the token audience (<c>aud</c>) written and required.</summary>
+    /// <summary>
+    /// Gets or sets the audience (<c>aud</c>) of this API: written into ChitChat's own tokens and required from every token,
+    /// ChitChat's own and those of the external issuer (<see cref="Authority"/>), whose tokens must be issued for it.
+    /// </summary>
     /// <value>Default <c>chitchat</c>.</value>
     public string Audience { get; set; } = "chitchat";
+
+    /// <summary>
+    /// Gets or sets the external OpenID Connect issuer whose bearer tokens are accepted beside ChitChat's own: an absolute
+    /// URI whose <c>/.well-known/openid-configuration</c> discovery document names the issuer and its signing keys (JWKS).
+    /// Keys are cached and fetched again when a token names an unknown key id (a rotation), at most once per 5 minutes.
+    /// Users of this issuer are created on first sight (see <see cref="UserIdClaim"/>, <see cref="UserNameClaim"/>).
+    /// </summary>
+    /// <value>Default <see langword="null"/>: only ChitChat's own tokens are accepted.</value>
+    public string? Authority { get; set; }
+
+    /// <summary>Gets or sets a value indicating whether <see cref="Authority"/> must be an <c>https</c> address. Turn it off only for a loopback or development issuer.</summary>
+    /// <value>Default <see langword="true"/>.</value>
+    public bool RequireHttpsMetadata { get; set; } = true;
+
+    /// <summary>Gets or sets the claim of an external token that holds the issuer's stable id of the user.</summary>
+    /// <value>Default <c>sub</c>.</value>
+    public string UserIdClaim { get; set; } = "sub";
+
+    /// <summary>Gets or sets the claim of an external token that holds the user name given to the user on first sight.</summary>
+    /// <value>Default <c>preferred_username</c>.</value>
+    public string UserNameClaim { get; set; } = "preferred_username";
 
     /// <summary>Gets or sets how many register and login requests one client IP address may make per <see cref="RateLimitWindow"/>.</summary>
     /// <value>Default 10. Set 0 to disable.</value>
@@ -119,6 +143,22 @@ internal sealed class ChitChatAspNetCoreOptionsValidator(IHostEnvironment enviro
         Check(auth.TokenLifetime >= TimeSpan.FromMinutes(1) && auth.TokenLifetime <= TimeSpan.FromDays(365), "ChitChat:Auth:TokenLifetime must be between 1 minute and 365 days.");
         Check(!string.IsNullOrWhiteSpace(auth.Issuer), "ChitChat:Auth:Issuer is required.");
         Check(!string.IsNullOrWhiteSpace(auth.Audience), "ChitChat:Auth:Audience is required.");
+        if (!string.IsNullOrEmpty(auth.Authority))
+        {
+            if (!Uri.TryCreate(auth.Authority, UriKind.Absolute, out var authority) || (authority.Scheme != Uri.UriSchemeHttps && authority.Scheme != Uri.UriSchemeHttp))
+            {
+                failures.Add($"ChitChat:Auth:Authority must be an absolute http(s) URI of an OpenID Connect issuer (got '{auth.Authority}').");
+            }
+            else if (authority.Scheme != Uri.UriSchemeHttps && auth.RequireHttpsMetadata)
+            {
+                failures.Add("ChitChat:Auth:Authority must use https; set ChitChat:Auth:RequireHttpsMetadata to false only for a loopback or development issuer.");
+            }
+
+            Check(!string.Equals(auth.Authority.TrimEnd('/'), auth.Issuer.TrimEnd('/'), StringComparison.Ordinal), "ChitChat:Auth:Authority must differ from ChitChat:Auth:Issuer (the issuer of ChitChat's own tokens).");
+            Check(!string.IsNullOrWhiteSpace(auth.UserIdClaim), "ChitChat:Auth:UserIdClaim is required when ChitChat:Auth:Authority is set.");
+            Check(!string.IsNullOrWhiteSpace(auth.UserNameClaim), "ChitChat:Auth:UserNameClaim is required when ChitChat:Auth:Authority is set.");
+        }
+
         Check(auth.RateLimit >= 0, "ChitChat:Auth:RateLimit must not be negative (0 disables it).");
         Check(auth.RateLimitWindow > TimeSpan.Zero && auth.RateLimitWindow <= TimeSpan.FromDays(1), "ChitChat:Auth:RateLimitWindow must be between 0 (exclusive) and 1 day.");
         Check(options.Hub.MaximumReceiveMessageSize is >= 1024 and <= 16 * 1024 * 1024, "ChitChat:Hub:MaximumReceiveMessageSize must be between 1 KiB and 16 MiB.");

@@ -7,6 +7,7 @@ using ChitChat.AspNetCore.Hosting;
 using ChitChat.AspNetCore.Http;
 using ChitChat.AspNetCore.Hubs;
 using ChitChat.RateLimiting;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -15,6 +16,7 @@ using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using ChitChat.Contracts;
@@ -92,7 +94,19 @@ public static class ChitChatAspNetCoreBuilderExtensions
 
     private static void AddAuthentication(IServiceCollection services)
     {
-        services.AddAuthentication().AddJwtBearer(ChitChatAuthenticationDefaults.AuthenticationScheme, _ => { });
+        services.AddAuthentication()
+            .AddJwtBearer(ChitChatAuthenticationDefaults.AuthenticationScheme, _ => { })
+            .AddJwtBearer(ChitChatAuthenticationDefaults.ExternalAuthenticationScheme, _ => { });
+
+        // With ChitChat's scheme alone ASP.NET Core made it the default; the external scheme (only ever reached through it)
+        // must not change that: an app without schemes of its own keeps ChitChat.Bearer as its default scheme.
+        services.PostConfigure<AuthenticationOptions>(o =>
+        {
+            if (o.DefaultScheme is null && o.Schemes.All(static s => s.Name is ChitChatAuthenticationDefaults.AuthenticationScheme or ChitChatAuthenticationDefaults.ExternalAuthenticationScheme))
+            {
+                o.DefaultScheme = ChitChatAuthenticationDefaults.AuthenticationScheme;
+            }
+        });
         services.AddOptions<JwtBearerOptions>(ChitChatAuthenticationDefaults.AuthenticationScheme)
             .Configure<SigningKeyProvider, IOptions<ChitChatAspNetCoreOptions>>((jwt, keys, options) =>
             {
@@ -112,31 +126,62 @@ public static class ChitChatAspNetCoreBuilderExtensions
                     ClockSkew = TimeSpan.FromSeconds(30),
                     NameClaimType = ChitChatAuthenticationDefaults.UserNameClaim,
                 };
-                jwt.Events = new JwtBearerEvents
-                {
-                    // Browsers cannot set headers on WebSockets/SSE: accept the token from the query string, for the hub only.
-                    OnMessageReceived = context =>
-                    {
-                        if (string.IsNullOrEmpty(context.Token)
-                            && context.HttpContext.Request.Path.StartsWithSegments(ChitChatEndpointDefaults.HubPath, StringComparison.OrdinalIgnoreCase)
-                            && context.Request.Query.TryGetValue("access_token", out var token))
-                        {
-                            context.Token = token.ToString();
-                        }
 
-                        return Task.CompletedTask;
-                    },
-                    OnChallenge = async context =>
-                    {
-                        context.HandleResponse();
-                        var detail = context.AuthenticateFailure is SecurityTokenExpiredException
-                            ? "The access token has expired; log in again."
-                            : "A valid bearer token is required.";
-                        context.Response.Headers.WWWAuthenticate = "Bearer";
-                        await ChatProblems.WriteAsync(context.HttpContext, new ChatException(ChatErrorCodes.Unauthorized, detail)).ConfigureAwait(false);
-                    },
-                    OnForbidden = context =>
-                        ChatProblems.WriteAsync(context.HttpContext, new ChatException(ChatErrorCodes.Forbidden, "The request is not allowed.")),
+                // The one entry point of the hub and the API: a token of another issuer goes to the external scheme (when
+                // configured), which validates it against the issuer's discovery document.
+                jwt.ForwardDefaultSelector = context => BearerAuthentication.SelectScheme(context, auth);
+                jwt.Events = BearerAuthentication.CreateEvents(auth, external: false);
+            });
+        services.AddOptions<JwtBearerOptions>(ChitChatAuthenticationDefaults.ExternalAuthenticationScheme)
+            .Configure<IOptions<ChitChatAspNetCoreOptions>, TimeProvider, ILoggerFactory>((jwt, options, time, loggers) =>
+            {
+                var auth = options.Value.Auth;
+                jwt.Events = BearerAuthentication.CreateEvents(auth, external: true);
+                if (string.IsNullOrEmpty(auth.Authority))
+                {
+                    // Never selected without an authority; refuses everything if it were.
+                    jwt.TokenValidationParameters = new TokenValidationParameters { ValidateIssuer = true, ValidIssuers = [], ValidateAudience = true, ValidAudiences = [] };
+                    return;
+                }
+
+                // Discovery document and JWKS, which JwtBearer hands to the token handler: a token naming an unknown key id
+                // makes it fetch them again (at most once per RefreshInterval, 5 minutes) and validate once more, so a key
+                // rotated into the JWKS is accepted on its first use (see ExternalIssuerConfigurationManager).
+                jwt.Authority = auth.Authority;
+                jwt.Audience = auth.Audience;
+                jwt.RequireHttpsMetadata = auth.RequireHttpsMetadata;
+                jwt.MetadataAddress = auth.Authority.TrimEnd('/') + "/.well-known/openid-configuration";
+                jwt.Backchannel = new HttpClient { Timeout = TimeSpan.FromSeconds(60), MaxResponseContentBufferSize = 10 * 1024 * 1024 };
+                jwt.ConfigurationManager = new ExternalIssuerConfigurationManager(
+                    jwt.MetadataAddress,
+                    auth.RequireHttpsMetadata,
+                    jwt.Backchannel,
+                    time,
+                    loggers.CreateLogger(typeof(ExternalIssuerConfigurationManager).FullName!))
+                {
+                    RefreshInterval = jwt.RefreshInterval,
+                    AutomaticRefreshInterval = jwt.AutomaticRefreshInterval,
+                };
+                jwt.MapInboundClaims = false;
+                jwt.TokenValidationParameters = new TokenValidationParameters
+                {
+                    ValidateIssuer = true,
+                    ValidateAudience = true,
+                    ValidAudience = auth.Audience,
+                    ValidateIssuerSigningKey = true,
+                    RequireSignedTokens = true,
+
+                    // Asymmetric signatures only, with keys of the issuer's JWKS.
+                    ValidAlgorithms =
+                    [
+                        SecurityAlgorithms.RsaSha256, SecurityAlgorithms.RsaSha384, SecurityAlgorithms.RsaSha512,
+                        SecurityAlgorithms.RsaSsaPssSha256, SecurityAlgorithms.RsaSsaPssSha384, SecurityAlgorithms.RsaSsaPssSha512,
+                        SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.EcdsaSha384, SecurityAlgorithms.EcdsaSha512,
+                    ],
+                    ValidateLifetime = true,
+                    RequireExpirationTime = true,
+                    ClockSkew = TimeSpan.FromSeconds(30),
+                    NameClaimType = auth.UserNameClaim,
                 };
             });
 

@@ -60,6 +60,10 @@ public static class ChitChatApplicationBuilderExtensions
             var hub = options.Value.Hub;
             dispatcher.TransportMaxBufferSize = hub.TransportMaxBufferSize;
             dispatcher.ApplicationMaxBufferSize = Math.Max(hub.MaximumReceiveMessageSize, 64 * 1024);
+
+            // A connection lives no longer than the token it was opened with (ChitChat's own or the external issuer's):
+            // the client reconnects with a fresh token.
+            dispatcher.CloseOnAuthenticationExpiration = true;
         }).RequireAuthorization(ChitChatAuthenticationDefaults.AuthorizationPolicy);
 
         ChatApi.MapChatApi(endpoints, ChitChatEndpointDefaults.ApiPrefix);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using System.Text;
 using System.Text.RegularExpressions;
 using ChitChat.Security;
 using ChitChat.Storage;
@@ -26,6 +27,16 @@ public sealed record RegisterRequest(string? UserName, string? Password, string?
 /// </remarks>
 public sealed partial class AccountService
 {
+    /// <summary>
+    /// The <see cref="ChatUser.PasswordHash"/> of a user created from an external identity: no password verifies against
+    /// it (credential checks refuse such users explicitly, whatever the configured hasher).
+    /// </summary>
+    public const string ExternalUserPasswordHash = "external";
+
+    // The namespace of the name-based (version 5) user ids of external identities, fixed forever: changing it would give
+    // every external user a new account.
+    private static readonly Guid ExternalUserNamespace = new("5b1c8f0e-3d4a-4e0b-9c61-2f7a9d8e4c13");
+
     private readonly IChatStore _store;
     private readonly IPasswordHasher _hasher;
     private readonly ChitChatOptions _options;
@@ -124,8 +135,10 @@ public sealed partial class AccountService
             user = null;
         }
 
-        // Always run one verification so that an unknown user costs the same as a wrong password.
-        var ok = _hasher.Verify(user?.PasswordHash ?? _dummyHash.Value, password) && user is not null;
+        // Always run one verification so that an unknown user costs the same as a wrong password. A user of an external
+        // identity has no password: verified against the dummy hash (same cost) and refused.
+        var external = user?.PasswordHash == ExternalUserPasswordHash;
+        var ok = _hasher.Verify(user is null || external ? _dummyHash.Value : user.PasswordHash, password) && user is not null && !external;
         if (!ok)
         {
             LogInvalidCredentials();
@@ -133,6 +146,82 @@ public sealed partial class AccountService
         }
 
         return user!;
+    }
+
+    /// <summary>
+    /// Maps an identity of an external (OpenID Connect) issuer to its ChitChat user, creating the user on first sight.
+    /// The user id is a name-based (version 5) UUID of the issuer and the subject, so the same identity always maps to the
+    /// same user, on every node and without a stored mapping; it cannot equal the id of a registered user (version 7).
+    /// The user name is taken at creation only (a later change at the issuer keeps the ChitChat name) and must be a valid
+    /// ChitChat user name that no other account holds: an external identity never takes over an existing account.
+    /// </summary>
+    /// <param name="issuer">The validated issuer (<c>iss</c>).</param>
+    /// <param name="subject">The issuer's stable id of the user (its configured claim).</param>
+    /// <param name="userName">The user name the issuer gives (its configured claim); only used on first sight.</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The user.</returns>
+    /// <exception cref="ChatException"><see cref="ChatErrorCodes.Unauthorized"/> without an issuer or subject;
+    /// <see cref="ChatErrorCodes.Forbidden"/> when the user is new and the name is not valid or belongs to another account.</exception>
+    public async Task<ChatUser> SignInExternalAsync(string issuer, string subject, string? userName, CancellationToken cancellationToken = default)
+    {
+        if (string.IsNullOrEmpty(issuer) || string.IsNullOrEmpty(subject))
+        {
+            throw new ChatException(ChatErrorCodes.Unauthorized, "The token names no issuer or subject.");
+        }
+
+        var id = ExternalUserId(issuer, subject);
+        var user = await _store.Users.FindByIdAsync(id, cancellationToken).ConfigureAwait(false);
+        if (user is not null)
+        {
+            return user;
+        }
+
+        var name = userName?.Trim();
+        if (string.IsNullOrEmpty(name) || name.Length < _options.MinUserNameLength || name.Length > _options.MaxUserNameLength || !UserNameRegex().IsMatch(name))
+        {
+            throw new ChatException(
+                ChatErrorCodes.Forbidden,
+                string.Create(CultureInfo.InvariantCulture, $"The external identity's user name is not a valid ChitChat user name ({_options.MinUserNameLength} to {_options.MaxUserNameLength} characters of letters, digits, '_', '.' and '-')."));
+        }
+
+        var now = _time.GetUtcNow();
+        user = new ChatUser(id, name, null, null, ExternalUserPasswordHash, now, now, 1);
+        if (await _store.Users.TryCreateAsync(user, cancellationToken).ConfigureAwait(false))
+        {
+            LogExternalUserCreated(id);
+            return user;
+        }
+
+        // Either the same identity was created concurrently (another request or node), or the name belongs to someone else.
+        var existing = await _store.Users.FindByIdAsync(id, cancellationToken).ConfigureAwait(false);
+        if (existing is not null)
+        {
+            return existing;
+        }
+
+        LogExternalUserNameTaken(id);
+        throw new ChatException(ChatErrorCodes.Forbidden, $"The user name '{name}' of this external identity belongs to another ChitChat account.");
+    }
+
+    /// <summary>Gets the user id of an external identity: the version 5 UUID of <c>issuer</c>, a line feed and <c>subject</c>.</summary>
+    /// <param name="issuer">The issuer.</param>
+    /// <param name="subject">The subject.</param>
+    /// <returns>The user id.</returns>
+    public static Guid ExternalUserId(string issuer, string subject)
+    {
+        ArgumentNullException.ThrowIfNull(issuer);
+        ArgumentNullException.ThrowIfNull(subject);
+
+        // RFC 9562 section 5.5: SHA-1 over the namespace (network byte order) and the name.
+        var name = Encoding.UTF8.GetBytes(issuer + "\n" + subject);
+        var input = new byte[16 + name.Length];
+        ExternalUserNamespace.TryWriteBytes(input, bigEndian: true, out _);
+        name.CopyTo(input, 16);
+        Span<byte> hash = stackalloc byte[20];
+        SHA1.HashData(input, hash);
+        hash[6] = (byte)((hash[6] & 0x0F) | 0x50);
+        hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
+        return new Guid(hash[..16], bigEndian: true);
     }
 
     /// <summary>Finds a user by id.</summary>
@@ -163,6 +252,12 @@ public sealed partial class AccountService
 
     [LoggerMessage(EventId = 1001, EventName = "UserRegistered", Level = LogLevel.Information, Message = "User {UserId} registered.")]
     private partial void LogUserRegistered(Guid userId);
+
+    [LoggerMessage(EventId = 1006, EventName = "ExternalUserCreated", Level = LogLevel.Information, Message = "User {UserId} created on first sight of an external identity.")]
+    private partial void LogExternalUserCreated(Guid userId);
+
+    [LoggerMessage(EventId = 1007, EventName = "ExternalUserNameTaken", Level = LogLevel.Warning, Message = "External identity {UserId} refused: its user name belongs to another account.")]
+    private partial void LogExternalUserNameTaken(Guid userId);
 
     [LoggerMessage(EventId = 1002, EventName = "InvalidCredentials", Level = LogLevel.Information, Message = "A login failed: invalid credentials.")]
     private partial void LogInvalidCredentials();
