@@ -24,13 +24,20 @@ internal sealed class ChitChatMetrics
 {
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IMeterFactory, ChitChatMetrics> Instances = [];
 
+    /// <summary>Histogram buckets for latencies in seconds, 1 ms to 10 s (the SDKs' default buckets suit milliseconds, and
+    /// would put every send in the first one).</summary>
+    internal static readonly InstrumentAdvice<double> LatencyAdvice = new()
+    {
+        HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    };
+
     private ChitChatMetrics(IMeterFactory meterFactory)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         Meter = meterFactory.Create(ChitChatDiagnostics.MeterName);
         MessagesSent = Meter.CreateCounter<long>(ChitChatInstrumentNames.MessagesSent, "{message}", "Messages persisted (deduplicated retries are not counted).");
         MessagesDelivered = Meter.CreateCounter<long>(ChitChatInstrumentNames.MessagesDelivered, "{message}", "Messages delivered to client connections.");
-        SendDuration = Meter.CreateHistogram<double>(ChitChatInstrumentNames.SendDuration, "s", "Time to validate, persist and publish a message.");
+        SendDuration = Meter.CreateHistogram<double>(ChitChatInstrumentNames.SendDuration, "s", "Time to validate, persist and publish a message.", tags: null, advice: LatencyAdvice);
         SendRejected = Meter.CreateCounter<long>(ChitChatInstrumentNames.MessagesRejected, "{message}", "Sends rejected, tagged by error code.");
         DeliveryEvents = Meter.CreateCounter<long>(ChitChatInstrumentNames.DeliveryEvents, "{event}", "Room events handed to a sink (once per sink with members in the room), tagged by sink and event.");
         Connections = Meter.CreateUpDownCounter<long>(ChitChatInstrumentNames.Connections, "{connection}", "Client connections the delivery engine delivers to on this node (from the first join until closed), tagged by sink.");
