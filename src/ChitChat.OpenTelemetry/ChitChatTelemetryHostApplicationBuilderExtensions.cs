@@ -103,9 +103,9 @@ public static class ChitChatTelemetryHostApplicationBuilderExtensions
                 metrics.AddOtlpExporter((exporter, reader) =>
                 {
                     Configure(exporter, otlp, otlpEndpoint, "v1/metrics");
-                    if (otlp.ExportInterval is { } interval)
+                    if (IntervalMilliseconds(otlp) is { } interval)
                     {
-                        reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)interval.TotalMilliseconds;
+                        reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = interval;
                     }
                 });
             }
@@ -127,9 +127,9 @@ public static class ChitChatTelemetryHostApplicationBuilderExtensions
                 tracing.AddOtlpExporter(exporter =>
                 {
                     Configure(exporter, otlp, otlpEndpoint, "v1/traces");
-                    if (otlp.ExportInterval is { } interval)
+                    if (IntervalMilliseconds(otlp) is { } interval)
                     {
-                        exporter.BatchExportProcessorOptions.ScheduledDelayMilliseconds = (int)interval.TotalMilliseconds;
+                        exporter.BatchExportProcessorOptions.ScheduledDelayMilliseconds = interval;
                     }
                 });
             }
@@ -179,6 +179,13 @@ public static class ChitChatTelemetryHostApplicationBuilderExtensions
             .FirstOrDefault(pair => pair.Length == 2 && pair[0] == "service.name")?[1];
         return fromAttributes is { Length: > 0 } ? (fromAttributes, false) : (environment.ApplicationName, true);
     }
+
+    /// <summary>The export interval in whole milliseconds (at least 1), or <see langword="null"/> when not set or invalid
+    /// (the options validator then stops the host).</summary>
+    private static int? IntervalMilliseconds(ChitChatOtlpOptions otlp) =>
+        otlp.ExportInterval is { } interval && interval > TimeSpan.Zero && interval.TotalMilliseconds <= int.MaxValue
+            ? Math.Max(1, (int)interval.TotalMilliseconds)
+            : null;
 
     private static bool IsSet(IConfiguration configuration, string key) => !string.IsNullOrWhiteSpace(configuration[key]);
 
