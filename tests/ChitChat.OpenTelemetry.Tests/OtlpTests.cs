@@ -1,6 +1,10 @@
 using ChitChat.Contracts;
 using ChitChat.Diagnostics;
 using ChitChat.OpenTelemetry.Tests.Infrastructure;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace ChitChat.OpenTelemetry.Tests;
@@ -28,6 +32,43 @@ public sealed class OtlpTests
         await metrics.WaitAsync(Timeouts.Default);
         await traces.WaitAsync(Timeouts.Default);
         Assert.All(collector.ContentTypes, t => Assert.Equal("application/x-protobuf", t));
+    }
+
+    [Fact]
+    public async Task A_replication_worker_exports_replication_lag_over_OTLP()
+    {
+        await using var collector = await FakeOtlpReceiver.StartAsync();
+        // The replication worker's wiring (samples/ChitChat.Worker): a generic host, no HTTP server.
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ApplicationName = "chitchat-worker-test" });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ChitChat:Replication:Primary:Store"] = "InMemory",
+            ["ChitChat:Replication:Replicas:r1:Store"] = "InMemory",
+            ["ChitChat:Telemetry:Otlp:Endpoint"] = collector.BaseAddress.ToString(),
+            ["ChitChat:Telemetry:Otlp:Protocol"] = "HttpProtobuf",
+            ["ChitChat:Telemetry:Otlp:ExportInterval"] = "00:00:00.200",
+        });
+        builder.Logging.ClearProviders();
+        builder.AddChitChat().AddReplication();
+        builder.AddChitChatTelemetry();
+        using var host = builder.Build();
+        var metrics = collector.WaitForAsync(
+            "/v1/metrics",
+            ChitChatInstrumentNames.ReplicationLag,
+            ChitChatInstrumentNames.ReplicationLagDocuments,
+            ChitChatInstrumentNames.ReplicationLastSyncTime,
+            "r1",
+            "chitchat-worker-test");
+
+        await host.StartAsync().WaitAsync(Timeouts.Default);
+        try
+        {
+            await metrics.WaitAsync(Timeouts.Default); // the last sync time appears once a sync pass has succeeded
+        }
+        finally
+        {
+            await host.StopAsync().WaitAsync(Timeouts.Default);
+        }
     }
 
     [Fact]
