@@ -4,6 +4,7 @@
 var builder = WebApplication.CreateBuilder(args);
 builder.AddChitChat()
     .AddAspNetCore().AddLegacyApi(); // the ChitChat 1 API maps nothing unless ChitChat:Legacy:Enabled=true
+builder.AddChitChatTelemetry(); // OpenTelemetry: exports only what ChitChat:Telemetry (or OTEL_EXPORTER_OTLP_ENDPOINT) asks for
 
 var app = builder.Build();
 
@@ -12,5 +13,6 @@ app.UseStaticFiles();
 app.UseChitChat();
 app.MapChitChat();
 app.MapChitChatLegacy(); // ChitChat 1 compatible API; maps nothing unless ChitChat:Legacy:Enabled=true
+app.MapChitChatTelemetry(); // GET /metrics for Prometheus; maps nothing unless ChitChat:Telemetry:Prometheus:Enabled=true
 
 app.Run();

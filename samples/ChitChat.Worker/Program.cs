@@ -22,6 +22,10 @@ if (verify)
 }
 
 builder.AddChitChat().AddReplication(o => o.RunSync = !verify);
+if (!verify)
+{
+    builder.AddChitChatTelemetry(); // replication lag and sync metrics over OTLP when ChitChat:Telemetry:Otlp:Endpoint or OTEL_EXPORTER_OTLP_ENDPOINT is set
+}
 
 using var host = builder.Build();
 

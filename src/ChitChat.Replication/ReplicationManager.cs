@@ -115,7 +115,7 @@ internal sealed partial class ReplicationManager : IReplicationManager, IAsyncDi
 
     private async Task<SyncReport> SyncCoreAsync(CancellationToken cancellationToken)
     {
-        using var activity = ChitChatDiagnostics.ActivitySource.StartActivity("chitchat.replication.sync");
+        using var activity = ChitChatDiagnostics.ActivitySource.StartActivity(ChitChatInstrumentNames.ReplicationSyncActivity);
         var lease = await _leadership.EnsureAsync(cancellationToken).ConfigureAwait(false);
         if (lease is null)
         {

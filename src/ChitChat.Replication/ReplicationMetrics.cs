@@ -6,12 +6,12 @@ namespace ChitChat.Replication;
 /// <summary>Replication instruments on the <c>ChitChat</c> meter. Tags: <c>replica</c> (a configured name), and on repair counters <c>direction</c> or <c>difference</c> (low cardinality).</summary>
 internal sealed class ReplicationMetrics
 {
-    public const string LagDocumentsName = "chitchat.replication.lag.documents";
-    public const string LagSecondsName = "chitchat.replication.lag";
-    public const string DocumentsSyncedName = "chitchat.replication.documents.synced";
-    public const string DocumentsRepairedName = "chitchat.replication.documents.repaired";
-    public const string DocumentsUnrepairedName = "chitchat.replication.documents.unrepaired";
-    public const string LastSyncName = "chitchat.replication.last_sync.time";
+    public const string LagDocumentsName = ChitChatInstrumentNames.ReplicationLagDocuments;
+    public const string LagSecondsName = ChitChatInstrumentNames.ReplicationLag;
+    public const string DocumentsSyncedName = ChitChatInstrumentNames.ReplicationDocumentsSynced;
+    public const string DocumentsRepairedName = ChitChatInstrumentNames.ReplicationDocumentsRepaired;
+    public const string DocumentsUnrepairedName = ChitChatInstrumentNames.ReplicationDocumentsUnrepaired;
+    public const string LastSyncName = ChitChatInstrumentNames.ReplicationLastSyncTime;
 
     public ReplicationMetrics(IMeterFactory meterFactory, ReplicaSet set)
     {

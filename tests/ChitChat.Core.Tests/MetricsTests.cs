@@ -1,5 +1,9 @@
 using System.Diagnostics.Metrics;
+using ChitChat.Delivery;
+using ChitChat.Diagnostics;
+using ChitChat.Transport;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using ChitChat.Contracts;
 
@@ -47,5 +51,56 @@ public sealed class MetricsTests
         var codes = rejected.GetMeasurementSnapshot().Select(m => (m.Value, Code: m.Tags["code"])).ToArray();
         Assert.Equal([(1L, (object?)ChatErrorCodes.ValidationFailed), (1L, ChatErrorCodes.RoomNotFound)], codes);
         Assert.Equal(2, duration.GetMeasurementSnapshot().Count);
+    }
+
+    [Fact]
+    public async Task Delivery_counts_events_per_sink_and_the_connections_it_delivers_to()
+    {
+        await using var h = await ChatHarness.CreateAsync(services: s =>
+        {
+            s.RemoveAll<IChatTransport>();
+            s.AddSingleton<IChatTransport, InProcessTransport>();
+        });
+        var meterFactory = h.Services.GetRequiredService<IMeterFactory>();
+        using var events = new MetricCollector<long>(meterFactory, ChitChatDiagnostics.MeterName, ChitChatInstrumentNames.DeliveryEvents);
+        using var connections = new MetricCollector<long>(meterFactory, ChitChatDiagnostics.MeterName, ChitChatInstrumentNames.Connections);
+        var engine = h.Services.GetRequiredService<DeliveryEngine>();
+        var alice = await h.UserAsync("alice");
+        var sink = new SignalingDeliverySink();
+        var connection = new ClientConnection("c1", alice, sink) { AnnouncesPresence = false };
+
+        await engine.JoinAsync(connection, new RoomJoinRequest(RoomName.Parse("global"), null)).Timed();
+        await engine.JoinAsync(connection, new RoomJoinRequest(RoomName.Parse("global"), null)).Timed();
+        Assert.Equal(1, connections.GetMeasurementSnapshot().EvaluateAsCounter());
+        Assert.Equal("signaling", connections.GetMeasurementSnapshot()[0].Tags["sink"]);
+
+        await h.SendAsync(alice, "global", "hello", "c-1").Timed();
+        await sink.Message.Task.Timed();
+        var delivered = events.GetMeasurementSnapshot();
+        Assert.Equal(1, delivered.EvaluateAsCounter());
+        Assert.Equal("signaling", delivered[0].Tags["sink"]);
+        Assert.Equal("message", delivered[0].Tags["event"]);
+
+        await engine.DisconnectAsync(connection).Timed();
+        await engine.DisconnectAsync(connection).Timed();
+        Assert.Equal(0, connections.GetMeasurementSnapshot().EvaluateAsCounter());
+    }
+
+    /// <summary>A sink that signals the first message it is handed (its tag is <c>signaling</c>).</summary>
+    private sealed class SignalingDeliverySink : IDeliverySink
+    {
+        public TaskCompletionSource<MessagePosted> Message { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public ValueTask AddAsync(string room, ClientConnection connection, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
+        public ValueTask RemoveAsync(string room, ClientConnection connection, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
+        public void Deliver(string room, RoomEvent roomEvent)
+        {
+            if (roomEvent is MessagePosted posted)
+            {
+                Message.TrySetResult(posted);
+            }
+        }
     }
 }

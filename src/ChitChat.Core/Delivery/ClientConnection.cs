@@ -65,4 +65,8 @@ public sealed class ClientConnection
 
     /// <summary>Set once the connection is closed; guarded by locking <see cref="Joined"/>.</summary>
     internal bool Closed { get; set; }
+
+    /// <summary>Whether the connection is counted in the engine's connections metric (from its first join until it closes);
+    /// guarded by locking <see cref="Joined"/>.</summary>
+    internal bool Counted { get; set; }
 }

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using ChitChat.Diagnostics;
 using ChitChat.Storage;
 using ChitChat.Transport;
 
@@ -495,11 +496,16 @@ internal sealed partial class DefaultDeliveryEngine
 
         private void DeliverToSinks(RoomEvent roomEvent)
         {
+            var events = owner._metrics.DeliveryEvents;
             foreach (var sink in _sinks.Keys)
             {
                 try
                 {
                     sink.Deliver(room, roomEvent);
+                    if (events.Enabled)
+                    {
+                        events.Add(1, new KeyValuePair<string, object?>("sink", ChitChatMetrics.SinkTag(sink)), new KeyValuePair<string, object?>("event", ChitChatMetrics.EventTag(roomEvent)));
+                    }
                 }
                 catch (Exception ex)
                 {

@@ -136,9 +136,17 @@ internal sealed partial class DefaultDeliveryEngine : DeliveryEngine, IAsyncDisp
     public override async Task DisconnectAsync(ClientConnection connection)
     {
         ArgumentNullException.ThrowIfNull(connection);
+        bool counted;
         lock (connection.Joined)
         {
             connection.Closed = true; // a join waiting for the gate fails instead of joining a closed connection
+            counted = connection.Counted;
+            connection.Counted = false;
+        }
+
+        if (counted)
+        {
+            _metrics.Connections.Add(-1, new KeyValuePair<string, object?>("sink", ChitChatMetrics.SinkTag(connection.Sink)));
         }
 
         await connection.Membership.WaitAsync(CancellationToken.None).ConfigureAwait(false);
@@ -207,6 +215,7 @@ internal sealed partial class DefaultDeliveryEngine : DeliveryEngine, IAsyncDisp
         {
             pump = await AcquireAsync(room, cancellationToken).ConfigureAwait(false);
             bool closed;
+            var first = false;
             lock (connection.Joined)
             {
                 // Recorded only once acquired, so that leaving releases exactly what was acquired.
@@ -214,7 +223,14 @@ internal sealed partial class DefaultDeliveryEngine : DeliveryEngine, IAsyncDisp
                 if (!closed)
                 {
                     connection.Joined.Add(roomName);
+                    first = !connection.Counted;
+                    connection.Counted = true;
                 }
+            }
+
+            if (first)
+            {
+                _metrics.Connections.Add(1, new KeyValuePair<string, object?>("sink", ChitChatMetrics.SinkTag(connection.Sink)));
             }
 
             if (closed)

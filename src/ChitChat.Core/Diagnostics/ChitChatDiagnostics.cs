@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using ChitChat.Delivery;
+using ChitChat.Transport;
 
 namespace ChitChat.Diagnostics;
 
@@ -22,14 +24,23 @@ internal sealed class ChitChatMetrics
 {
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IMeterFactory, ChitChatMetrics> Instances = [];
 
+    /// <summary>Histogram buckets for latencies in seconds, 1 ms to 10 s (the SDKs' default buckets suit milliseconds, and
+    /// would put every send in the first one).</summary>
+    internal static readonly InstrumentAdvice<double> LatencyAdvice = new()
+    {
+        HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    };
+
     private ChitChatMetrics(IMeterFactory meterFactory)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         Meter = meterFactory.Create(ChitChatDiagnostics.MeterName);
-        MessagesSent = Meter.CreateCounter<long>("chitchat.messages.sent", "{message}", "Messages persisted (deduplicated retries are not counted).");
-        MessagesDelivered = Meter.CreateCounter<long>("chitchat.messages.delivered", "{message}", "Messages delivered to client connections.");
-        SendDuration = Meter.CreateHistogram<double>("chitchat.message.send.duration", "s", "Time to validate, persist and publish a message.");
-        SendRejected = Meter.CreateCounter<long>("chitchat.messages.rejected", "{message}", "Sends rejected, tagged by error code.");
+        MessagesSent = Meter.CreateCounter<long>(ChitChatInstrumentNames.MessagesSent, "{message}", "Messages persisted (deduplicated retries are not counted).");
+        MessagesDelivered = Meter.CreateCounter<long>(ChitChatInstrumentNames.MessagesDelivered, "{message}", "Messages delivered to client connections.");
+        SendDuration = Meter.CreateHistogram<double>(ChitChatInstrumentNames.SendDuration, "s", "Time to validate, persist and publish a message.", tags: null, advice: LatencyAdvice);
+        SendRejected = Meter.CreateCounter<long>(ChitChatInstrumentNames.MessagesRejected, "{message}", "Sends rejected, tagged by error code.");
+        DeliveryEvents = Meter.CreateCounter<long>(ChitChatInstrumentNames.DeliveryEvents, "{event}", "Room events handed to a sink (once per sink with members in the room), tagged by sink and event.");
+        Connections = Meter.CreateUpDownCounter<long>(ChitChatInstrumentNames.Connections, "{connection}", "Client connections the delivery engine delivers to on this node (from the first join until closed), tagged by sink.");
     }
 
     /// <summary>Gets the instruments of a meter factory, created on first use.</summary>
@@ -55,4 +66,35 @@ internal sealed class ChitChatMetrics
 
     /// <summary>Gets the counter of rejected sends (tag <c>code</c>).</summary>
     public Counter<long> SendRejected { get; }
+
+    /// <summary>Gets the counter of events handed to sinks (tags <c>sink</c>, <c>event</c>).</summary>
+    public Counter<long> DeliveryEvents { get; }
+
+    /// <summary>Gets the up-down counter of connections the engine delivers to (tag <c>sink</c>).</summary>
+    public UpDownCounter<long> Connections { get; }
+
+    /// <summary>Gets the <c>sink</c> tag of a sink: its type name without the <c>DeliverySink</c> suffix, lower case
+    /// (<c>signalr</c>, <c>legacy</c>). One value per sink type, never per connection.</summary>
+    /// <param name="sink">The sink.</param>
+    /// <returns>The tag value.</returns>
+    public static string SinkTag(IDeliverySink sink) =>
+        SinkTags.GetOrAdd(sink.GetType(), static type =>
+        {
+            var name = type.Name;
+            return (name.EndsWith("DeliverySink", StringComparison.Ordinal) && name.Length > "DeliverySink".Length ? name[..^"DeliverySink".Length] : name)
+                .ToLowerInvariant();
+        });
+
+    /// <summary>Gets the <c>event</c> tag of a room event.</summary>
+    /// <param name="roomEvent">The event.</param>
+    /// <returns><c>message</c>, <c>presence</c>, <c>typing</c> or <c>other</c>.</returns>
+    public static string EventTag(RoomEvent roomEvent) => roomEvent switch
+    {
+        MessagePosted => "message",
+        PresenceChanged => "presence",
+        UserTyping => "typing",
+        _ => "other",
+    };
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, string> SinkTags = new();
 }

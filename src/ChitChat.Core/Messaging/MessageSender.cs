@@ -111,7 +111,7 @@ public sealed partial class MessageSender
     {
         ArgumentNullException.ThrowIfNull(request);
         var started = Stopwatch.GetTimestamp();
-        using var activity = ChitChatDiagnostics.ActivitySource.StartActivity("chitchat.send", ActivityKind.Internal);
+        using var activity = ChitChatDiagnostics.ActivitySource.StartActivity(ChitChatInstrumentNames.SendActivity, ActivityKind.Internal);
 
         // The turn is taken before the first await, so that the order of the calls is the order of the appends; it is
         // passed on in the finally whatever happens.

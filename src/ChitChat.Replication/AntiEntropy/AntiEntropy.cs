@@ -36,7 +36,7 @@ internal sealed partial class AntiEntropy
     /// <summary>Compares every replica with the primary and, with <paramref name="lease"/>, repairs it; without one (a verification) writes nothing.</summary>
     public async Task<VerifyReport> RunAsync(ILease? lease, CancellationToken cancellationToken)
     {
-        using var activity = ChitChatDiagnostics.ActivitySource.StartActivity(lease is not null ? "chitchat.replication.repair" : "chitchat.replication.verify");
+        using var activity = ChitChatDiagnostics.ActivitySource.StartActivity(lease is not null ? ChitChatInstrumentNames.ReplicationRepairActivity : ChitChatInstrumentNames.ReplicationVerifyActivity);
         StoreDigest primaryDigest;
         try
         {
