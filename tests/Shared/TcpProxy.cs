@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 
-namespace ChitChat.Console.Tests;
+namespace ChitChat.Testing;
 
 /// <summary>A loopback TCP proxy the test can cut: drops every connection and refuses new ones until resumed.</summary>
 public sealed class TcpProxy : IAsyncDisposable
