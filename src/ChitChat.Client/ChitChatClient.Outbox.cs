@@ -45,7 +45,19 @@ public sealed partial class ChitChatClient
     /// <c>payload_too_large</c>, or <c>rate_limited</c> with <see cref="ChitChatException.RetryAfter"/> (unless
     /// <see cref="ChitChatClientOptions.RetryRateLimitedSends"/>). <c>unavailable</c> is retried after its delay.
     /// </exception>
-    public Task<SendMessageAck> SendAsync(string room, string text, string? clientMessageId = null, CancellationToken cancellationToken = default)
+    public Task<SendMessageAck> SendAsync(string room, string text, string? clientMessageId = null, CancellationToken cancellationToken = default) =>
+        SendCoreAsync(room, text, clientMessageId, cancellationToken);
+
+    /// <summary>Sends a message through the outbox with a new <c>clientMessageId</c>; see <see cref="SendAsync(string, string, string?, CancellationToken)"/>.</summary>
+    /// <param name="room">The room name.</param>
+    /// <param name="text">The text.</param>
+    /// <param name="cancellationToken">Cancels waiting: the message leaves the outbox.</param>
+    /// <returns>The acknowledgement (id, seq, sentAt).</returns>
+    /// <exception cref="ChitChatException">The server refused the message.</exception>
+    public Task<SendMessageAck> SendAsync(string room, string text, CancellationToken cancellationToken) =>
+        SendCoreAsync(room, text, null, cancellationToken);
+
+    private Task<SendMessageAck> SendCoreAsync(string room, string text, string? clientMessageId, CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(text);

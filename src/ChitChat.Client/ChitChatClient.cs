@@ -97,6 +97,15 @@ public sealed partial class ChitChatClient : IAsyncDisposable
         return SendHttpAsync<UserDto>(HttpMethod.Post, ChitChatRoutes.Register, new RegisterBody(userName, password, firstName, lastName), authenticated: false, cancellationToken);
     }
 
+    /// <summary>Registers an account without first and last name (anonymous).</summary>
+    /// <param name="userName">The user name.</param>
+    /// <param name="password">The password.</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The new user.</returns>
+    /// <exception cref="ChitChatException"><c>validation_failed</c> (see <see cref="ChitChatException.Errors"/>), <c>user_exists</c>, <c>rate_limited</c>.</exception>
+    public Task<UserDto> RegisterAsync(string userName, string password, CancellationToken cancellationToken) =>
+        RegisterAsync(userName, password, null, null, cancellationToken);
+
     /// <summary>
     /// Logs in and keeps the token for the API and the hub. The credentials are kept in memory so the client logs in again
     /// when the token expires or the server refuses it (e.g. while reconnecting).

@@ -8,7 +8,7 @@ namespace ChitChat.Client;
 /// <summary>
 /// A joined room (from <see cref="ChitChatClient.JoinRoomAsync"/>): every event after the join point, exactly once and in
 /// <c>seq</c> order, live or caught up, across reconnects. Read them with <see cref="ReadEventsAsync"/> or
-/// <see cref="EventReceived"/> (both see every event). Disposing leaves the room.
+/// <see cref="EventReceived"/>. Disposing leaves the room.
 /// </summary>
 public sealed class RoomSubscription : IAsyncDisposable
 {
@@ -26,7 +26,11 @@ public sealed class RoomSubscription : IAsyncDisposable
         _dispatchLoop = DispatchAsync();
     }
 
-    /// <summary>Raised for every event, in seq order, on a background task (one at a time).</summary>
+    /// <summary>
+    /// Raised for every event dispatched after the handler was attached, in seq order, on a background task (one at a
+    /// time). The join's catch-up may be dispatched before <see cref="ChitChatClient.JoinRoomAsync"/> returns; to see every
+    /// event from the join point on, read <see cref="ReadEventsAsync"/>.
+    /// </summary>
     public event EventHandler<RoomEvent>? EventReceived;
 
     /// <summary>Gets the room name (normalized, lower case).</summary>
