@@ -271,6 +271,7 @@ public sealed partial class ChitChatClient
         hub.Reconnecting += error =>
         {
             LogReconnecting(error?.Message);
+            ResetOutboxAttempts();
             SetState(ChitChatConnectionState.Reconnecting, error);
             return Task.CompletedTask;
         };
@@ -289,6 +290,7 @@ public sealed partial class ChitChatClient
 
             // SignalR's automatic reconnect gave up (or the connection closed without it): keep trying ourselves.
             LogRetrying(error?.Message);
+            ResetOutboxAttempts();
             SetState(ChitChatConnectionState.Retrying, error);
             StartRetryLoop();
             return Task.CompletedTask;

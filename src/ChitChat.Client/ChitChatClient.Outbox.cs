@@ -104,7 +104,7 @@ public sealed partial class ChitChatClient
             }
 
             var now = _time.GetUtcNow();
-            var ready = new List<OutboxEntry>();
+            var ready = new List<(OutboxEntry Entry, int Generation)>();
             TimeSpan? wake = null;
             lock (_outboxLock)
             {
@@ -124,7 +124,8 @@ public sealed partial class ChitChatClient
 
                     entry.InFlight = true;
                     entry.Attempts++;
-                    ready.Add(entry);
+                    entry.Generation++;
+                    ready.Add((entry, entry.Generation));
                 }
             }
 
@@ -133,11 +134,11 @@ public sealed partial class ChitChatClient
                 RaiseOutboxChanged();
             }
 
-            foreach (var entry in ready)
+            foreach (var (entry, generation) in ready)
             {
                 // Started in order without waiting: SignalR writes the invocations in call order and the server numbers one
                 // connection's sends in the order they arrived.
-                _ = SendOneAsync(hub, entry);
+                _ = SendOneAsync(hub, entry, generation);
             }
 
             if (wake is { } delay)
@@ -147,7 +148,7 @@ public sealed partial class ChitChatClient
         }
     }
 
-    private async Task SendOneAsync(HubConnection hub, OutboxEntry entry)
+    private async Task SendOneAsync(HubConnection hub, OutboxEntry entry, int generation)
     {
         try
         {
@@ -164,8 +165,11 @@ public sealed partial class ChitChatClient
                 LogSendDeferred(entry.Room, entry.ClientMessageId, error.Code, delay);
                 lock (_outboxLock)
                 {
-                    entry.InFlight = false;
-                    entry.NotBefore = _time.GetUtcNow() + delay;
+                    if (entry.Generation == generation)
+                    {
+                        entry.InFlight = false;
+                        entry.NotBefore = _time.GetUtcNow() + delay;
+                    }
                 }
 
                 SignalOutboxAfter(delay);
@@ -179,12 +183,17 @@ public sealed partial class ChitChatClient
         {
             // The connection dropped (or was not active): keep it; it goes out again, with the same key, after the reconnect.
             LogSendInterrupted(entry.Room, entry.ClientMessageId, ex.Message);
+            bool current;
             lock (_outboxLock)
             {
-                entry.InFlight = false;
+                current = entry.Generation == generation;
+                if (current)
+                {
+                    entry.InFlight = false;
+                }
             }
 
-            if (hub.State == HubConnectionState.Connected)
+            if (current && hub.State == HubConnectionState.Connected)
             {
                 SignalOutboxAfter(_options.RetryDelay);
             }
@@ -192,6 +201,25 @@ public sealed partial class ChitChatClient
         catch (Exception)
         {
             // disposing: DisposeAsync fails the outbox
+        }
+    }
+
+    /// <summary>
+    /// The connection dropped: every attempt on it is lost (SignalR fails them), so all messages are due again, in outbox
+    /// order, on the next connection. A late failure of an old attempt then finds a newer generation and changes nothing.
+    /// </summary>
+    private void ResetOutboxAttempts()
+    {
+        lock (_outboxLock)
+        {
+            foreach (var entry in _outbox)
+            {
+                if (entry.InFlight)
+                {
+                    entry.InFlight = false;
+                    entry.Generation++;
+                }
+            }
         }
     }
 
@@ -245,6 +273,8 @@ public sealed partial class ChitChatClient
         public bool InFlight { get; set; }
 
         public int Attempts { get; set; }
+
+        public int Generation { get; set; }
 
         public DateTimeOffset NotBefore { get; set; }
 
