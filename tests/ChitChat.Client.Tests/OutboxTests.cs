@@ -72,6 +72,34 @@ public sealed class OutboxTests
     }
 
     [Fact]
+    public async Task Several_sends_whose_acks_were_lost_are_each_stored_once_and_in_order()
+    {
+        await using var server = await ServerHost.StartAsync();
+        await using var proxy = await WebSocketProxy.StartAsync(server.Address);
+        await using var bob = await server.ConnectAsync("bob");
+        await using var alice = await server.ConnectAsync("alice", via: proxy.Address, webSocketsOnly: true);
+        var room = await ServerHost.NewRoomAsync(bob);
+        var subscription = await Wait.For(alice.JoinRoomAsync(room, afterSeq: 0), "alice joins");
+        var events = new EventCollector(subscription);
+        proxy.DropSendCompletions(3);
+        var sends = Enumerable.Range(1, 3).Select(i => alice.SendAsync(room, $"pipelined {i}")).ToList();
+        var fourth = alice.SendAsync(room, "pipelined 4");
+        await Wait.For(fourth, "the fourth send is acknowledged"); // so the three before it were processed by the server
+        Assert.Equal(3, proxy.DroppedCompletions);
+        Assert.Equal(3, alice.Outbox.Count);
+
+        proxy.Cut();
+        proxy.Resume();
+        var acks = await Wait.For(Task.WhenAll(sends), "the three sends complete after the reconnect");
+        var history = await Wait.HistoryAsync(bob, room);
+        Assert.Equal(["pipelined 1", "pipelined 2", "pipelined 3", "pipelined 4"], history.Select(m => m.Text));
+        Assert.Equal(history.Take(3).Select(m => m.Seq), acks.Select(a => a.Seq));
+        Assert.All(history.Take(3), m => Assert.Equal(2, proxy.SendCount(m.ClientMessageId!)));
+        await events.WaitForSeqAsync(history[^1].Seq, "alice's stream has all four");
+        Assert.Equal(history.Select(m => m.Seq), events.Seqs);
+    }
+
+    [Fact]
     public async Task Cancelling_a_pending_send_removes_it_from_the_outbox()
     {
         await using var server = await ServerHost.StartAsync();

@@ -31,6 +31,7 @@ public sealed class WebSocketProxy : IAsyncDisposable
     private volatile bool _refusing;
     private int _dropMessageEvents;
     private int _dropSendCompletions;
+    private int _droppedCompletions;
 
     private WebSocketProxy(WebApplication app, Uri upstream)
     {
@@ -73,6 +74,12 @@ public sealed class WebSocketProxy : IAsyncDisposable
         SendCompletionDropped = NewSignal<string>();
         Interlocked.Increment(ref _dropSendCompletions);
     }
+
+    /// <summary>Gets how many <c>SendMessage</c> completions were dropped so far.</summary>
+    public int DroppedCompletions => Volatile.Read(ref _droppedCompletions);
+
+    /// <summary>Lets the next <paramref name="count"/> <c>SendMessage</c>s through but drops their completions.</summary>
+    public void DropSendCompletions(int count) => Interlocked.Add(ref _dropSendCompletions, count);
 
     /// <summary>How many <c>SendMessage</c> invocations with this clientMessageId reached the server.</summary>
     public int SendCount(string clientMessageId) => _sendsByClientMessageId.GetValueOrDefault(clientMessageId);
@@ -292,6 +299,7 @@ public sealed class WebSocketProxy : IAsyncDisposable
 
         if (type == 3 && invocationId is not null && relay.DropCompletions.TryRemove(invocationId, out var dropped))
         {
+            Interlocked.Increment(ref _droppedCompletions);
             SendCompletionDropped.TrySetResult(dropped);
             return true;
         }
