@@ -75,6 +75,39 @@ public sealed class DeliveryTests
     }
 
     [Fact]
+    public async Task Presence_and_typing_events_reach_the_client_and_GetPresence_lists_the_room()
+    {
+        await using var server = await ServerHost.StartAsync();
+        await using var alice = await server.ConnectAsync("alice");
+        await using var bob = await server.ConnectAsync("bob");
+        var room = await ServerHost.NewRoomAsync(alice);
+        var presence = new TaskCompletionSource<ChitChat.Contracts.PresenceEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var typing = new TaskCompletionSource<ChitChat.Contracts.TypingEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
+        alice.PresenceChanged += (_, p) =>
+        {
+            if (p.UserName == bob.User!.UserName)
+            {
+                presence.TrySetResult(p);
+            }
+        };
+        alice.TypingReceived += (_, t) =>
+        {
+            if (t.UserName == bob.User!.UserName)
+            {
+                typing.TrySetResult(t);
+            }
+        };
+        await Wait.For(alice.JoinRoomAsync(room), "alice joins");
+        await Wait.For(bob.JoinRoomAsync(room), "bob joins");
+        var online = await Wait.For(presence.Task, "alice sees bob come online");
+        Assert.Equal((room, true), (online.Room, online.Online));
+        await Wait.For(bob.TypingAsync(room), "bob types");
+        Assert.Equal(room, (await Wait.For(typing.Task, "alice sees bob typing")).Room);
+        var users = await Wait.For(alice.GetPresenceAsync(room), "presence list");
+        Assert.Equal([alice.User!.UserName, bob.User!.UserName], users.Select(u => u.UserName).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task Joining_without_afterSeq_delivers_the_recent_messages_then_live_ones_and_LoadOlder_pages_back()
     {
         await using var server = await ServerHost.StartAsync(new Dictionary<string, string?> { ["ChitChat:Hub:RecentMessagesOnJoin"] = "3" });
