@@ -70,6 +70,65 @@ public sealed class TokenTests
     }
 
     [Fact]
+    public async Task After_a_server_restart_with_a_new_signing_key_a_client_with_credentials_logs_in_again_and_loses_nothing()
+    {
+        var database = Path.Combine(Path.GetTempPath(), $"chitchat-client-{Guid.NewGuid():N}.db");
+        Dictionary<string, string?> Settings(string key) => new()
+        {
+            ["ChitChat:Store"] = "Sqlite",
+            ["ChitChat:Sqlite:ConnectionString"] = $"Data Source={database}",
+            ["ChitChat:Auth:SigningKey"] = key,
+        };
+
+        try
+        {
+            var first = await ServerHost.StartAsync(Settings("first-signing-key-0123456789-abcdefghijklmnop"));
+            await using var proxy = new TcpProxy(first.Address);
+            string room;
+            long before;
+            await using var alice = await first.ConnectAsync("alice", via: proxy.Address);
+            var states = new StateRecorder(alice);
+            await using (var bob = await first.ConnectAsync("bob"))
+            {
+                room = await ServerHost.NewRoomAsync(bob);
+                before = (await Wait.For(bob.SendAsync(room, "before the restart"), "bob sends")).Seq;
+            }
+
+            var subscription = await Wait.For(alice.JoinRoomAsync(room, afterSeq: 0), "alice joins");
+            var events = new EventCollector(subscription);
+            await events.WaitForSeqAsync(before, "alice receives the first message");
+
+            // The server restarts with a rotated key: alice's token is refused from now on.
+            proxy.Cut();
+            await states.WaitForAsync(s => s.State == ChitChatConnectionState.Reconnecting, "alice notices the cut");
+            await first.DisposeAsync();
+            await using var second = await ServerHost.StartAsync(Settings("second-signing-key-0123456789-abcdefghijklmnop"));
+            proxy.Upstream = second.Address;
+            var offline = alice.SendAsync(room, "sent while the server restarts");
+            proxy.Resume();
+            await states.WaitForAsync(s => s.IsReconnect, "alice logs in again and reconnects");
+            var ack = await Wait.For(offline, "the offline message is acknowledged");
+
+            await using var carol = await second.ConnectAsync("carol");
+            var after = await Wait.For(carol.SendAsync(room, "after the restart"), "carol sends");
+            await events.WaitForSeqAsync(after.Seq, "alice receives everything");
+            var history = await Wait.HistoryAsync(carol, room);
+            Assert.Equal(["before the restart", "sent while the server restarts", "after the restart"], history.Select(m => m.Text));
+            Assert.Equal(history.Select(m => m.Seq), events.Seqs);
+            Assert.Equal(history[1].Seq, ack.Seq);
+            Assert.Contains(states.Changes, s => s.State == ChitChatConnectionState.Retrying); // the refused token outlived SignalR's reconnect
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            foreach (var file in Directory.GetFiles(Path.GetTempPath(), Path.GetFileName(database) + "*"))
+            {
+                File.Delete(file);
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_client_with_credentials_logs_in_by_itself_and_reports_the_user()
     {
         await using var server = await ServerHost.StartAsync();
