@@ -1,17 +1,18 @@
 using System.Globalization;
 using System.Text;
-using ChitChat.Cli.Client;
+using ChitChat.Client;
+using ChitChat.Contracts;
 using Spectre.Console;
 
 namespace ChitChat.Cli;
 
 /// <summary>The terminal UI: login or registration prompts, a line editor, messages with author and time, presence and typing.</summary>
-public sealed class InteractiveRunner(ChatClient client, ClientSettings settings, TimeProvider time)
+public sealed class InteractiveRunner(ChitChatClient client, ClientSettings settings, TimeProvider time)
 {
     private static readonly TimeSpan TypingInterval = TimeSpan.FromSeconds(3);
     private readonly Lock _screen = new();
     private readonly StringBuilder _input = new();
-    private readonly Dictionary<string, DateTimeOffset> _typingShown = new(StringComparer.Ordinal);
+    private readonly Dictionary<Guid, DateTimeOffset> _typingShown = [];
     private string _room = settings.Room;
     private DateTimeOffset _lastTypingSent = DateTimeOffset.MinValue;
 
@@ -36,14 +37,14 @@ public sealed class InteractiveRunner(ChatClient client, ClientSettings settings
     /// <returns>The exit code.</returns>
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
-        client.MessageReceived += m => Print(FormatMessage(m));
-        client.PresenceChanged += p => Print(string.Create(CultureInfo.InvariantCulture, $"[grey]* {Markup.Escape(p.UserName)} {(p.Online ? "joined" : "left")} #{Markup.Escape(p.Room)}[/]"));
-        client.TypingReceived += OnTyping;
-        client.ConnectionChanged += (state, reason) => Print(state switch
+        client.PresenceChanged += (_, p) => Print(string.Create(CultureInfo.InvariantCulture, $"[grey]* {Markup.Escape(p.UserName)} {(p.Online ? "joined" : "left")} #{Markup.Escape(p.Room)}[/]"));
+        client.TypingReceived += (_, t) => OnTyping(t);
+        client.StateChanged += (_, change) => Print(change switch
         {
-            ConnectionState.Reconnecting => $"[yellow]connection lost, reconnecting…{(reason is null ? string.Empty : " (" + Markup.Escape(reason) + ")")}[/]",
-            ConnectionState.Reconnected => "[green]reconnected, caught up[/]",
-            ConnectionState.Retrying => "[yellow]still offline, retrying…[/]",
+            { IsReconnect: true } => "[green]reconnected, caught up[/]",
+            { State: ChitChatConnectionState.Reconnecting } => $"[yellow]connection lost, reconnecting…{(change.Error is null ? string.Empty : " (" + Markup.Escape(change.Error.Message) + ")")}[/]",
+            { State: ChitChatConnectionState.Retrying } => "[yellow]still offline, retrying…[/]",
+            { State: ChitChatConnectionState.Disconnected } => "[yellow]disconnected[/]",
             _ => "[green]connected[/]",
         });
 
@@ -90,7 +91,7 @@ public sealed class InteractiveRunner(ChatClient client, ClientSettings settings
                         Print($"[grey]online in #{Markup.Escape(_room)}:[/] {Markup.Escape(string.Join(", ", users.Select(u => u.UserName)))}");
                         break;
                     case CommandKind.History:
-                        foreach (var message in await client.GetHistoryAsync(_room, command.Count, cancellationToken))
+                        foreach (var message in await client.GetHistoryAsync(_room, command.Count, cancellationToken: cancellationToken))
                         {
                             Print(FormatMessage(message));
                         }
@@ -106,9 +107,9 @@ public sealed class InteractiveRunner(ChatClient client, ClientSettings settings
                         break;
                 }
             }
-            catch (ChatClientException ex)
+            catch (ChitChatException ex)
             {
-                Print($"[red]{Markup.Escape(ex.ToString())}[/]");
+                Print($"[red]{Markup.Escape(ex.Code)}: {Markup.Escape(ex.Message)}[/]");
             }
         }
 
@@ -118,19 +119,19 @@ public sealed class InteractiveRunner(ChatClient client, ClientSettings settings
     private async Task JoinAsync(string room, int recent, CancellationToken cancellationToken)
     {
         Print($"[blue]── #{Markup.Escape(room)} ──[/]");
-        await client.JoinRoomAsync(room, recent, cancellationToken);
+        await client.JoinWithRecentAsync(room, recent, m => Print(FormatMessage(m)), cancellationToken);
         _room = room;
     }
 
-    private string FormatMessage(ChatMessageDto m)
+    private string FormatMessage(MessageDto m)
     {
         var when = m.SentAt.ToLocalTime().ToString("HH:mm", CultureInfo.CurrentCulture);
-        var mine = string.Equals(m.AuthorId, client.User?.Id, StringComparison.Ordinal);
+        var mine = m.AuthorId == client.User?.Id;
         var room = m.Room == _room ? string.Empty : $"[grey]#{Markup.Escape(m.Room)}[/] ";
         return $"[grey]{when}[/] {room}[{(mine ? "green" : "aqua")}]{Markup.Escape(m.AuthorName)}[/]: {Markup.Escape(m.Text)}";
     }
 
-    private void OnTyping(TypingDto typing)
+    private void OnTyping(TypingEvent typing)
     {
         if (typing.Room != _room || typing.UserId == client.User?.Id)
         {

@@ -1,5 +1,6 @@
 using System.Text.Json;
-using ChitChat.Cli.Client;
+using ChitChat.Client;
+using ChitChat.Contracts;
 
 namespace ChitChat.Cli;
 
@@ -8,7 +9,7 @@ namespace ChitChat.Cli;
 /// received message as one JSON line on stdout and nothing else there (diagnostics go to stderr). Exits when stdin closes
 /// and every send was acked, or on <c>/quit</c>.
 /// </summary>
-public sealed class JsonRunner(ChatClient client, ClientSettings settings, TextReader input, TextWriter output, TextWriter diagnostics)
+public sealed class JsonRunner(ChitChatClient client, ClientSettings settings, TextReader input, TextWriter output, TextWriter diagnostics)
 {
     private readonly Lock _outputLock = new();
 
@@ -17,19 +18,10 @@ public sealed class JsonRunner(ChatClient client, ClientSettings settings, TextR
     /// <returns>The exit code: 0, or 1 when a send was refused.</returns>
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
-        client.MessageReceived += m =>
-        {
-            var line = JsonSerializer.Serialize(m, Wire.Options);
-            lock (_outputLock)
-            {
-                output.WriteLine(line);
-                output.Flush();
-            }
-        };
-        client.ConnectionChanged += (state, reason) => Diagnose($"connection: {state.ToString().ToLowerInvariant()}{(reason is null ? string.Empty : " (" + reason + ")")}");
+        client.StateChanged += (_, change) => Diagnose($"connection: {change.Describe()}{(change.Error is null ? string.Empty : " (" + change.Error.Message + ")")}");
 
-        var room = settings.Room;
-        await client.JoinRoomAsync(room, settings.History ?? 0, cancellationToken);
+        var room = settings.Room.ToLowerInvariant();
+        await client.JoinWithRecentAsync(room, settings.History ?? 0, Print, cancellationToken);
         Diagnose($"joined: {room}");
         var failures = 0;
         while (await input.ReadLineAsync(cancellationToken) is { } line)
@@ -45,7 +37,7 @@ public sealed class JsonRunner(ChatClient client, ClientSettings settings, TextR
                         break;
                     case CommandKind.Join:
                         room = command.Argument!.ToLowerInvariant();
-                        await client.JoinRoomAsync(room, settings.History ?? 0, cancellationToken);
+                        await client.JoinWithRecentAsync(room, settings.History ?? 0, Print, cancellationToken);
                         Diagnose($"joined: {room}");
                         break;
                     case CommandKind.Create:
@@ -59,7 +51,7 @@ public sealed class JsonRunner(ChatClient client, ClientSettings settings, TextR
                         Diagnose("who: " + string.Join(" ", (await client.GetPresenceAsync(room, cancellationToken)).Select(u => u.UserName)));
                         break;
                     case CommandKind.History:
-                        foreach (var message in await client.GetHistoryAsync(room, command.Count, cancellationToken))
+                        foreach (var message in await client.GetHistoryAsync(room, command.Count, cancellationToken: cancellationToken))
                         {
                             Diagnose($"history: {message.Seq} {message.AuthorName}: {message.Text}");
                         }
@@ -75,14 +67,24 @@ public sealed class JsonRunner(ChatClient client, ClientSettings settings, TextR
                         break;
                 }
             }
-            catch (ChatClientException ex)
+            catch (ChitChatException ex)
             {
                 failures++;
-                Diagnose("error: " + ex);
+                Diagnose($"error: {ex.Code}: {ex.Message}");
             }
         }
 
         return failures == 0 ? 0 : 1;
+    }
+
+    private void Print(MessageDto message)
+    {
+        var line = JsonSerializer.Serialize(message, JsonSerializerOptions.Web);
+        lock (_outputLock)
+        {
+            output.WriteLine(line);
+            output.Flush();
+        }
     }
 
     private void Diagnose(string text)

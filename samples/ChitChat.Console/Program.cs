@@ -1,6 +1,6 @@
 using System.CommandLine;
 using ChitChat.Cli;
-using ChitChat.Cli.Client;
+using ChitChat.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -51,13 +51,17 @@ static async Task<int> RunAsync(ClientSettings settings, CancellationToken cance
     builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
     builder.Services.AddSingleton(settings);
     builder.Services.AddSingleton(TimeProvider.System);
-    builder.Services.AddSingleton(new ChatClientOptions { Server = settings.Server });
-    builder.Services.AddSingleton(sp => new ChatClient(
-        sp.GetRequiredService<ChatClientOptions>(), new HttpClient(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ChatClient>>()));
+    builder.Services.AddSingleton(sp => new ChitChatClient(new ChitChatClientOptions
+    {
+        Server = settings.Server,
+        TimeProvider = sp.GetRequiredService<TimeProvider>(),
+        LoggerFactory = sp.GetRequiredService<ILoggerFactory>(),
+        RetryDelay = TimeSpan.FromSeconds(2),
+    }));
     using var host = builder.Build();
     await host.StartAsync(cancellationToken);
     using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
-    var client = host.Services.GetRequiredService<ChatClient>();
+    var client = host.Services.GetRequiredService<ChitChatClient>();
     try
     {
         string userName, secret;
@@ -89,15 +93,15 @@ static async Task<int> RunAsync(ClientSettings settings, CancellationToken cance
             ? await new JsonRunner(client, settings, Console.In, Console.Out, Console.Error).RunAsync(stopping.Token)
             : await new InteractiveRunner(client, settings, TimeProvider.System).RunAsync(stopping.Token);
     }
-    catch (ChatClientException ex)
+    catch (ChitChatException ex)
     {
         if (settings.Json)
         {
-            Console.Error.WriteLine("error: " + ex);
+            Console.Error.WriteLine($"error: {ex.Code}: {ex.Message}");
         }
         else
         {
-            AnsiConsole.MarkupLineInterpolated($"[red]error: {ex.ToString()}[/]");
+            AnsiConsole.MarkupLineInterpolated($"[red]error: {ex.Code}: {ex.Message}[/]");
         }
 
         return 1;

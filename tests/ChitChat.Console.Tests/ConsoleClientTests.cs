@@ -2,6 +2,8 @@
 #pragma warning disable xUnit1051
 
 using System.Text.Json;
+using ChitChat.Contracts;
+using ChitChat.Testing;
 using Microsoft.AspNetCore.SignalR.Client;
 
 namespace ChitChat.Console.Tests;
@@ -149,7 +151,7 @@ public sealed class ConsoleClientTests
         Assert.All(missed, s => Assert.Contains(s, seen));
 
         // The offline line was stored once although it was retried.
-        var history = await bob.Hub.InvokeAsync<List<ChitChat.Cli.Client.ChatMessageDto>>("GetHistory", "global", null, null, 100).WaitAsync(ServerFixture.Timeout);
+        var history = await bob.Hub.InvokeAsync<List<MessageDto>>("GetHistory", "global", null, null, 100).WaitAsync(ServerFixture.Timeout);
         Assert.Single(history, m => m.Text == "typed while offline");
         console.CloseInput();
         await console.ExpectExitAsync(0, "console exits");

@@ -5,7 +5,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Threading.Channels;
-using ChitChat.Cli.Client;
+using ChitChat.Contracts;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -61,10 +61,10 @@ public sealed class ServerFixture : WebApplicationFactory<Program>
         var token = (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessToken").GetString();
         var hub = new HubConnectionBuilder()
             .WithUrl(new Uri(Address, "/hubs/chat"), o => o.AccessTokenProvider = () => Task.FromResult(token))
-            .AddJsonProtocol(o => o.PayloadSerializerOptions = Wire.Options)
+            .AddJsonProtocol(o => o.PayloadSerializerOptions = JsonSerializerOptions.Web)
             .Build();
         var user = new TestUser(userName, hub);
-        hub.On<ChatMessageDto>("message", m => user.Messages.Writer.TryWrite(m));
+        hub.On<MessageDto>("message", m => user.Messages.Writer.TryWrite(m));
         await hub.StartAsync().WaitAsync(Timeout);
         await user.JoinAsync(room);
         return user;
@@ -78,18 +78,18 @@ public sealed class TestUser(string name, HubConnection hub) : IAsyncDisposable
 
     public HubConnection Hub { get; } = hub;
 
-    public Channel<ChatMessageDto> Messages { get; } = Channel.CreateUnbounded<ChatMessageDto>();
+    public Channel<MessageDto> Messages { get; } = Channel.CreateUnbounded<MessageDto>();
 
     public Task<JsonElement> JoinAsync(string room) => Hub.InvokeAsync<JsonElement>("JoinRoom", room, (long?)null).WaitAsync(ServerFixture.Timeout);
 
     public async Task<long> SendAsync(string room, string text)
     {
-        var ack = await Hub.InvokeAsync<SendAckDto>("SendMessage", room, text, "t-" + Guid.NewGuid().ToString("N")).WaitAsync(ServerFixture.Timeout);
+        var ack = await Hub.InvokeAsync<SendMessageAck>("SendMessage", room, text, "t-" + Guid.NewGuid().ToString("N")).WaitAsync(ServerFixture.Timeout);
         return ack.Seq;
     }
 
     /// <summary>Waits for the next message matching <paramref name="predicate"/>, skipping others.</summary>
-    public async Task<ChatMessageDto> WaitForAsync(Func<ChatMessageDto, bool> predicate, string phase)
+    public async Task<MessageDto> WaitForAsync(Func<MessageDto, bool> predicate, string phase)
     {
         using var cts = new CancellationTokenSource(ServerFixture.Timeout);
         try

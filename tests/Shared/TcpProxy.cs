@@ -2,13 +2,13 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 
-namespace ChitChat.Console.Tests;
+namespace ChitChat.Testing;
 
 /// <summary>A loopback TCP proxy the test can cut: drops every connection and refuses new ones until resumed.</summary>
 public sealed class TcpProxy : IAsyncDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly Uri _upstream;
+    private volatile Uri _upstream;
     private readonly ConcurrentDictionary<TcpClient, TcpClient> _pairs = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _acceptLoop;
@@ -23,6 +23,13 @@ public sealed class TcpProxy : IAsyncDisposable
     }
 
     public Uri Address { get; }
+
+    /// <summary>Gets or sets the server new connections go to (e.g. a restarted server on another port).</summary>
+    public Uri Upstream
+    {
+        get => _upstream;
+        set => _upstream = value;
+    }
 
     /// <summary>Drops every open connection and refuses new ones.</summary>
     public void Cut()

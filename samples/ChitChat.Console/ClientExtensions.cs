@@ -1,0 +1,61 @@
+using ChitChat.Client;
+using ChitChat.Contracts;
+
+namespace ChitChat.Cli;
+
+/// <summary>The console's use of the SDK: join a room with some recent history and print its stream.</summary>
+public static class ClientExtensions
+{
+    /// <summary>
+    /// Joins <paramref name="room"/> starting with its last <paramref name="recent"/> messages (0: only new ones) and calls
+    /// <paramref name="onMessage"/> for every message of the room from then on, in order and exactly once (the SDK's
+    /// guarantee, across reconnects). Joining a room already joined returns its subscription.
+    /// </summary>
+    /// <param name="client">The client.</param>
+    /// <param name="room">The room name.</param>
+    /// <param name="recent">How many recent messages to deliver first.</param>
+    /// <param name="onMessage">Called for each message, on a background task.</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The subscription.</returns>
+    public static async Task<RoomSubscription> JoinWithRecentAsync(this ChitChatClient client, string room, int recent, Action<MessageDto> onMessage, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(onMessage);
+        room = room.Trim().ToLowerInvariant();
+        if (client.Rooms.FirstOrDefault(r => r.Room == room) is { } joined)
+        {
+            return joined;
+        }
+
+        var latest = await client.GetHistoryAsync(room, Math.Max(1, recent), cancellationToken: cancellationToken);
+        var afterSeq = latest.Count == 0 ? 0 : recent > 0 ? latest[0].Seq - 1 : latest[^1].Seq;
+        var subscription = await client.JoinRoomAsync(room, afterSeq, cancellationToken);
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var e in subscription.ReadEventsAsync())
+                {
+                    if (e is MessageReceived received)
+                    {
+                        onMessage(received.Message);
+                    }
+                }
+            }
+            catch (ChitChatException)
+            {
+                // the server refused a re-join (e.g. the room is gone): the stream ends
+            }
+        }, CancellationToken.None);
+        return subscription;
+    }
+
+    /// <summary>Names a state change the way the console prints it: <c>connected</c>, <c>reconnecting</c>, <c>retrying</c>, <c>reconnected</c>, <c>disconnected</c>.</summary>
+    /// <param name="change">The change.</param>
+    /// <returns>The word.</returns>
+    public static string Describe(this ConnectionStateChangedEventArgs change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        return change.IsReconnect ? "reconnected" : change.State.ToString().ToLowerInvariant();
+    }
+}
