@@ -40,26 +40,26 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
     private static readonly string ChangesOfMemberships = $"{SqliteRows.Memberships.Select} WHERE position > $after ORDER BY position LIMIT $limit;";
     private static readonly string ScanMembershipsFirst = $"{SqliteRows.Memberships.Select} ORDER BY room, user_id LIMIT $limit;";
     private static readonly string ScanMembershipsAfter = $"{SqliteRows.Memberships.Select} WHERE (room, user_id) > ($key, $user) ORDER BY room, user_id LIMIT $limit;";
-    private static readonly string SelectMembership = $"{SqliteRows.Memberships.Select} WHERE room = $room AND user_id = $user;";
+    internal static readonly string SelectMembership = $"{SqliteRows.Memberships.Select} WHERE room = $room AND user_id = $user;";
 
     // Owners first (role 2), then moderators, then members; index ix_memberships_room_state (room, state, role, user_name).
-    private static readonly string SelectMembers = $"{SqliteRows.Memberships.Select} WHERE room = $room AND state = 0 ORDER BY role DESC, user_name, user_id;";
-    private static readonly string SelectBans = $"{SqliteRows.Memberships.Select} WHERE room = $room AND state = 3 AND (banned_until IS NULL OR banned_until > $now) ORDER BY user_name, user_id;";
-    private const string CountMembers = "SELECT COUNT(*) FROM memberships WHERE room = $room AND state = 0;";
+    internal static readonly string SelectMembers = $"{SqliteRows.Memberships.Select} WHERE room = $room AND state = 0 ORDER BY role DESC, user_name, user_id;";
+    internal static readonly string SelectBans = $"{SqliteRows.Memberships.Select} WHERE room = $room AND state = 3 AND (banned_until IS NULL OR banned_until > $now) ORDER BY user_name, user_id;";
+    internal const string CountMembers = "SELECT COUNT(*) FROM memberships WHERE room = $room AND state = 0;";
 
     // Directory: a range of the unique index on normalized_user_name.
-    private static readonly string SearchUsers = $"{SqliteRows.Users.Select} WHERE normalized_user_name >= $low AND normalized_user_name < $high ORDER BY normalized_user_name LIMIT $limit;";
+    internal static readonly string SearchUsers = $"{SqliteRows.Users.Select} WHERE normalized_user_name >= $low AND normalized_user_name < $high ORDER BY normalized_user_name LIMIT $limit;";
 
     /// <summary>The room list of a user: the public rooms (index ix_rooms_kind_name) and the rooms of the user's memberships
     /// in state member (index ix_memberships_user_state), each with its last seq (room_sequences) and member count (a count
     /// on ix_memberships_room_state); the user's memberships are read by the second statement in the same snapshot.</summary>
-    private static readonly string SelectRoomList =
+    internal static readonly string SelectRoomList =
         "WITH visible(name) AS (SELECT name FROM rooms WHERE kind = 0 UNION SELECT room FROM memberships WHERE user_id = $user AND state = 0) " +
         $"SELECT {SqliteRows.Rooms.SelectListOf("r")}, COALESCE(s.last_seq, 0), " +
         "(SELECT COUNT(*) FROM memberships c WHERE c.room = r.name AND c.state = 0) " +
         "FROM visible v JOIN rooms r ON r.name = v.name LEFT JOIN room_sequences s ON s.room = r.name ORDER BY r.name;";
 
-    private static readonly string SelectMembershipsOfUser = $"{SqliteRows.Memberships.Select} WHERE user_id = $user AND state = 0;";
+    internal static readonly string SelectMembershipsOfUser = $"{SqliteRows.Memberships.Select} WHERE user_id = $user AND state = 0;";
     private const string SelectCheckpoint = "SELECT source_id, position, fencing_token, updated_at FROM replica_checkpoints WHERE source_id = $source;";
 
     private static readonly string[] MessagePages =
