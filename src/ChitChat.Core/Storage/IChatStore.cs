@@ -162,7 +162,9 @@ public interface IMembershipStore
     Task<long> CountMembersAsync(string room, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Applies membership changes atomically, by compare-and-set on the room: when the room's stored
+    /// Applies membership changes atomically, by compare-and-set on the room. The caller reads the room first (its
+    /// <see cref="ChatRoom.MembershipVersion"/>), then the memberships it decides on, and passes that version: a change
+    /// applied between the two reads makes the call fail rather than apply a decision made on older state. When the room's stored
     /// <see cref="ChatRoom.MembershipVersion"/> equals <paramref name="expectedMembershipVersion"/>, upserts every write and
     /// increments the room's <see cref="ChatRoom.MembershipVersion"/> and <see cref="ChatRoom.Version"/> by one, as one
     /// step; otherwise writes nothing. Of several concurrent calls with the same expected version at most one applies;
