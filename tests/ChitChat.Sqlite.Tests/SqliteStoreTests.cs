@@ -294,6 +294,40 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Two_stores_on_one_file_race_to_create_a_direct_room_and_to_change_its_memberships_and_one_wins_each_time()
+    {
+        // Two writer loops on one file, like two processes: the compare-and-sets are decided inside BEGIN IMMEDIATE.
+        var file = _directory.File("two-nodes.db");
+        await using var first = Open(file);
+        await using var second = Open(file);
+        await first.InitializeAsync().WaitAsync(Timeout);
+        await second.InitializeAsync().WaitAsync(Timeout);
+        var now = DateTimeOffset.UtcNow;
+        for (var round = 0; round < 10; round++)
+        {
+            var (a, b) = (Guid.CreateVersion7(), Guid.CreateVersion7());
+            var name = ChatRoom.DirectRoomName([a, b]);
+            IReadOnlyList<RoomMembership> Members(string tag) =>
+                [RoomMembership.Join(name, a, "a-" + tag, MemberRole.Member, now), RoomMembership.Join(name, b, "b-" + tag, MemberRole.Member, now)];
+
+            var created = await Task.WhenAll(
+                Task.Run(() => first.Rooms.TryCreateWithMembersAsync(Room(name) with { Kind = RoomKind.Direct }, Members("first"))),
+                Task.Run(() => second.Rooms.TryCreateWithMembersAsync(Room(name) with { Kind = RoomKind.Direct }, Members("second")))).WaitAsync(Timeout);
+            Assert.Equal(1, created.Count(c => c));
+            var tag = created[0] ? "first" : "second";
+            Assert.Equal(Members(tag), await second.Memberships.ListMembersAsync(name).WaitAsync(Timeout));
+
+            var stored = Members(tag);
+            var applied = await Task.WhenAll(
+                Task.Run(() => first.Memberships.TryApplyAsync(name, 0, [stored[0].Next(now, m => m with { State = MembershipState.Left })])),
+                Task.Run(() => second.Memberships.TryApplyAsync(name, 0, [stored[1].Next(now, m => m with { State = MembershipState.Left })]))).WaitAsync(Timeout);
+            Assert.Equal(1, applied.Count(c => c));
+            Assert.Equal(1, await first.Memberships.CountMembersAsync(name).WaitAsync(Timeout));
+            Assert.Equal(1, (await second.Rooms.FindByNameAsync(name).WaitAsync(Timeout))!.MembershipVersion);
+        }
+    }
+
+    [Fact]
     public async Task Membership_reads_the_room_list_and_the_directory_are_served_by_indexes()
     {
         var file = _directory.File("plans.db");
