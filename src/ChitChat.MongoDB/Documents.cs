@@ -26,6 +26,15 @@ internal static class Fields
     public const string Fence = "fence";
     public const string CounterValue = "v";
     public const string Pending = "pending";
+    public const string RoomKind = "kind";
+    public const string Topic = "topic";
+    public const string MembershipVersion = "mv";
+    public const string PendingMemberships = "mpend";
+    public const string UserId = "uid";
+    public const string MemberName = "uname";
+    public const string State = "state";
+    public const string Role = "role";
+    public const string BannedUntil = "banned";
 }
 
 /// <summary>A user in <c>{prefix}users</c>.</summary>
@@ -131,6 +140,27 @@ internal sealed class RoomDocument
     [BsonElement(Fields.Version)]
     public long Version { get; set; }
 
+    /// <summary>The <see cref="ChitChat.RoomKind"/> as a number; absent in documents written before kinds existed, which read as public (0).</summary>
+    [BsonElement(Fields.RoomKind)]
+    public int Kind { get; set; }
+
+    [BsonElement(Fields.Topic)]
+    [BsonIgnoreIfNull]
+    public string? Topic { get; set; }
+
+    /// <summary>The compare-and-set token of the room's memberships (<see cref="ChatRoom.MembershipVersion"/>); absent means 0.</summary>
+    [BsonElement(Fields.MembershipVersion)]
+    public long MembershipVersion { get; set; }
+
+    /// <summary>
+    /// The membership writes of the last compare-and-set, present from the atomic update of this document until they are
+    /// all stored in the memberships collection (the redo log of the single-document strategy, see <see cref="MongoChatStore"/>).
+    /// Not part of the model and never replicated.
+    /// </summary>
+    [BsonElement(Fields.PendingMemberships)]
+    [BsonIgnoreIfNull]
+    public List<MembershipDocument>? PendingMemberships { get; set; }
+
     [BsonElement(Fields.Position)]
     public long Position { get; set; }
 
@@ -152,13 +182,21 @@ internal sealed class RoomDocument
             CreatedAt = created,
             CreatedAtExtra = createdX,
             Version = room.Version,
+            Kind = (int)room.Kind,
+            Topic = room.Topic,
+            MembershipVersion = room.MembershipVersion,
             Position = position,
             ChangedAt = changed,
             ChangedAtExtra = changedX,
         };
     }
 
-    public ChatRoom ToModel() => new(Id, Name, CreatedBy, Time.Join(CreatedAt, CreatedAtExtra), Version);
+    public ChatRoom ToModel() => new(Id, Name, CreatedBy, Time.Join(CreatedAt, CreatedAtExtra), Version)
+    {
+        Kind = (RoomKind)Kind,
+        Topic = Topic,
+        MembershipVersion = MembershipVersion,
+    };
 
     public ChangeRecord ToChange() => ChangeRecord.ForRoom(Position, Time.Join(ChangedAt, ChangedAtExtra), ToModel());
 }
@@ -242,6 +280,120 @@ internal sealed class MessageDocument
     public ChatMessage ToModel() => new(Id, Room, Seq, AuthorId, AuthorName, Text, Time.Join(SentAt, SentAtExtra), ClientMessageId, Version) { Origin = Origin };
 
     public ChangeRecord ToChange() => ChangeRecord.ForMessage(Position, Time.Join(ChangedAt, ChangedAtExtra), ToModel());
+}
+
+/// <summary>A membership in <c>{prefix}memberships</c>; <c>_id</c> is <see cref="RoomMembership.Id"/> (derived from room and user).</summary>
+[BsonIgnoreExtraElements]
+internal sealed class MembershipDocument
+{
+    [BsonId]
+    [BsonGuidRepresentation(GuidRepresentation.Standard)]
+    public Guid Id { get; set; }
+
+    [BsonElement(Fields.Room)]
+    public string Room { get; set; } = "";
+
+    [BsonElement(Fields.UserId)]
+    [BsonGuidRepresentation(GuidRepresentation.Standard)]
+    public Guid UserId { get; set; }
+
+    [BsonElement(Fields.MemberName)]
+    public string UserName { get; set; } = "";
+
+    /// <summary>The <see cref="MembershipState"/> as a number (0 member, 1 left, 2 removed, 3 banned).</summary>
+    [BsonElement(Fields.State)]
+    public int State { get; set; }
+
+    /// <summary>The <see cref="MemberRole"/> as a number (0 member, 1 moderator, 2 owner).</summary>
+    [BsonElement(Fields.Role)]
+    public int Role { get; set; }
+
+    [BsonElement("muted")]
+    [BsonIgnoreIfNull]
+    public DateTime? MutedUntil { get; set; }
+
+    [BsonElement("muted_x")]
+    [BsonIgnoreIfNull]
+    public long? MutedUntilExtra { get; set; }
+
+    /// <summary>The end of a ban; <see langword="null"/> (stored as BSON null, so that <c>{banned: null}</c> finds permanent bans) when permanent or not banned.</summary>
+    [BsonElement(Fields.BannedUntil)]
+    public DateTime? BannedUntil { get; set; }
+
+    [BsonElement("banned_x")]
+    [BsonIgnoreIfNull]
+    public long? BannedUntilExtra { get; set; }
+
+    [BsonElement("reason")]
+    [BsonIgnoreIfNull]
+    public string? BanReason { get; set; }
+
+    [BsonElement("updated")]
+    public DateTime UpdatedAt { get; set; }
+
+    [BsonElement("updated_x")]
+    public long UpdatedAtExtra { get; set; }
+
+    [BsonElement(Fields.Version)]
+    public long Version { get; set; }
+
+    [BsonElement(Fields.Position)]
+    public long Position { get; set; }
+
+    [BsonElement(Fields.ChangedAt)]
+    public DateTime ChangedAt { get; set; }
+
+    [BsonElement(Fields.ChangedAtExtra)]
+    public long ChangedAtExtra { get; set; }
+
+    public static MembershipDocument From(RoomMembership membership, long position, DateTimeOffset changedAt)
+    {
+        var (updated, updatedX) = Time.Split(membership.UpdatedAt);
+        var (changed, changedX) = Time.Split(changedAt);
+        var document = new MembershipDocument
+        {
+            Id = membership.Id,
+            Room = membership.Room,
+            UserId = membership.UserId,
+            UserName = membership.UserName,
+            State = (int)membership.State,
+            Role = (int)membership.Role,
+            BanReason = membership.BanReason,
+            UpdatedAt = updated,
+            UpdatedAtExtra = updatedX,
+            Version = membership.Version,
+            Position = position,
+            ChangedAt = changed,
+            ChangedAtExtra = changedX,
+        };
+        if (membership.MutedUntil is { } muted)
+        {
+            (var date, var extra) = Time.Split(muted);
+            (document.MutedUntil, document.MutedUntilExtra) = (date, extra);
+        }
+
+        if (membership.BannedUntil is { } banned)
+        {
+            (var date, var extra) = Time.Split(banned);
+            (document.BannedUntil, document.BannedUntilExtra) = (date, extra);
+        }
+
+        return document;
+    }
+
+    public RoomMembership ToModel() => new(
+        Room,
+        UserId,
+        UserName,
+        (MembershipState)State,
+        (MemberRole)Role,
+        MutedUntil is { } muted ? Time.Join(muted, MutedUntilExtra ?? 0) : null,
+        BannedUntil is { } banned ? Time.Join(banned, BannedUntilExtra ?? 0) : null,
+        BanReason,
+        Time.Join(UpdatedAt, UpdatedAtExtra),
+        Version);
+
+    public ChangeRecord ToChange() => ChangeRecord.ForMembership(Position, Time.Join(ChangedAt, ChangedAtExtra), ToModel());
 }
 
 /// <summary>A replica's checkpoint for one source in <c>{prefix}checkpoints</c>.</summary>

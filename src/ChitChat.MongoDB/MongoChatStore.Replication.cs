@@ -24,11 +24,14 @@ public sealed partial class MongoChatStore
                     .Sort(MongoDefinitions.PositionAscending<RoomDocument>()).Limit(maxCount).ToListAsync(ct).ConfigureAwait(false);
                 var messages = await _messagesPrimary.Find(MongoDefinitions.PositionRange<MessageDocument>(afterPosition, upTo))
                     .Sort(MongoDefinitions.PositionAscending<MessageDocument>()).Limit(maxCount).ToListAsync(ct).ConfigureAwait(false);
+                var memberships = await _membershipsPrimary.Find(MongoDefinitions.PositionRange<MembershipDocument>(afterPosition, upTo))
+                    .Sort(MongoDefinitions.PositionAscending<MembershipDocument>()).Limit(maxCount).ToListAsync(ct).ConfigureAwait(false);
 
                 // Each list holds the lowest maxCount positions of its collection, so the lowest maxCount overall are among them.
                 changes.AddRange(users.Select(u => u.ToChange()));
                 changes.AddRange(rooms.Select(r => r.ToChange()));
                 changes.AddRange(messages.Select(m => m.ToChange()));
+                changes.AddRange(memberships.Select(m => m.ToChange()));
                 changes.Sort((a, b) => a.Position.CompareTo(b.Position));
                 if (changes.Count > maxCount)
                 {
@@ -80,6 +83,13 @@ public sealed partial class MongoChatStore
                 }
 
                 break;
+            case DocumentKind.Membership:
+                await foreach (var doc in ScanCollectionAsync(_membershipsPrimary, MongoDefinitions.RoomThenUser, cancellationToken).ConfigureAwait(false))
+                {
+                    yield return doc.ToChange();
+                }
+
+                break;
             default:
                 await foreach (var doc in ScanCollectionAsync(_messagesPrimary, MongoDefinitions.RoomThenSeq, cancellationToken).ConfigureAwait(false))
                 {
@@ -110,7 +120,8 @@ public sealed partial class MongoChatStore
         var user = await MaxPositionAsync(_usersPrimary, cancellationToken).ConfigureAwait(false);
         var room = await MaxPositionAsync(_roomsPrimary, cancellationToken).ConfigureAwait(false);
         var message = await MaxPositionAsync(_messagesPrimary, cancellationToken).ConfigureAwait(false);
-        return Math.Max(user, Math.Max(room, message));
+        var membership = await MaxPositionAsync(_membershipsPrimary, cancellationToken).ConfigureAwait(false);
+        return Math.Max(Math.Max(user, membership), Math.Max(room, message));
     }
 
     private static async Task<long> MaxPositionAsync<T>(IMongoCollection<T> collection, CancellationToken cancellationToken)
@@ -164,6 +175,14 @@ public sealed partial class MongoChatStore
                             r => RoomDocument.From(r, position, now),
                             r => MongoDefinitions.OtherRoomsWithName(r.Id, r.Name),
                             DocumentKind.Room).ConfigureAwait(false),
+                        DocumentKind.Membership => await UpsertAsync(
+                            _membershipsPrimary,
+                            change.Membership ?? throw new ArgumentException("A membership change has no membership.", nameof(write)),
+                            m => m.Id,
+                            m => m.Version,
+                            m => MembershipDocument.From(m, position, now),
+                            MongoDefinitions.NoOtherMemberships,
+                            DocumentKind.Membership).ConfigureAwait(false),
                         _ => await UpsertAsync(
                             _messagesPrimary,
                             change.Message ?? throw new ArgumentException("A message change has no message.", nameof(write)),

@@ -38,8 +38,20 @@ namespace ChitChat.MongoDB;
 /// are written first and the checkpoint last, so a crash in between re-applies the same batch, which changes nothing the
 /// second time. No multi-document transaction is used: it would serialize every write on the counter document and
 /// needs a replica set, while the idempotent order gives the same outcome after a retry.</para>
+/// <para><b>Memberships: a single-document compare-and-set with a redo log</b> (no transactions, so it works on a
+/// standalone server too). The room document is the lock of its memberships: a change
+/// (<see cref="IMembershipStore.TryApplyAsync"/>) is one atomic update of the room document filtered on
+/// <c>{name, mv: expected, mpend: absent}</c> that sets <c>mv = expected + 1</c>, increments <c>v</c> and stores the
+/// membership writes in <c>mpend</c>. Of two concurrent changes on the same version only one matches. The winner then
+/// upserts the writes into the memberships collection (last writer wins by version, so doing it twice is harmless) and
+/// unsets <c>mpend</c>. Until then the room cannot take another change, and every membership read of the room first
+/// settles a pending log it finds (the same idempotent upserts), so a reader never decides on memberships older than the
+/// room's <c>mv</c>, even when the writer died between the two steps. A room is created with its initial members the same
+/// way: the insert of the room document (unique name) carries them in <c>mpend</c>, so the loser of two concurrent creates
+/// writes nothing. <see cref="IRoomStore.ListForUserAsync"/> reads the user's memberships without settling every room:
+/// it can miss a change only while a writer that crashed mid-change has not been followed by any read of that room.</para>
 /// </remarks>
-public sealed partial class MongoChatStore : IChatStore, IUserStore, IRoomStore, IMessageStore, IReplicationStore, IAsyncDisposable, IDisposable
+public sealed partial class MongoChatStore : IChatStore, IUserStore, IRoomStore, IMessageStore, IMembershipStore, IReplicationStore, IAsyncDisposable, IDisposable
 {
     private readonly IMongoClient _client;
     private readonly bool _ownsClient;
@@ -49,6 +61,8 @@ public sealed partial class MongoChatStore : IChatStore, IUserStore, IRoomStore,
     private readonly IMongoCollection<UserDocument> _users;
     private readonly IMongoCollection<RoomDocument> _rooms;
     private readonly IMongoCollection<MessageDocument> _messages;
+    private readonly IMongoCollection<MembershipDocument> _memberships;
+    private readonly IMongoCollection<MembershipDocument> _membershipsPrimary;
     private readonly IMongoCollection<UserDocument> _usersPrimary;
     private readonly IMongoCollection<RoomDocument> _roomsPrimary;
     private readonly IMongoCollection<MessageDocument> _messagesPrimary;
@@ -85,6 +99,8 @@ public sealed partial class MongoChatStore : IChatStore, IUserStore, IRoomStore,
         _users = Database.GetCollection<UserDocument>(prefix + "users");
         _rooms = Database.GetCollection<RoomDocument>(prefix + "rooms");
         _messages = Database.GetCollection<MessageDocument>(prefix + "messages");
+        _memberships = Database.GetCollection<MembershipDocument>(prefix + "memberships");
+        _membershipsPrimary = _memberships.WithReadPreference(ReadPreference.Primary);
         _usersPrimary = _users.WithReadPreference(ReadPreference.Primary);
         _roomsPrimary = _rooms.WithReadPreference(ReadPreference.Primary);
         _messagesPrimary = _messages.WithReadPreference(ReadPreference.Primary);
@@ -131,6 +147,9 @@ public sealed partial class MongoChatStore : IChatStore, IUserStore, IRoomStore,
     public IMessageStore Messages => this;
 
     /// <inheritdoc />
+    public IMembershipStore Memberships => this;
+
+    /// <inheritdoc />
     public IReplicationStore Replication => this;
 
     internal MongoChatStoreOptions Options => _options;
@@ -144,6 +163,7 @@ public sealed partial class MongoChatStore : IChatStore, IUserStore, IRoomStore,
             await _users.Indexes.CreateManyAsync(MongoDefinitions.UserIndexes(), ct).ConfigureAwait(false);
             await _rooms.Indexes.CreateManyAsync(MongoDefinitions.RoomIndexes(), ct).ConfigureAwait(false);
             await _messages.Indexes.CreateManyAsync(MongoDefinitions.MessageIndexes(), ct).ConfigureAwait(false);
+            await _memberships.Indexes.CreateManyAsync(MongoDefinitions.MembershipIndexes(), ct).ConfigureAwait(false);
             try
             {
                 await _counters.UpdateOneAsync(MongoDefinitions.ChangesCounter, MongoDefinitions.CreateCounter, new UpdateOptions { IsUpsert = true }, ct).ConfigureAwait(false);
@@ -187,7 +207,13 @@ public sealed partial class MongoChatStore : IChatStore, IUserStore, IRoomStore,
         {
             return await RunAsync("watch changes", async ct =>
             {
-                var collections = new BsonArray { _users.CollectionNamespace.CollectionName, _rooms.CollectionNamespace.CollectionName, _messages.CollectionNamespace.CollectionName };
+                var collections = new BsonArray
+                {
+                    _users.CollectionNamespace.CollectionName,
+                    _rooms.CollectionNamespace.CollectionName,
+                    _messages.CollectionNamespace.CollectionName,
+                    _memberships.CollectionNamespace.CollectionName,
+                };
                 var pipeline = new EmptyPipelineDefinition<ChangeStreamDocument<BsonDocument>>()
                     .Match(new BsonDocument("ns.coll", new BsonDocument("$in", collections)));
                 using var cursor = await Database.WatchAsync(pipeline, new ChangeStreamOptions { MaxAwaitTime = maxWait }, ct).ConfigureAwait(false);
@@ -274,12 +300,6 @@ public sealed partial class MongoChatStore : IChatStore, IUserStore, IRoomStore,
         }, cancellationToken);
 
     // ---- rooms -----------------------------------------------------------------------------------------------------
-
-    Task<bool> IRoomStore.TryCreateAsync(ChatRoom room, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(room);
-        return TryInsertAsync("create room", _rooms, position => RoomDocument.From(room, position, _time.GetUtcNow()), cancellationToken);
-    }
 
     Task<ChatRoom?> IRoomStore.FindByNameAsync(string name, CancellationToken cancellationToken)
     {

@@ -24,11 +24,24 @@ internal static class MongoDefinitions
         new(Builders<UserDocument>.IndexKeys.Ascending(Fields.Position), new CreateIndexOptions { Name = "ix_pos" }),
     ];
 
-    /// <summary>Rooms: unique name (already a lower-case slug), change-feed position.</summary>
+    /// <summary>Rooms: unique name (already a lower-case slug), change-feed position, and (kind, name) for the public rooms
+    /// of every room list.</summary>
     public static IEnumerable<CreateIndexModel<RoomDocument>> RoomIndexes() =>
     [
         new(Builders<RoomDocument>.IndexKeys.Ascending(Fields.RoomName), new CreateIndexOptions { Name = "ux_name", Unique = true }),
         new(Builders<RoomDocument>.IndexKeys.Ascending(Fields.Position), new CreateIndexOptions { Name = "ix_pos" }),
+        new(Builders<RoomDocument>.IndexKeys.Ascending(Fields.RoomKind).Ascending(Fields.RoomName), new CreateIndexOptions { Name = "ix_kind_name" }),
+    ];
+
+    /// <summary>Memberships (<c>_id</c> derived from room and user): a room's members in listing order, its bans and its
+    /// member count (room, state, role descending, name); a user's rooms (uid, state); the change-feed position.</summary>
+    public static IEnumerable<CreateIndexModel<MembershipDocument>> MembershipIndexes() =>
+    [
+        new(
+            Builders<MembershipDocument>.IndexKeys.Ascending(Fields.Room).Ascending(Fields.State).Descending(Fields.Role).Ascending(Fields.MemberName),
+            new CreateIndexOptions { Name = "ix_room_state_role_name" }),
+        new(Builders<MembershipDocument>.IndexKeys.Ascending(Fields.UserId).Ascending(Fields.State), new CreateIndexOptions { Name = "ix_uid_state" }),
+        new(Builders<MembershipDocument>.IndexKeys.Ascending(Fields.Position), new CreateIndexOptions { Name = "ix_pos" }),
     ];
 
     /// <summary>Messages: unique (room, seq) — the gap-free sequence relies on it —, unique (room, cmid) for documents that
@@ -63,6 +76,98 @@ internal static class MongoDefinitions
 
     public static FilterDefinition<RoomDocument> RoomByName(string name) => Builders<RoomDocument>.Filter.Eq(Fields.RoomName, name);
 
+    /// <summary>The user directory: a range of the unique normalized-name index, <c>{name_norm: {$gte: p, $lt: p + U+10FFFF}}</c>
+    /// (strings compare as UTF-8 bytes, so every name starting with <c>p</c> is in it).</summary>
+    public static FilterDefinition<UserDocument> UsersWithNamePrefix(string normalizedPrefix) =>
+        Builders<UserDocument>.Filter.Gte(Fields.NormalizedUserName, normalizedPrefix)
+        & Builders<UserDocument>.Filter.Lt(Fields.NormalizedUserName, normalizedPrefix + char.ConvertFromUtf32(0x10FFFF));
+
+    public static SortDefinition<UserDocument> NormalizedNameAscending => Builders<UserDocument>.Sort.Ascending(Fields.NormalizedUserName);
+
+    /// <summary>Public rooms, including those written before kinds existed (no <c>kind</c>): <c>{kind: {$in: [null, 0]}}</c> on ix_kind_name.</summary>
+    public static FilterDefinition<RoomDocument> PublicRooms => EqOrMissing<RoomDocument>(Fields.RoomKind, (long)RoomKind.Public);
+
+    public static FilterDefinition<RoomDocument> RoomsByName(IEnumerable<string> names) => Builders<RoomDocument>.Filter.In(Fields.RoomName, names);
+
+    public static SortDefinition<RoomDocument> RoomNameAscending => Builders<RoomDocument>.Sort.Ascending(Fields.RoomName);
+
+    /// <summary>The compare-and-set of a room's memberships: <c>{name, mv: expected, mpend: {$exists: false}}</c> (no earlier change still settling).</summary>
+    public static FilterDefinition<RoomDocument> RoomAtMembershipVersion(string name, long expected) =>
+        Builders<RoomDocument>.Filter.Eq(Fields.RoomName, name)
+        & EqOrMissing<RoomDocument>(Fields.MembershipVersion, expected)
+        & Builders<RoomDocument>.Filter.Exists(Fields.PendingMemberships, false);
+
+    /// <summary><c>{field: value}</c>, or <c>{field: {$in: [null, 0]}}</c> for 0: documents written before the field existed read it as 0.</summary>
+    public static FilterDefinition<T> EqOrMissing<T>(string field, long value) =>
+        value == 0 ? Builders<T>.Filter.In(field, new BsonValue[] { BsonNull.Value, 0 }) : Builders<T>.Filter.Eq(field, value);
+
+    /// <summary>Takes the next membership version and records the writes to settle: <c>{$set: {mv: expected + 1, mpend: [...], pos, changed, changed_x}, $inc: {v: 1}}</c>.</summary>
+    public static UpdateDefinition<RoomDocument> BeginMembershipChange(long expected, IReadOnlyList<MembershipDocument> writes, long position, DateTimeOffset now)
+    {
+        var (changed, changedX) = Time.Split(now);
+        return Builders<RoomDocument>.Update
+            .Set(Fields.MembershipVersion, expected + 1)
+            .Set(Fields.PendingMemberships, writes)
+            .Set(Fields.Position, position)
+            .Set(Fields.ChangedAt, changed)
+            .Set(Fields.ChangedAtExtra, changedX)
+            .Inc(Fields.Version, 1L);
+    }
+
+    /// <summary>The room whose pending writes of membership version <paramref name="membershipVersion"/> are settled: <c>{_id, mv}</c>.</summary>
+    public static FilterDefinition<RoomDocument> RoomSettling(Guid id, long membershipVersion) =>
+        IdEquals<RoomDocument>(id) & Builders<RoomDocument>.Filter.Eq(Fields.MembershipVersion, membershipVersion);
+
+    /// <summary>Drops the settled writes: <c>{$unset: {mpend: ''}}</c>.</summary>
+    public static UpdateDefinition<RoomDocument> EndMembershipChange => Builders<RoomDocument>.Update.Unset(Fields.PendingMemberships);
+
+    /// <summary>Compare-and-set of a room document on its version: <c>{_id, v: version - 1, name, kind, mv}</c> (the fields a topic update must not change).</summary>
+    public static FilterDefinition<RoomDocument> RoomAtVersion(ChatRoom room)
+    {
+        var f = Builders<RoomDocument>.Filter;
+        return IdEquals<RoomDocument>(room.Id)
+            & f.Eq(Fields.Version, room.Version - 1)
+            & f.Eq(Fields.RoomName, room.Name)
+            & EqOrMissing<RoomDocument>(Fields.RoomKind, (long)room.Kind)
+            & EqOrMissing<RoomDocument>(Fields.MembershipVersion, room.MembershipVersion)
+            & f.Exists(Fields.PendingMemberships, false);
+    }
+
+    // ---- memberships -----------------------------------------------------------------------------------------------
+
+    public static FilterDefinition<MembershipDocument> MembershipsInRoom(string room, MembershipState state) =>
+        Builders<MembershipDocument>.Filter.Eq(Fields.Room, room) & Builders<MembershipDocument>.Filter.Eq(Fields.State, (int)state);
+
+    /// <summary>Owners first: <c>{role: -1, uname: 1, uid: 1}</c> (the index's order after its equality prefix).</summary>
+    public static SortDefinition<MembershipDocument> MembersOrder =>
+        Builders<MembershipDocument>.Sort.Descending(Fields.Role).Ascending(Fields.MemberName).Ascending(Fields.UserId);
+
+    /// <summary>Bans in force: <c>{room, state: 3, $or: [{banned: null}, {banned: {$gt: now}}]}</c>.</summary>
+    public static FilterDefinition<MembershipDocument> BansInForce(string room, DateTimeOffset now)
+    {
+        var f = Builders<MembershipDocument>.Filter;
+        var (date, _) = Time.Split(now);
+
+        // Millisecond dates: a ban ending within the same millisecond as 'now' is decided on the ticks by the caller.
+        return MembershipsInRoom(room, MembershipState.Banned) & f.Or(f.Eq(Fields.BannedUntil, BsonNull.Value), f.Gte(Fields.BannedUntil, date));
+    }
+
+    public static SortDefinition<MembershipDocument> NameThenUser =>
+        Builders<MembershipDocument>.Sort.Ascending(Fields.MemberName).Ascending(Fields.UserId);
+
+    /// <summary>A user's memberships in one state: <c>{uid, state}</c> on ix_uid_state.</summary>
+    public static FilterDefinition<MembershipDocument> MembershipsOfUser(Guid userId, MembershipState state) =>
+        Builders<MembershipDocument>.Filter.Eq(Fields.UserId, StoredGuid(userId)) & Builders<MembershipDocument>.Filter.Eq(Fields.State, (int)state);
+
+    public static SortDefinition<MembershipDocument> RoomThenUser => Builders<MembershipDocument>.Sort.Ascending(Fields.Room).Ascending(Fields.UserId);
+
+    /// <summary>Member counts of some rooms in one aggregation on ix_room_state_role_name:
+    /// <c>[{$match: {room: {$in: rooms}, state: 0}}, {$group: {_id: '$room', n: {$sum: 1}}}]</c>.</summary>
+    public static BsonDocument[] MemberCountsPipeline(IEnumerable<string> rooms) =>
+    [
+        new("$match", new BsonDocument { { Fields.Room, new BsonDocument("$in", new BsonArray(rooms)) }, { Fields.State, (int)MembershipState.Member } }),
+        new("$group", new BsonDocument { { "_id", "$" + Fields.Room }, { "n", new BsonDocument("$sum", 1) } }),
+    ];
     // ---- messages --------------------------------------------------------------------------------------------------
 
     public static FilterDefinition<MessageDocument> MessagesInRoom(string room) => Builders<MessageDocument>.Filter.Eq(Fields.Room, room);
@@ -186,6 +291,11 @@ internal static class MongoDefinitions
         var slot = clientMessageId is null ? f.Eq(Fields.Seq, seq) : f.Or(f.Eq(Fields.Seq, seq), f.Eq(Fields.ClientMessageId, clientMessageId));
         return f.Eq(Fields.Room, room) & f.Ne(Fields.Id, StoredGuid(id)) & slot;
     }
+
+    /// <summary>A membership has no unique key but its <c>_id</c> (derived from room and user): no other document can hold its slot.
+    /// Matches nothing (<c>{_id, v: {$lt: 0}}</c>; versions start at 1).</summary>
+    public static FilterDefinition<MembershipDocument> NoOtherMemberships(RoomMembership membership) =>
+        IdEquals<MembershipDocument>(membership.Id) & Builders<MembershipDocument>.Filter.Lt(Fields.Version, 0L);
 
     public static FilterDefinition<CheckpointDocument> CheckpointById(string sourceId) => Builders<CheckpointDocument>.Filter.Eq(Fields.Id, sourceId);
 

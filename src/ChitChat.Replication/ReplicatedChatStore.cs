@@ -8,9 +8,10 @@ namespace ChitChat.Replication;
 /// <see cref="ReplicationOptions.MaxStaleness"/> or that have not yet applied this router's last write to what is read
 /// (read-your-writes). Writes fail fast with <see cref="ChatStoreUnavailableException"/> while the primary is down.
 /// </summary>
-internal sealed class ReplicatedChatStore : IChatStore, IUserStore, IRoomStore, IMessageStore
+internal sealed class ReplicatedChatStore : IChatStore, IUserStore, IRoomStore, IMessageStore, IMembershipStore
 {
     private const string RoomsKey = "rooms";
+    private const string UsersKey = "users";
     private readonly ReplicaSet _set;
 
     public ReplicatedChatStore(ReplicaSet set)
@@ -26,6 +27,8 @@ internal sealed class ReplicatedChatStore : IChatStore, IUserStore, IRoomStore, 
     public IRoomStore Rooms => this;
 
     public IMessageStore Messages => this;
+
+    public IMembershipStore Memberships => this;
 
     /// <summary>Gets the primary's change feed (read directly: the sync service applies its own timeouts).</summary>
     public IReplicationStore Replication => _set.Primary.Store.Replication;
@@ -59,29 +62,55 @@ internal sealed class ReplicatedChatStore : IChatStore, IUserStore, IRoomStore, 
         var created = await WriteAsync(ct => _set.Primary.Store.Users.TryCreateAsync(user, ct), cancellationToken).ConfigureAwait(false);
         if (created)
         {
-            await RecordWriteAsync(cancellationToken, UserIdKey(user.Id), UserNameKey(user.UserName)).ConfigureAwait(false);
+            await RecordWriteAsync(cancellationToken, UserIdKey(user.Id), UserNameKey(user.UserName), UsersKey).ConfigureAwait(false);
         }
 
         return created;
     }
 
-    async Task<bool> IRoomStore.TryCreateAsync(ChatRoom room, CancellationToken cancellationToken)
+    async Task<bool> IRoomStore.TryCreateWithMembersAsync(ChatRoom room, IReadOnlyList<RoomMembership> members, CancellationToken cancellationToken)
+    {
+        StoreArguments.CheckInitialMembers(room, members);
+        var created = await WriteAsync(ct => _set.Primary.Store.Rooms.TryCreateWithMembersAsync(room, members, ct), cancellationToken).ConfigureAwait(false);
+        if (created)
+        {
+            await RecordWriteAsync(cancellationToken, [RoomKey(room.Name), RoomsKey, MembersKey(room.Name), .. members.Select(m => RoomsOfUserKey(m.UserId))]).ConfigureAwait(false);
+        }
+
+        return created;
+    }
+
+    async Task<bool> IRoomStore.TryUpdateAsync(ChatRoom room, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(room);
-        var created = await WriteAsync(ct => _set.Primary.Store.Rooms.TryCreateAsync(room, ct), cancellationToken).ConfigureAwait(false);
-        if (created)
+        var updated = await WriteAsync(ct => _set.Primary.Store.Rooms.TryUpdateAsync(room, ct), cancellationToken).ConfigureAwait(false);
+        if (updated)
         {
             await RecordWriteAsync(cancellationToken, RoomKey(room.Name), RoomsKey).ConfigureAwait(false);
         }
 
-        return created;
+        return updated;
+    }
+
+    /// <remarks>Records the room, its members and every written user's room list for read-your-writes: a member just added
+    /// reads their membership, the members and their room list at once through this router.</remarks>
+    async Task<bool> IMembershipStore.TryApplyAsync(string room, long expectedMembershipVersion, IReadOnlyList<RoomMembership> writes, CancellationToken cancellationToken)
+    {
+        StoreArguments.CheckMembershipWrites(room, writes);
+        var applied = await WriteAsync(ct => _set.Primary.Store.Memberships.TryApplyAsync(room, expectedMembershipVersion, writes, ct), cancellationToken).ConfigureAwait(false);
+        if (applied)
+        {
+            await RecordWriteAsync(cancellationToken, [RoomKey(room), RoomsKey, MembersKey(room), .. writes.Select(m => RoomsOfUserKey(m.UserId))]).ConfigureAwait(false);
+        }
+
+        return applied;
     }
 
     async Task<AppendResult> IMessageStore.AppendAsync(NewMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
         var result = await WriteAsync(ct => _set.Primary.Store.Messages.AppendAsync(message, ct), cancellationToken).ConfigureAwait(false);
-        await RecordWriteAsync(cancellationToken, MessagesKey(message.Room)).ConfigureAwait(false);
+        await RecordWriteAsync(cancellationToken, MessagesKey(message.Room), AnyMessagesKey).ConfigureAwait(false);
         return result;
     }
 
@@ -125,7 +154,7 @@ internal sealed class ReplicatedChatStore : IChatStore, IUserStore, IRoomStore, 
             throw;
         }
 
-        await RecordWriteAsync(cancellationToken, MessagesKey(room)).ConfigureAwait(false);
+        await RecordWriteAsync(cancellationToken, MessagesKey(room), AnyMessagesKey).ConfigureAwait(false);
         return result;
     }
 
@@ -138,6 +167,42 @@ internal sealed class ReplicatedChatStore : IChatStore, IUserStore, IRoomStore, 
     {
         ArgumentNullException.ThrowIfNull(userName);
         return ReadAsync(UserNameKey(userName), (s, ct) => s.Users.FindByNameAsync(userName, ct), cancellationToken);
+    }
+
+    Task<IReadOnlyList<ChatUser>> IUserStore.SearchByNamePrefixAsync(string prefix, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        return ReadAsync([UsersKey], (s, ct) => s.Users.SearchByNamePrefixAsync(prefix, limit, ct), cancellationToken);
+    }
+
+    /// <remarks>Served by a replica only when it holds this router's latest write of every room (new public rooms), of the
+    /// user's memberships, and of the messages this router appended (the entries' last seqs).</remarks>
+    Task<IReadOnlyList<RoomListEntry>> IRoomStore.ListForUserAsync(Guid userId, CancellationToken cancellationToken) =>
+        ReadAsync([RoomsKey, RoomsOfUserKey(userId), AnyMessagesKey], (s, ct) => s.Rooms.ListForUserAsync(userId, ct), cancellationToken);
+
+    Task<RoomMembership?> IMembershipStore.FindAsync(string room, Guid userId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        return ReadAsync(MembersKey(room), (s, ct) => s.Memberships.FindAsync(room, userId, ct), cancellationToken);
+    }
+
+    Task<IReadOnlyList<RoomMembership>> IMembershipStore.ListMembersAsync(string room, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        return ReadAsync(MembersKey(room), (s, ct) => s.Memberships.ListMembersAsync(room, ct), cancellationToken);
+    }
+
+    Task<IReadOnlyList<RoomMembership>> IMembershipStore.ListBansAsync(string room, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        return ReadAsync(MembersKey(room), (s, ct) => s.Memberships.ListBansAsync(room, now, ct), cancellationToken);
+    }
+
+    Task<long> IMembershipStore.CountMembersAsync(string room, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        return ReadAsync(MembersKey(room), (s, ct) => s.Memberships.CountMembersAsync(room, ct), cancellationToken);
     }
 
     Task<ChatRoom?> IRoomStore.FindByNameAsync(string name, CancellationToken cancellationToken)
@@ -170,9 +235,12 @@ internal sealed class ReplicatedChatStore : IChatStore, IUserStore, IRoomStore, 
     }
 
     /// <summary>Gets the stores a read of <paramref name="key"/> may go to, best first (exposed for tests and diagnostics).</summary>
-    internal IReadOnlyList<ReplicationNode> SelectReadTargets(string key)
+    internal IReadOnlyList<ReplicationNode> SelectReadTargets(string key) => SelectReadTargets([key]);
+
+    /// <summary>Gets the stores a read that depends on every one of <paramref name="keys"/> may go to, best first.</summary>
+    internal IReadOnlyList<ReplicationNode> SelectReadTargets(string[] keys)
     {
-        var eligible = _set.Replicas.Where(r => _set.IsEligible(r, key)).OrderBy(r => double.IsNaN(r.LatencyMs) ? double.MaxValue : r.LatencyMs).ToList();
+        var eligible = _set.Replicas.Where(r => keys.All(key => _set.IsEligible(r, key))).OrderBy(r => double.IsNaN(r.LatencyMs) ? double.MaxValue : r.LatencyMs).ToList();
         var primary = _set.Primary;
         var primaryUp = _set.PrimaryReachable;
         switch (_set.Options.ReadPreference)
@@ -212,6 +280,15 @@ internal sealed class ReplicatedChatStore : IChatStore, IUserStore, IRoomStore, 
 
     internal static string MessagesKey(string room) => $"m:{room}";
 
+    /// <summary>The key of a room's memberships (members, bans, counts).</summary>
+    internal static string MembersKey(string room) => $"ms:{room}";
+
+    /// <summary>The key of a user's memberships across rooms (their room list).</summary>
+    internal static string RoomsOfUserKey(Guid userId) => $"mu:{userId:N}";
+
+    /// <summary>The key every append also records: reads that show the last seq of many rooms (room lists).</summary>
+    internal const string AnyMessagesKey = "m:*";
+
     private async Task<T> WriteAsync<T>(Func<CancellationToken, Task<T>> write, CancellationToken cancellationToken)
     {
         try
@@ -246,9 +323,12 @@ internal sealed class ReplicatedChatStore : IChatStore, IUserStore, IRoomStore, 
         _set.RecordWrite(position, keys);
     }
 
-    private async Task<T> ReadAsync<T>(string key, Func<IChatStore, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
+    private Task<T> ReadAsync<T>(string key, Func<IChatStore, CancellationToken, Task<T>> read, CancellationToken cancellationToken) =>
+        ReadAsync([key], read, cancellationToken);
+
+    private async Task<T> ReadAsync<T>(string[] keys, Func<IChatStore, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
     {
-        var targets = SelectReadTargets(key);
+        var targets = SelectReadTargets(keys);
         ChatStoreUnavailableException? last = null;
         foreach (var node in targets)
         {

@@ -232,15 +232,72 @@ public sealed partial class SqliteChatStore
         return true;
     }
 
-    private static bool CreateRoom(WriteContext ctx, ChatRoom room)
+    private static bool CreateRoom(WriteContext ctx, ChatRoom room, RoomMembership[] members)
     {
         if (ctx.Exists("SELECT 1 FROM rooms WHERE id = $id OR name = $name;", ("$id", SqliteRows.Id(room.Id)), ("$name", room.Name)))
         {
             return false;
         }
 
+        // The room and its members in one write (a savepoint when there are members): all or nothing. Memberships left
+        // from an earlier room of the same name (replicated drift) are replaced.
+        PutRoom(ctx, room);
+        foreach (var member in members)
+        {
+            PutMembership(ctx, member);
+        }
+
+        return true;
+    }
+
+    private static readonly string SelectRoomById = $"{SqliteRows.Rooms.Select} WHERE id = $id;";
+    private static readonly string SelectRoomByNameForWrite = $"{SqliteRows.Rooms.Select} WHERE name = $name;";
+
+    private static bool UpdateRoom(WriteContext ctx, ChatRoom room)
+    {
+        var current = ctx.QuerySingle(SelectRoomById, SqliteRows.Rooms.Read, ("$id", SqliteRows.Id(room.Id)));
+        if (current is null
+            || current.Version != room.Version - 1
+            || current.Name != room.Name
+            || current.Kind != room.Kind
+            || current.MembershipVersion != room.MembershipVersion)
+        {
+            return false;
+        }
+
         PutRoom(ctx, room);
         return true;
+    }
+
+    private static bool ApplyMemberships(WriteContext ctx, string roomName, long expected, RoomMembership[] writes)
+    {
+        // Inside BEGIN IMMEDIATE: no other writer (of any process) runs between the check and the writes.
+        var room = ctx.QuerySingle(SelectRoomByNameForWrite, SqliteRows.Rooms.Read, ("$name", roomName));
+        if (room is null || room.MembershipVersion != expected)
+        {
+            return false;
+        }
+
+        foreach (var write in writes)
+        {
+            var stored = ctx.QuerySingle(SelectMembership, SqliteRows.Memberships.Read, ("$room", roomName), ("$user", SqliteRows.Id(write.UserId)));
+            StoreArguments.CheckNewerThanStored(write, stored?.Version);
+        }
+
+        foreach (var write in writes)
+        {
+            PutMembership(ctx, write);
+        }
+
+        PutRoom(ctx, room with { MembershipVersion = room.MembershipVersion + 1, Version = room.Version + 1 });
+        return true;
+    }
+
+    private static void PutMembership(WriteContext ctx, RoomMembership membership)
+    {
+        var command = ctx.Command(SqliteRows.Memberships.Upsert);
+        SqliteRows.Memberships.Bind(command, membership, ctx.NextPosition(), ctx.Now);
+        command.ExecuteNonQuery();
     }
 
     private static void PutUser(WriteContext ctx, ChatUser user)
@@ -274,6 +331,7 @@ public sealed partial class SqliteChatStore
             {
                 DocumentKind.User => UpsertUser(ctx, change.User!),
                 DocumentKind.Room => UpsertRoom(ctx, change.Room!),
+                DocumentKind.Membership => UpsertMembership(ctx, change.Membership!),
                 _ => UpsertMessage(ctx, change.Message!),
             };
         }
@@ -368,6 +426,13 @@ public sealed partial class SqliteChatStore
         ctx.NonQuery("DELETE FROM rooms WHERE name = $name AND id <> $id;", ("$name", room.Name), ("$id", id));
         PutRoom(ctx, room);
         return 1;
+    }
+
+    private static int UpsertMembership(WriteContext ctx, RoomMembership membership)
+    {
+        // Keyed by (room, user_id) and no other unique key: the one statement always decides.
+        var fast = TryUpsert(ctx, SqliteRows.Memberships, membership);
+        return fast >= 0 ? fast : throw new InvalidOperationException($"The membership of user {membership.UserId} in room '{membership.Room}' could not be stored.");
     }
 
     private static int UpsertMessage(WriteContext ctx, ChatMessage message)
@@ -566,6 +631,13 @@ public sealed partial class SqliteChatStore
         public bool Exists(string sql, params (string Name, object Value)[] parameters) => Bind(sql, parameters).ExecuteScalar() is not null;
 
         public long? Version(string sql, string id) => Bind(sql, [("$id", id)]).ExecuteScalar() is long version ? version : null;
+
+        public T? QuerySingle<T>(string sql, Func<SqliteDataReader, T> map, params (string Name, object Value)[] parameters)
+            where T : class
+        {
+            using var reader = Bind(sql, parameters).ExecuteReader();
+            return reader.Read() ? map(reader) : null;
+        }
 
         public ChatMessage? QueryMessage(string sql, params (string Name, object Value)[] parameters)
         {

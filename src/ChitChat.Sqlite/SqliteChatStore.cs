@@ -16,7 +16,7 @@ namespace ChitChat.Sqlite;
 /// write the same file. Reads run on a few dedicated reader threads (<see cref="SqliteStoreOptions.ReaderThreads"/>), each with
 /// its own read-only connection, and see committed data only: a read never blocks the caller's thread (see <see cref="SqliteReaderPool"/>).
 /// </summary>
-public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore, IMessageStore, IReplicationStore, IAsyncDisposable, IDisposable
+public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore, IMessageStore, IMembershipStore, IReplicationStore, IAsyncDisposable, IDisposable
 {
     private const int ScanPageSize = 500;
     private const string SelectHead = "SELECT position FROM change_position WHERE id = 1;";
@@ -37,6 +37,29 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
     private static readonly string ScanRoomsAfter = $"{SqliteRows.Rooms.Select} WHERE id > $key ORDER BY id LIMIT $limit;";
     private static readonly string ScanMessagesFirst = $"{SqliteRows.Messages.Select} ORDER BY room, seq LIMIT $limit;";
     private static readonly string ScanMessagesAfter = $"{SqliteRows.Messages.Select} WHERE (room, seq) > ($key, $seq) ORDER BY room, seq LIMIT $limit;";
+    private static readonly string ChangesOfMemberships = $"{SqliteRows.Memberships.Select} WHERE position > $after ORDER BY position LIMIT $limit;";
+    private static readonly string ScanMembershipsFirst = $"{SqliteRows.Memberships.Select} ORDER BY room, user_id LIMIT $limit;";
+    private static readonly string ScanMembershipsAfter = $"{SqliteRows.Memberships.Select} WHERE (room, user_id) > ($key, $user) ORDER BY room, user_id LIMIT $limit;";
+    internal static readonly string SelectMembership = $"{SqliteRows.Memberships.Select} WHERE room = $room AND user_id = $user;";
+
+    // Owners first (role 2), then moderators, then members; index ix_memberships_room_state (room, state, role, user_name).
+    internal static readonly string SelectMembers = $"{SqliteRows.Memberships.Select} WHERE room = $room AND state = 0 ORDER BY role DESC, user_name, user_id;";
+    internal static readonly string SelectBans = $"{SqliteRows.Memberships.Select} WHERE room = $room AND state = 3 AND (banned_until IS NULL OR banned_until > $now) ORDER BY user_name, user_id;";
+    internal const string CountMembers = "SELECT COUNT(*) FROM memberships WHERE room = $room AND state = 0;";
+
+    // Directory: a range of the unique index on normalized_user_name.
+    internal static readonly string SearchUsers = $"{SqliteRows.Users.Select} WHERE normalized_user_name >= $low AND normalized_user_name < $high ORDER BY normalized_user_name LIMIT $limit;";
+
+    /// <summary>The room list of a user: the public rooms (index ix_rooms_kind_name) and the rooms of the user's memberships
+    /// in state member (index ix_memberships_user_state), each with its last seq (room_sequences) and member count (a count
+    /// on ix_memberships_room_state); the user's memberships are read by the second statement in the same snapshot.</summary>
+    internal static readonly string SelectRoomList =
+        "WITH visible(name) AS (SELECT name FROM rooms WHERE kind = 0 UNION SELECT room FROM memberships WHERE user_id = $user AND state = 0) " +
+        $"SELECT {SqliteRows.Rooms.SelectListOf("r")}, COALESCE(s.last_seq, 0), " +
+        "(SELECT COUNT(*) FROM memberships c WHERE c.room = r.name AND c.state = 0) " +
+        "FROM visible v JOIN rooms r ON r.name = v.name LEFT JOIN room_sequences s ON s.room = r.name ORDER BY r.name;";
+
+    internal static readonly string SelectMembershipsOfUser = $"{SqliteRows.Memberships.Select} WHERE user_id = $user AND state = 0;";
     private const string SelectCheckpoint = "SELECT source_id, position, fencing_token, updated_at FROM replica_checkpoints WHERE source_id = $source;";
 
     private static readonly string[] MessagePages =
@@ -108,6 +131,9 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
 
     /// <inheritdoc />
     public IMessageStore Messages => this;
+
+    /// <inheritdoc />
+    public IMembershipStore Memberships => this;
 
     /// <inheritdoc />
     public IReplicationStore Replication => this;
@@ -211,10 +237,85 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
         return ReadAsync(c => QuerySingle(c.Command(SelectUserByName, ("$name", normalized)), SqliteRows.Users.Read), cancellationToken);
     }
 
-    Task<bool> IRoomStore.TryCreateAsync(ChatRoom room, CancellationToken cancellationToken)
+    Task<IReadOnlyList<ChatUser>> IUserStore.SearchByNamePrefixAsync(string prefix, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        var low = ChatUser.Normalize(prefix);
+
+        // Text compares as UTF-8 bytes: every name that starts with 'low' sorts below 'low' followed by U+10FFFF, the
+        // highest code point (a name continuing with U+10FFFF itself is the one the bound leaves out).
+        var high = low + char.ConvertFromUtf32(0x10FFFF);
+        return ReadAsync<IReadOnlyList<ChatUser>>(
+            c => Read(c.Command(SearchUsers, ("$low", low), ("$high", high), ("$limit", limit)), SqliteRows.Users.Read),
+            cancellationToken);
+    }
+
+    Task<bool> IRoomStore.TryCreateWithMembersAsync(ChatRoom room, IReadOnlyList<RoomMembership> members, CancellationToken cancellationToken)
+    {
+        StoreArguments.CheckInitialMembers(room, members);
+        var copy = members.ToArray();
+        return WriteAsync(ctx => CreateRoom(ctx, room, copy), cancellationToken, multiStatement: copy.Length > 0);
+    }
+
+    Task<bool> IRoomStore.TryUpdateAsync(ChatRoom room, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(room);
-        return WriteAsync(ctx => CreateRoom(ctx, room), cancellationToken);
+        return WriteAsync(ctx => UpdateRoom(ctx, room), cancellationToken);
+    }
+
+    Task<IReadOnlyList<RoomListEntry>> IRoomStore.ListForUserAsync(Guid userId, CancellationToken cancellationToken)
+    {
+        var user = SqliteRows.Id(userId);
+        return ReadAsync<IReadOnlyList<RoomListEntry>>(
+            c => c.InSnapshot(() =>
+            {
+                var mine = Read(c.Command(SelectMembershipsOfUser, ("$user", user)), SqliteRows.Memberships.Read).ToDictionary(m => m.Room, StringComparer.Ordinal);
+                var at = SqliteRows.Rooms.SelectedCount;
+                return Read(
+                    c.Command(SelectRoomList, ("$user", user)),
+                    r =>
+                    {
+                        var room = SqliteRows.Rooms.Read(r);
+                        return new RoomListEntry(room, mine.GetValueOrDefault(room.Name), r.GetInt64(at), r.GetInt64(at + 1));
+                    });
+            }),
+            cancellationToken);
+    }
+
+    Task<RoomMembership?> IMembershipStore.FindAsync(string room, Guid userId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        return ReadAsync(
+            c => QuerySingle(c.Command(SelectMembership, ("$room", room), ("$user", SqliteRows.Id(userId))), SqliteRows.Memberships.Read),
+            cancellationToken);
+    }
+
+    Task<IReadOnlyList<RoomMembership>> IMembershipStore.ListMembersAsync(string room, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        return ReadAsync<IReadOnlyList<RoomMembership>>(c => Read(c.Command(SelectMembers, ("$room", room)), SqliteRows.Memberships.Read), cancellationToken);
+    }
+
+    Task<IReadOnlyList<RoomMembership>> IMembershipStore.ListBansAsync(string room, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        return ReadAsync<IReadOnlyList<RoomMembership>>(
+            c => Read(c.Command(SelectBans, ("$room", room), ("$now", SqliteRows.Ticks(now))), SqliteRows.Memberships.Read),
+            cancellationToken);
+    }
+
+    Task<long> IMembershipStore.CountMembersAsync(string room, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        return ReadAsync(c => Scalar(c.Command(CountMembers, ("$room", room))), cancellationToken);
+    }
+
+    Task<bool> IMembershipStore.TryApplyAsync(string room, long expectedMembershipVersion, IReadOnlyList<RoomMembership> writes, CancellationToken cancellationToken)
+    {
+        StoreArguments.CheckMembershipWrites(room, writes);
+        var copy = writes.ToArray();
+        return WriteAsync(ctx => ApplyMemberships(ctx, room, expectedMembershipVersion, copy), cancellationToken, multiStatement: true);
     }
 
     Task<ChatRoom?> IRoomStore.FindByNameAsync(string name, CancellationToken cancellationToken)
@@ -301,6 +402,7 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
                 changes.AddRange(ReadChangesOf(c, ChangesOfUsers, SqliteRows.Users.ReadChange, afterPosition, maxCount));
                 changes.AddRange(ReadChangesOf(c, ChangesOfRooms, SqliteRows.Rooms.ReadChange, afterPosition, maxCount));
                 changes.AddRange(ReadChangesOf(c, ChangesOfMessages, SqliteRows.Messages.ReadChange, afterPosition, maxCount));
+                changes.AddRange(ReadChangesOf(c, ChangesOfMemberships, SqliteRows.Memberships.ReadChange, afterPosition, maxCount));
                 var head = Scalar(c.Command(SelectHead));
                 changes.Sort(static (x, y) => x.Position.CompareTo(y.Position));
                 if (changes.Count > maxCount)
@@ -330,10 +432,7 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
         foreach (var change in write.Changes)
         {
             ArgumentNullException.ThrowIfNull(change);
-            if ((change.Kind == DocumentKind.User && change.User is null)
-                || (change.Kind == DocumentKind.Room && change.Room is null)
-                || (change.Kind == DocumentKind.Message && change.Message is null)
-                || change.Kind is not (DocumentKind.User or DocumentKind.Room or DocumentKind.Message))
+            if (!change.HasDocument)
             {
                 throw new ArgumentException($"A change at position {change.Position} of kind {change.Kind} has no document.", nameof(write));
             }
@@ -347,10 +446,11 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
         // Keyset pages, so no read transaction stays open while the caller processes documents.
         string? lastKey = null;
         long lastSeq = 0;
+        var lastUser = string.Empty;
         while (true)
         {
-            var (afterKey, afterSeq) = (lastKey, lastSeq);
-            var page = await ReadAsync(c => ScanPage(c, kind, afterKey, afterSeq), cancellationToken).ConfigureAwait(false);
+            var (afterKey, afterSeq, afterUser) = (lastKey, lastSeq, lastUser);
+            var page = await ReadAsync(c => ScanPage(c, kind, afterKey, afterSeq, afterUser), cancellationToken).ConfigureAwait(false);
             foreach (var record in page)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -363,11 +463,16 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
             }
 
             var last = page[^1];
-            (lastKey, lastSeq) = kind == DocumentKind.Message ? (last.Message!.Room, last.Message.Seq) : (SqliteRows.Id(last.DocumentId), 0L);
+            (lastKey, lastSeq, lastUser) = kind switch
+            {
+                DocumentKind.Message => (last.Message!.Room, last.Message.Seq, string.Empty),
+                DocumentKind.Membership => (last.Membership!.Room, 0L, SqliteRows.Id(last.Membership.UserId)),
+                _ => (SqliteRows.Id(last.DocumentId), 0L, string.Empty),
+            };
         }
     }
 
-    private static List<ChangeRecord> ScanPage(SqliteReadConnection c, DocumentKind kind, string? afterKey, long afterSeq)
+    private static List<ChangeRecord> ScanPage(SqliteReadConnection c, DocumentKind kind, string? afterKey, long afterSeq, string afterUser)
     {
         var first = afterKey is null;
         var (sql, read) = kind switch
@@ -375,9 +480,10 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
             DocumentKind.User => (first ? ScanUsersFirst : ScanUsersAfter, SqliteRows.Users.ReadChange),
             DocumentKind.Room => (first ? ScanRoomsFirst : ScanRoomsAfter, SqliteRows.Rooms.ReadChange),
             DocumentKind.Message => (first ? ScanMessagesFirst : ScanMessagesAfter, (Func<SqliteDataReader, ChangeRecord>)SqliteRows.Messages.ReadChange),
+            DocumentKind.Membership => (first ? ScanMembershipsFirst : ScanMembershipsAfter, SqliteRows.Memberships.ReadChange),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown document kind."),
         };
-        return Read(c.Command(sql, ("$limit", ScanPageSize), ("$key", afterKey ?? string.Empty), ("$seq", afterSeq)), read);
+        return Read(c.Command(sql, ("$limit", ScanPageSize), ("$key", afterKey ?? string.Empty), ("$seq", afterSeq), ("$user", afterUser)), read);
     }
 
     private static List<ChangeRecord> ReadChangesOf(SqliteReadConnection c, string sql, Func<SqliteDataReader, ChangeRecord> map, long after, int max) =>

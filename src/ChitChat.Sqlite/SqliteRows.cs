@@ -40,6 +40,9 @@ internal static class SqliteRows
     private static readonly int RoomCreatedBy = RoomMap.Column("created_by", r => r.CreatedBy is { } by ? Id(by) : null);
     private static readonly int RoomCreatedAt = RoomMap.Column("created_at", r => Ticks(r.CreatedAt));
     private static readonly int RoomVersion = RoomMap.Column("version", r => r.Version);
+    private static readonly int RoomKindColumn = RoomMap.Column("kind", r => (long)r.Kind); // schema version 3
+    private static readonly int RoomTopic = RoomMap.Column("topic", r => r.Topic);
+    private static readonly int RoomMembershipVersion = RoomMap.Column("membership_version", r => r.MembershipVersion);
 
     /// <summary>The <c>rooms</c> table.</summary>
     public static readonly SqliteTable<ChatRoom> Rooms = RoomMap.Build(
@@ -48,8 +51,40 @@ internal static class SqliteRows
             r.GetString(RoomName),
             r.IsDBNull(RoomCreatedBy) ? null : Guid.Parse(r.GetString(RoomCreatedBy)),
             Time(r.GetInt64(RoomCreatedAt)),
-            r.GetInt64(RoomVersion)),
+            r.GetInt64(RoomVersion))
+        {
+            Kind = (RoomKind)r.GetInt64(RoomKindColumn),
+            Topic = NullableString(r, RoomTopic),
+            MembershipVersion = r.GetInt64(RoomMembershipVersion),
+        },
         ChangeRecord.ForRoom);
+
+    private static readonly SqliteTable<RoomMembership>.Builder MembershipMap = SqliteTable<RoomMembership>.Define("memberships", "room, user_id");
+    private static readonly int MembershipRoom = MembershipMap.Column("room", m => m.Room);
+    private static readonly int MembershipUserId = MembershipMap.Column("user_id", m => Id(m.UserId));
+    private static readonly int MembershipUserName = MembershipMap.Column("user_name", m => m.UserName);
+    private static readonly int MembershipState = MembershipMap.Column("state", m => (long)m.State);
+    private static readonly int MembershipRole = MembershipMap.Column("role", m => (long)m.Role);
+    private static readonly int MembershipMutedUntil = MembershipMap.Column("muted_until", m => m.MutedUntil is { } t ? Ticks(t) : null);
+    private static readonly int MembershipBannedUntil = MembershipMap.Column("banned_until", m => m.BannedUntil is { } t ? Ticks(t) : null);
+    private static readonly int MembershipBanReason = MembershipMap.Column("ban_reason", m => m.BanReason);
+    private static readonly int MembershipUpdatedAt = MembershipMap.Column("updated_at", m => Ticks(m.UpdatedAt));
+    private static readonly int MembershipVersion = MembershipMap.Column("version", m => m.Version);
+
+    /// <summary>The <c>memberships</c> table (schema version 3), keyed by (room, user_id).</summary>
+    public static readonly SqliteTable<RoomMembership> Memberships = MembershipMap.Build(
+        r => new RoomMembership(
+            r.GetString(MembershipRoom),
+            Guid.Parse(r.GetString(MembershipUserId)),
+            r.GetString(MembershipUserName),
+            (MembershipState)r.GetInt64(MembershipState),
+            (MemberRole)r.GetInt64(MembershipRole),
+            NullableTime(r, MembershipMutedUntil),
+            NullableTime(r, MembershipBannedUntil),
+            NullableString(r, MembershipBanReason),
+            Time(r.GetInt64(MembershipUpdatedAt)),
+            r.GetInt64(MembershipVersion)),
+        ChangeRecord.ForMembership);
 
     private static readonly SqliteTable<ChatMessage>.Builder MessageMap = SqliteTable<ChatMessage>.Define("messages");
     private static readonly int MessageId = MessageMap.Column("id", m => Id(m.Id));
@@ -87,4 +122,6 @@ internal static class SqliteRows
     public static DateTimeOffset Time(long utcTicks) => new(utcTicks, TimeSpan.Zero);
 
     private static string? NullableString(SqliteDataReader r, int ordinal) => r.IsDBNull(ordinal) ? null : r.GetString(ordinal);
+
+    private static DateTimeOffset? NullableTime(SqliteDataReader r, int ordinal) => r.IsDBNull(ordinal) ? null : Time(r.GetInt64(ordinal));
 }

@@ -79,6 +79,38 @@ internal static class SqliteSchema
         """
         ALTER TABLE messages ADD COLUMN origin TEXT NULL;
         """,
+
+        // 2 -> 3: room kinds, topics and memberships (protocol version 2). Existing rooms become public (kind 0) with
+        // membership version 0; constant defaults only rewrite the schema, not the rows.
+        """
+        ALTER TABLE rooms ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE rooms ADD COLUMN topic TEXT NULL;
+        ALTER TABLE rooms ADD COLUMN membership_version INTEGER NOT NULL DEFAULT 0;
+        -- The public rooms of every room list.
+        CREATE INDEX ix_rooms_kind_name ON rooms (kind, name);
+
+        -- One row per (room, user), never deleted: state 0 member, 1 left, 2 removed, 3 banned; role 0 member,
+        -- 1 moderator, 2 owner; times are UTC ticks.
+        CREATE TABLE memberships (
+            room TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            user_name TEXT NOT NULL,
+            state INTEGER NOT NULL,
+            role INTEGER NOT NULL,
+            muted_until INTEGER NULL,
+            banned_until INTEGER NULL,
+            ban_reason TEXT NULL,
+            updated_at INTEGER NOT NULL,
+            version INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            changed_at INTEGER NOT NULL,
+            PRIMARY KEY (room, user_id));
+        CREATE UNIQUE INDEX ux_memberships_position ON memberships (position);
+        -- A user's rooms (room list): memberships by user and state.
+        CREATE INDEX ix_memberships_user_state ON memberships (user_id, state);
+        -- A room's members in listing order, its bans, and its member count (covering).
+        CREATE INDEX ix_memberships_room_state ON memberships (room, state, role, user_name);
+        """,
     ];
 
     /// <summary>Gets the schema version this build creates and understands.</summary>

@@ -14,6 +14,7 @@ internal sealed class SqliteTable<T>
 {
     private readonly SqliteColumn[] _columns;
     private readonly int _positionOrdinal;
+    private readonly string[] _selected;
     private readonly Func<SqliteDataReader, T> _read;
     private readonly Func<long, DateTimeOffset, T, ChangeRecord> _change;
 
@@ -30,6 +31,7 @@ internal sealed class SqliteTable<T>
         var set = string.Join(", ", columns.Where(c => c.Name != key).Select(c => $"{c.Name} = excluded.{c.Name}"));
 
         SelectList = string.Join(", ", selected);
+        _selected = selected;
         Select = $"SELECT {SelectList} FROM {name}";
         var insert = $"INSERT INTO {name} ({names}) VALUES ({values})";
         Insert = insert + ";";
@@ -43,6 +45,14 @@ internal sealed class SqliteTable<T>
 
     /// <summary>Gets the selected columns, in reading order (the document's columns, then <c>position, changed_at</c>).</summary>
     public string SelectList { get; }
+
+    /// <summary>Gets the selected columns qualified by a table alias (<c>r.id, r.name, ...</c>), for joins.</summary>
+    /// <param name="alias">The alias.</param>
+    /// <returns>The qualified select list, in the same order as <see cref="SelectList"/>.</returns>
+    public string SelectListOf(string alias) => string.Join(", ", _selected.Select(c => alias + "." + c));
+
+    /// <summary>Gets the number of selected columns (the ordinal of the first column a join adds after them).</summary>
+    public int SelectedCount => _selected.Length;
 
     /// <summary>Gets <c>SELECT {columns} FROM {table}</c>, to which callers add their WHERE, ORDER BY and LIMIT.</summary>
     public string Select { get; }

@@ -166,6 +166,8 @@ internal sealed class JitteredStore(InMemoryChatStore inner) : IChatStore, IMess
 
     public IMessageStore Messages => this;
 
+    public IMembershipStore Memberships => inner.Memberships;
+
     public IReplicationStore Replication => inner.Replication;
 
     public Task InitializeAsync(CancellationToken cancellationToken = default) => inner.InitializeAsync(cancellationToken);

@@ -59,6 +59,8 @@ public sealed class UnavailableStoreTests
 
         public IMessageStore Messages => this;
 
+        public IMembershipStore Memberships => inner.Memberships;
+
         public IReplicationStore Replication => inner.Replication;
 
         public Task InitializeAsync(CancellationToken cancellationToken = default) => inner.InitializeAsync(cancellationToken);

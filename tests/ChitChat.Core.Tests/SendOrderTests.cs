@@ -136,6 +136,8 @@ public sealed class SendOrderTests
 
         public IMessageStore Messages => this;
 
+        public IMembershipStore Memberships => _inner.Memberships;
+
         public IReplicationStore Replication => _inner.Replication;
 
         PendingAppend IMessageStore.BeginAppend(NewMessage message, CancellationToken cancellationToken)

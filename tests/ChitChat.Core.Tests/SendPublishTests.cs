@@ -77,6 +77,8 @@ public sealed class SendPublishTests
 
         public IMessageStore Messages => this;
 
+        public IMembershipStore Memberships => _inner.Memberships;
+
         public IReplicationStore Replication => _inner.Replication;
 
         public void Release() => _release.TrySetResult();

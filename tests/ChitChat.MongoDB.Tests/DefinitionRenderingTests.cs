@@ -163,6 +163,84 @@ public sealed class DefinitionRenderingTests
         Assert.Equal(BsonDocument.Parse("{ name: 1 }"), Render(indexes[0].Keys));
         Assert.True(indexes[0].Options.Unique);
         Assert.Equal(BsonDocument.Parse("{ pos: 1 }"), Render(indexes[1].Keys));
+        Assert.Equal(BsonDocument.Parse("{ kind: 1, name: 1 }"), Render(indexes[2].Keys));
+        Assert.Equal("ix_kind_name", indexes[2].Options.Name);
+    }
+
+    [Fact]
+    public void Membership_indexes_serve_members_in_order_a_users_rooms_and_the_change_feed()
+    {
+        var indexes = MongoDefinitions.MembershipIndexes().ToArray();
+
+        Assert.Equal(3, indexes.Length);
+        Assert.Equal(BsonDocument.Parse("{ room: 1, state: 1, role: -1, uname: 1 }"), Render(indexes[0].Keys));
+        Assert.Equal(BsonDocument.Parse("{ uid: 1, state: 1 }"), Render(indexes[1].Keys));
+        Assert.Equal(BsonDocument.Parse("{ pos: 1 }"), Render(indexes[2].Keys));
+        Assert.All(indexes, i => Assert.NotEqual(true, i.Options.Unique));
+
+        // The member list's sort follows the index after its equality prefix (room, state), so it needs no in-memory sort.
+        Assert.Equal(BsonDocument.Parse("{ room: 'club', state: 0 }"), Render(MongoDefinitions.MembershipsInRoom("club", MembershipState.Member)));
+        Assert.Equal(BsonDocument.Parse("{ role: -1, uname: 1, uid: 1 }"), Render(MongoDefinitions.MembersOrder));
+        Assert.Equal(BsonDocument.Parse($"{{ uid: {IdJson}, state: 0 }}"), Render(MongoDefinitions.MembershipsOfUser(Id, MembershipState.Member)));
+        Assert.Equal(BsonDocument.Parse("{ room: 1, uid: 1 }"), Render(MongoDefinitions.RoomThenUser));
+    }
+
+    [Fact]
+    public void Bans_in_force_include_permanent_ones_and_those_ending_after_now()
+    {
+        var now = new DateTimeOffset(2026, 11, 25, 3, 0, 0, TimeSpan.Zero).AddTicks(5);
+        Assert.Equal(
+            BsonDocument.Parse("{ room: 'club', state: 3, $or: [ { banned: null }, { banned: { $gte: ISODate('2026-11-25T03:00:00Z') } } ] }"),
+            Render(MongoDefinitions.BansInForce("club", now)));
+    }
+
+    [Fact]
+    public void The_membership_compare_and_set_is_one_conditional_update_of_the_room_document()
+    {
+        Assert.Equal(
+            BsonDocument.Parse("{ name: 'club', mv: NumberLong(4), mpend: { $exists: false } }"),
+            Render(MongoDefinitions.RoomAtMembershipVersion("club", 4)));
+        Assert.Equal(
+            BsonDocument.Parse("{ name: 'club', mv: { $in: [null, 0] }, mpend: { $exists: false } }"),
+            Render(MongoDefinitions.RoomAtMembershipVersion("club", 0)));
+
+        var now = new DateTimeOffset(2026, 11, 25, 3, 0, 0, TimeSpan.Zero).AddTicks(5);
+        var member = MembershipDocument.From(RoomMembership.Join("club", Id, "zoë", MemberRole.Member, now), 0, now);
+        var update = Render(MongoDefinitions.BeginMembershipChange(4, [member], 77, now)).AsBsonDocument;
+        Assert.Equal(BsonDocument.Parse("{ v: NumberLong(1) }"), update["$inc"]);
+        var set = update["$set"].AsBsonDocument;
+        Assert.Equal(["mv", "mpend", "pos", "changed", "changed_x"], set.Names.ToArray());
+        Assert.Equal((5L, 77L), (set["mv"].AsInt64, set["pos"].AsInt64));
+        Assert.Equal("zoë", set["mpend"].AsBsonArray.Single()["uname"].AsString);
+
+        Assert.Equal(BsonDocument.Parse($"{{ _id: {IdJson}, mv: NumberLong(5) }}"), Render(MongoDefinitions.RoomSettling(Id, 5)));
+        Assert.Equal(BsonDocument.Parse("{ $unset: { mpend: 1 } }"), Render(MongoDefinitions.EndMembershipChange));
+    }
+
+    [Fact]
+    public void A_topic_update_is_conditional_on_the_previous_version_and_unchanged_identity()
+    {
+        var room = new ChatRoom(Id, "club", null, DateTimeOffset.UnixEpoch, 3) { Kind = RoomKind.Private, MembershipVersion = 2 };
+        Assert.Equal(
+            BsonDocument.Parse($"{{ _id: {IdJson}, v: NumberLong(2), name: 'club', kind: NumberLong(1), mv: NumberLong(2), mpend: {{ $exists: false }} }}"),
+            Render(MongoDefinitions.RoomAtVersion(room)));
+    }
+
+    [Fact]
+    public void The_room_list_and_the_directory_read_ranges_of_indexes()
+    {
+        Assert.Equal(BsonDocument.Parse("{ kind: { $in: [null, 0] } }"), Render(MongoDefinitions.PublicRooms));
+        Assert.Equal(
+            new BsonDocument("name_norm", new BsonDocument { { "$gte", "ZO" }, { "$lt", "ZO" + char.ConvertFromUtf32(0x10FFFF) } }),
+            Render(MongoDefinitions.UsersWithNamePrefix("ZO")));
+        Assert.Equal(BsonDocument.Parse("{ name_norm: 1 }"), Render(MongoDefinitions.NormalizedNameAscending));
+        Assert.Equal(
+            BsonArray.Create(new[]
+            {
+                BsonDocument.Parse("{ $match: { room: { $in: ['a', 'b'] }, state: 0 } }"),
+                BsonDocument.Parse("{ $group: { _id: '$room', n: { $sum: 1 } } }"),
+            }),
+            new BsonArray(MongoDefinitions.MemberCountsPipeline(["a", "b"])));
     }
 
     [Fact]

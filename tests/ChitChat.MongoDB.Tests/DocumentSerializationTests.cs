@@ -59,7 +59,47 @@ public sealed class DocumentSerializationTests
         Assert.Equal(BsonType.Null, systemBson["by"].BsonType);
         Assert.Equal(BsonBinarySubType.UuidStandard, userBson["by"].AsBsonBinaryData.SubType);
         Assert.Equal(UserId, userBson["by"].AsBsonBinaryData.ToGuid(GuidRepresentation.Standard));
-        Assert.Equal(["_id", "name", "by", "created", "created_x", "v", "pos", "changed", "changed_x"], userBson.Names.ToArray());
+        Assert.Equal(["_id", "name", "by", "created", "created_x", "v", "kind", "mv", "pos", "changed", "changed_x"], userBson.Names.ToArray());
+    }
+
+    [Fact]
+    public void Room_kind_topic_and_membership_version_round_trip_and_documents_without_them_read_as_public()
+    {
+        var room = new ChatRoom(Guid.CreateVersion7(), "secret", UserId, SubMillisecond, 4) { Kind = RoomKind.Private, Topic = "Plans ✓", MembershipVersion = 3 };
+        var back = RoundTrip(RoomDocument.From(room, 5, SubMillisecond), out var bson);
+        Assert.Equal(room, back.ToModel());
+        Assert.Equal((1, "Plans ✓", 3L), (bson["kind"].AsInt32, bson["topic"].AsString, bson["mv"].AsInt64));
+        Assert.False(bson.Contains("mpend"));
+
+        // A room stored by an earlier version: no kind, topic or mv.
+        var old = RoomDocument.From(room, 5, SubMillisecond).ToBsonDocument();
+        old.Remove("kind");
+        old.Remove("topic");
+        old.Remove("mv");
+        var model = BsonSerializer.Deserialize<RoomDocument>(old).ToModel();
+        Assert.Equal((RoomKind.Public, (string?)null, 0L), (model.Kind, model.Topic, model.MembershipVersion));
+    }
+
+    [Fact]
+    public void Membership_round_trips_with_exact_optional_times_and_fixed_element_names()
+    {
+        var banned = new RoomMembership("secret", UserId, "Zoë 😀", MembershipState.Banned, MemberRole.Moderator, SubMillisecond.AddHours(1), SubMillisecond.AddDays(2), "spam — ✗", SubMillisecond, 6);
+        var back = RoundTrip(MembershipDocument.From(banned, 9, SubMillisecond), out var bson);
+        Assert.Equal(banned, back.ToModel());
+        Assert.Equal(banned, back.ToChange().Membership);
+        Assert.Equal(DocumentKind.Membership, back.ToChange().Kind);
+        Assert.Equal(RoomMembership.IdFor("secret", UserId), bson["_id"].AsBsonBinaryData.ToGuid(GuidRepresentation.Standard));
+        Assert.Equal(BsonBinarySubType.UuidStandard, bson["uid"].AsBsonBinaryData.SubType);
+        Assert.Equal(
+            ["_id", "room", "uid", "uname", "state", "role", "muted", "muted_x", "banned", "banned_x", "reason", "updated", "updated_x", "v", "pos", "changed", "changed_x"],
+            bson.Names.ToArray());
+
+        var member = RoomMembership.Join("secret", UserId, "zoë", MemberRole.Member, SubMillisecond);
+        var plain = RoundTrip(MembershipDocument.From(member, 10, SubMillisecond), out var plainBson);
+        Assert.Equal(member, plain.ToModel());
+        Assert.Equal(BsonType.Null, plainBson["banned"].BsonType); // stored as null: {banned: null} finds permanent bans
+        Assert.False(plainBson.Contains("muted"));
+        Assert.False(plainBson.Contains("reason"));
     }
 
     [Fact]

@@ -125,6 +125,9 @@ internal static class Data
         var rooms1 = (await AllAsync(expected, DocumentKind.Room)).Select(c => c.Room!).OrderBy(r => r.Id).ToList();
         var rooms2 = (await AllAsync(actual, DocumentKind.Room)).Select(c => c.Room!).OrderBy(r => r.Id).ToList();
         Assert.True(rooms1.SequenceEqual(rooms2), $"{phase}: rooms differ ({rooms1.Count} vs {rooms2.Count}).");
+        var ms1 = (await AllAsync(expected, DocumentKind.Membership)).Select(c => c.Membership!).OrderBy(m => m.Id).ToList();
+        var ms2 = (await AllAsync(actual, DocumentKind.Membership)).Select(c => c.Membership!).OrderBy(m => m.Id).ToList();
+        Assert.True(ms1.SequenceEqual(ms2), $"{phase}: memberships differ ({ms1.Count} vs {ms2.Count}).");
         var m1 = (await AllAsync(expected, DocumentKind.Message)).Select(c => c.Message!).OrderBy(m => m.Room, StringComparer.Ordinal).ThenBy(m => m.Seq).ToList();
         var m2 = (await AllAsync(actual, DocumentKind.Message)).Select(c => c.Message!).OrderBy(m => m.Room, StringComparer.Ordinal).ThenBy(m => m.Seq).ToList();
         Assert.Equal(m1.Count, m2.Count);
@@ -152,7 +155,7 @@ internal static class Data
 }
 
 /// <summary>A store wrapper that can go down (every call throws <see cref="ChatStoreUnavailableException"/>) and intercept replication writes.</summary>
-internal sealed class FaultyStore(IChatStore inner) : IChatStore, IUserStore, IRoomStore, IMessageStore, IReplicationStore
+internal sealed class FaultyStore(IChatStore inner) : IChatStore, IUserStore, IRoomStore, IMessageStore, IMembershipStore, IReplicationStore
 {
     public volatile bool Down;
 
@@ -174,6 +177,8 @@ internal sealed class FaultyStore(IChatStore inner) : IChatStore, IUserStore, IR
 
     public IMessageStore Messages => this;
 
+    public IMembershipStore Memberships => this;
+
     public IReplicationStore Replication => this;
 
     public Task InitializeAsync(CancellationToken cancellationToken = default) => Guard(() => inner.InitializeAsync(cancellationToken));
@@ -187,6 +192,24 @@ internal sealed class FaultyStore(IChatStore inner) : IChatStore, IUserStore, IR
     Task<ChatUser?> IUserStore.FindByNameAsync(string userName, CancellationToken cancellationToken) => Guard(() => inner.Users.FindByNameAsync(userName, cancellationToken));
 
     public Task<bool> TryCreateAsync(ChatRoom room, CancellationToken cancellationToken = default) => Guard(() => inner.Rooms.TryCreateAsync(room, cancellationToken));
+
+    public Task<IReadOnlyList<ChatUser>> SearchByNamePrefixAsync(string prefix, int limit, CancellationToken cancellationToken = default) => Guard(() => inner.Users.SearchByNamePrefixAsync(prefix, limit, cancellationToken));
+
+    public Task<bool> TryCreateWithMembersAsync(ChatRoom room, IReadOnlyList<RoomMembership> members, CancellationToken cancellationToken = default) => Guard(() => inner.Rooms.TryCreateWithMembersAsync(room, members, cancellationToken));
+
+    public Task<bool> TryUpdateAsync(ChatRoom room, CancellationToken cancellationToken = default) => Guard(() => inner.Rooms.TryUpdateAsync(room, cancellationToken));
+
+    public Task<IReadOnlyList<RoomListEntry>> ListForUserAsync(Guid userId, CancellationToken cancellationToken = default) => Guard(() => inner.Rooms.ListForUserAsync(userId, cancellationToken));
+
+    Task<RoomMembership?> IMembershipStore.FindAsync(string room, Guid userId, CancellationToken cancellationToken) => Guard(() => inner.Memberships.FindAsync(room, userId, cancellationToken));
+
+    public Task<IReadOnlyList<RoomMembership>> ListMembersAsync(string room, CancellationToken cancellationToken = default) => Guard(() => inner.Memberships.ListMembersAsync(room, cancellationToken));
+
+    public Task<IReadOnlyList<RoomMembership>> ListBansAsync(string room, DateTimeOffset now, CancellationToken cancellationToken = default) => Guard(() => inner.Memberships.ListBansAsync(room, now, cancellationToken));
+
+    public Task<long> CountMembersAsync(string room, CancellationToken cancellationToken = default) => Guard(() => inner.Memberships.CountMembersAsync(room, cancellationToken));
+
+    public Task<bool> TryApplyAsync(string room, long expectedMembershipVersion, IReadOnlyList<RoomMembership> writes, CancellationToken cancellationToken = default) => Guard(() => inner.Memberships.TryApplyAsync(room, expectedMembershipVersion, writes, cancellationToken));
 
     Task<ChatRoom?> IRoomStore.FindByNameAsync(string name, CancellationToken cancellationToken) => Guard(() => inner.Rooms.FindByNameAsync(name, cancellationToken));
 

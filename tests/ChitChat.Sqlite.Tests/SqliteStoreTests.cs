@@ -35,10 +35,10 @@ public sealed class SqliteStoreTests : IDisposable
 
         using var raw = Raw(file);
         Assert.Equal(SqliteChatStore.SchemaVersion, Convert.ToInt32(Scalar(raw, "PRAGMA user_version;")));
-        Assert.Equal(2, SqliteChatStore.SchemaVersion);
+        Assert.Equal(3, SqliteChatStore.SchemaVersion);
         Assert.Equal("wal", Scalar(raw, "PRAGMA journal_mode;"));
         Assert.Equal(1L, Scalar(raw, "SELECT COUNT(*) FROM rooms;"));
-        foreach (var table in new[] { "users", "rooms", "messages", "room_sequences", "change_position", "replica_checkpoints" })
+        foreach (var table in new[] { "users", "rooms", "messages", "room_sequences", "change_position", "replica_checkpoints", "memberships" })
         {
             Assert.Equal(1L, Scalar(raw, $"SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}';"));
         }
@@ -230,6 +230,136 @@ public sealed class SqliteStoreTests : IDisposable
         Assert.Equal(SqliteChatStore.SchemaVersion, Convert.ToInt32(Scalar(check, "PRAGMA user_version;")));
         Assert.Equal(1L, Scalar(check, "SELECT COUNT(*) FROM pragma_table_info('messages') WHERE name = 'origin';"));
         Assert.Equal("ok", Scalar(check, "PRAGMA integrity_check;"));
+    }
+
+    [Fact]
+    public async Task A_file_of_schema_version_2_is_upgraded_in_place_its_rooms_become_public_and_take_members()
+    {
+        // The shape schema version 2 created, made by hand (not by the store), with a room and a message in it.
+        var file = _directory.File("v2.db");
+        var roomId = Guid.CreateVersion7();
+        var creator = Guid.CreateVersion7();
+        using (var raw = Raw(file))
+        {
+            Scalar(raw, "PRAGMA journal_mode = WAL;");
+            Execute(raw, """
+                CREATE TABLE users (id TEXT NOT NULL PRIMARY KEY, user_name TEXT NOT NULL, normalized_user_name TEXT NOT NULL,
+                    first_name TEXT NULL, last_name TEXT NULL, password_hash TEXT NOT NULL, created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL, version INTEGER NOT NULL, position INTEGER NOT NULL, changed_at INTEGER NOT NULL);
+                CREATE UNIQUE INDEX ux_users_normalized_user_name ON users (normalized_user_name);
+                CREATE UNIQUE INDEX ux_users_position ON users (position);
+                CREATE TABLE rooms (id TEXT NOT NULL PRIMARY KEY, name TEXT NOT NULL, created_by TEXT NULL, created_at INTEGER NOT NULL,
+                    version INTEGER NOT NULL, position INTEGER NOT NULL, changed_at INTEGER NOT NULL);
+                CREATE UNIQUE INDEX ux_rooms_name ON rooms (name);
+                CREATE UNIQUE INDEX ux_rooms_position ON rooms (position);
+                CREATE TABLE messages (id TEXT NOT NULL PRIMARY KEY, room TEXT NOT NULL, seq INTEGER NOT NULL, author_id TEXT NOT NULL,
+                    author_name TEXT NOT NULL, text TEXT NOT NULL, sent_at INTEGER NOT NULL, client_message_id TEXT NULL,
+                    version INTEGER NOT NULL, position INTEGER NOT NULL, changed_at INTEGER NOT NULL, origin TEXT NULL);
+                CREATE UNIQUE INDEX ux_messages_room_seq ON messages (room, seq);
+                CREATE UNIQUE INDEX ux_messages_room_client_message_id ON messages (room, client_message_id) WHERE client_message_id IS NOT NULL;
+                CREATE UNIQUE INDEX ux_messages_position ON messages (position);
+                CREATE TABLE room_sequences (room TEXT NOT NULL PRIMARY KEY, last_seq INTEGER NOT NULL) WITHOUT ROWID;
+                CREATE TABLE change_position (id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL);
+                CREATE TABLE replica_checkpoints (source_id TEXT NOT NULL PRIMARY KEY, position INTEGER NOT NULL,
+                    fencing_token INTEGER NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID;
+                PRAGMA user_version = 2;
+                """);
+            Execute(raw, $"""
+                INSERT INTO rooms VALUES ('{roomId:D}', 'old', '{creator:D}', 0, 1, 1, 0);
+                INSERT INTO messages VALUES ('{Guid.CreateVersion7():D}', 'old', 1, '{Guid.Empty:D}', 'author', 'from v2', 0, NULL, 1, 2, 0, NULL);
+                INSERT INTO room_sequences VALUES ('old', 1);
+                INSERT INTO change_position VALUES (1, 2);
+                """);
+        }
+
+        await using (var store = Open(file))
+        {
+            var old = await store.Rooms.FindByNameAsync("old").WaitAsync(Timeout);
+            Assert.Equal(new ChatRoom(roomId, "old", creator, new DateTimeOffset(0, TimeSpan.Zero), 1), old);
+            Assert.Equal((RoomKind.Public, (string?)null, 0L), (old!.Kind, old.Topic, old.MembershipVersion));
+
+            var member = RoomMembership.Join("old", creator, "creator", MemberRole.Owner, DateTimeOffset.UtcNow);
+            Assert.True(await store.Memberships.TryApplyAsync("old", 0, [member]).WaitAsync(Timeout));
+            var entry = Assert.Single(await store.Rooms.ListForUserAsync(creator).WaitAsync(Timeout));
+            Assert.Equal((member, 1L, 1L), (entry.Membership, entry.LastSeq, entry.MemberCount));
+            // The message, the membership and the room at its new version (membership version 1): each document once, at its latest change.
+            var changes = (await store.Replication.ReadChangesAsync(0, 10).WaitAsync(Timeout)).Changes;
+            Assert.Equal([DocumentKind.Message, DocumentKind.Membership, DocumentKind.Room], changes.Select(c => c.Kind));
+            Assert.Equal((2L, 1L), (changes[2].Room!.Version, changes[2].Room!.MembershipVersion));
+        }
+
+        using var check = Raw(file);
+        Assert.Equal(3, Convert.ToInt32(Scalar(check, "PRAGMA user_version;")));
+        Assert.Equal("ok", Scalar(check, "PRAGMA integrity_check;"));
+    }
+
+    [Fact]
+    public async Task Two_stores_on_one_file_race_to_create_a_direct_room_and_to_change_its_memberships_and_one_wins_each_time()
+    {
+        // Two writer loops on one file, like two processes: the compare-and-sets are decided inside BEGIN IMMEDIATE.
+        var file = _directory.File("two-nodes.db");
+        await using var first = Open(file);
+        await using var second = Open(file);
+        await first.InitializeAsync().WaitAsync(Timeout);
+        await second.InitializeAsync().WaitAsync(Timeout);
+        var now = DateTimeOffset.UtcNow;
+        for (var round = 0; round < 10; round++)
+        {
+            var (a, b) = (Guid.CreateVersion7(), Guid.CreateVersion7());
+            var name = ChatRoom.DirectRoomName([a, b]);
+            IReadOnlyList<RoomMembership> Members(string tag) =>
+                [RoomMembership.Join(name, a, "a-" + tag, MemberRole.Member, now), RoomMembership.Join(name, b, "b-" + tag, MemberRole.Member, now)];
+
+            var created = await Task.WhenAll(
+                Task.Run(() => first.Rooms.TryCreateWithMembersAsync(Room(name) with { Kind = RoomKind.Direct }, Members("first"))),
+                Task.Run(() => second.Rooms.TryCreateWithMembersAsync(Room(name) with { Kind = RoomKind.Direct }, Members("second")))).WaitAsync(Timeout);
+            Assert.Equal(1, created.Count(c => c));
+            var tag = created[0] ? "first" : "second";
+            Assert.Equal(Members(tag), await second.Memberships.ListMembersAsync(name).WaitAsync(Timeout));
+
+            var stored = Members(tag);
+            var applied = await Task.WhenAll(
+                Task.Run(() => first.Memberships.TryApplyAsync(name, 0, [stored[0].Next(now, m => m with { State = MembershipState.Left })])),
+                Task.Run(() => second.Memberships.TryApplyAsync(name, 0, [stored[1].Next(now, m => m with { State = MembershipState.Left })]))).WaitAsync(Timeout);
+            Assert.Equal(1, applied.Count(c => c));
+            Assert.Equal(1, await first.Memberships.CountMembersAsync(name).WaitAsync(Timeout));
+            Assert.Equal(1, (await second.Rooms.FindByNameAsync(name).WaitAsync(Timeout))!.MembershipVersion);
+        }
+    }
+
+    [Fact]
+    public async Task Membership_reads_the_room_list_and_the_directory_are_served_by_indexes()
+    {
+        var file = _directory.File("plans.db");
+        await using (var store = Open(file))
+        {
+            await store.InitializeAsync().WaitAsync(Timeout);
+        }
+
+        using var raw = Raw(file);
+        Execute(raw, "ANALYZE;");
+        foreach (var sql in new[] { SqliteChatStore.SelectRoomList, SqliteChatStore.SelectMembers, SqliteChatStore.SelectBans, SqliteChatStore.CountMembers, SqliteChatStore.SearchUsers, SqliteChatStore.SelectMembershipsOfUser, SqliteChatStore.SelectMembership })
+        {
+            using var command = raw.CreateCommand();
+            command.CommandText = "EXPLAIN QUERY PLAN " + sql;
+            foreach (var name in new[] { "$user", "$room", "$now", "$low", "$high", "$limit" })
+            {
+                command.Parameters.AddWithValue(name, name == "$limit" || name == "$now" ? 1L : "x");
+            }
+
+            var plan = new List<string>();
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    plan.Add(reader.GetString(3));
+                }
+            }
+
+            // Only the CTE of visible rooms (already narrowed by indexes) may be scanned; every table access is a SEARCH.
+            var scans = plan.Where(p => p.StartsWith("SCAN", StringComparison.Ordinal) && p != "SCAN v").ToList();
+            Assert.True(scans.Count == 0, $"{sql}\n{string.Join("\n", plan)}");
+        }
     }
 
     [Fact]

@@ -4,7 +4,7 @@ using ChitChat.Storage;
 namespace ChitChat.InMemory;
 
 /// <summary>A complete store in process memory: for tests, demos and as the reference implementation of the contracts. Nothing survives a restart.</summary>
-public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMessageStore, IReplicationStore
+public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMessageStore, IMembershipStore, IReplicationStore
 {
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
@@ -17,6 +17,9 @@ public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMes
     private readonly Dictionary<(string Room, string Key), ChatMessage> _idempotency = [];
     private readonly SortedDictionary<long, ChangeRecord> _changes = [];
     private readonly Dictionary<string, ReplicaCheckpoint> _checkpoints = new(StringComparer.Ordinal);
+    private readonly SortedSet<string> _sortedUserNames = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Dictionary<Guid, (RoomMembership Membership, long Position)>> _memberships = new(StringComparer.Ordinal);
+    private readonly Dictionary<Guid, HashSet<string>> _roomsOfUser = [];
     private long _position;
 
     /// <summary>Initializes a new instance.</summary>
@@ -37,6 +40,9 @@ public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMes
 
     /// <inheritdoc />
     public IMessageStore Messages => this;
+
+    /// <inheritdoc />
+    public IMembershipStore Memberships => this;
 
     /// <inheritdoc />
     public IReplicationStore Replication => this;
@@ -79,9 +85,29 @@ public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMes
         }
     }
 
-    Task<bool> IRoomStore.TryCreateAsync(ChatRoom room, CancellationToken cancellationToken)
+    Task<IReadOnlyList<ChatUser>> IUserStore.SearchByNamePrefixAsync(string prefix, int limit, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(room);
+        ArgumentNullException.ThrowIfNull(prefix);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        var normalized = ChatUser.Normalize(prefix);
+        lock (_gate)
+        {
+            // A sorted index: the matches are one contiguous range starting at the prefix.
+            IEnumerable<string> range = _sortedUserNames.Max is { } max && string.CompareOrdinal(max, normalized) >= 0
+                ? _sortedUserNames.GetViewBetween(normalized, max)
+                : [];
+            var found = range
+                .TakeWhile(name => name.StartsWith(normalized, StringComparison.Ordinal))
+                .Take(limit)
+                .Select(name => _users[_userNames[name]].User)
+                .ToArray();
+            return Task.FromResult<IReadOnlyList<ChatUser>>(found);
+        }
+    }
+
+    Task<bool> IRoomStore.TryCreateWithMembersAsync(ChatRoom room, IReadOnlyList<RoomMembership> members, CancellationToken cancellationToken)
+    {
+        StoreArguments.CheckInitialMembers(room, members);
         lock (_gate)
         {
             if (_roomNames.ContainsKey(room.Name) || _rooms.ContainsKey(room.Id))
@@ -90,6 +116,129 @@ public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMes
             }
 
             PutRoom(room);
+            foreach (var member in members)
+            {
+                PutMembership(member);
+            }
+
+            return Task.FromResult(true);
+        }
+    }
+
+    Task<bool> IRoomStore.TryUpdateAsync(ChatRoom room, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        lock (_gate)
+        {
+            if (!_rooms.TryGetValue(room.Id, out var current)
+                || current.Room.Version != room.Version - 1
+                || current.Room.Name != room.Name
+                || current.Room.Kind != room.Kind
+                || current.Room.MembershipVersion != room.MembershipVersion)
+            {
+                return Task.FromResult(false);
+            }
+
+            PutRoom(room);
+            return Task.FromResult(true);
+        }
+    }
+
+    Task<IReadOnlyList<RoomListEntry>> IRoomStore.ListForUserAsync(Guid userId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var entries = new List<RoomListEntry>();
+            var mine = _roomsOfUser.GetValueOrDefault(userId);
+            foreach (var (room, _) in _rooms.Values)
+            {
+                var membership = mine is not null && mine.Contains(room.Name) ? _memberships[room.Name][userId].Membership : null;
+                var isMember = membership is { IsMember: true };
+                if (room.Kind != RoomKind.Public && !isMember)
+                {
+                    continue;
+                }
+
+                entries.Add(new RoomListEntry(room, isMember ? membership : null, LastSeq(room.Name), CountMembers(room.Name)));
+            }
+
+            entries.Sort(static (a, b) => string.CompareOrdinal(a.Room.Name, b.Room.Name));
+            return Task.FromResult<IReadOnlyList<RoomListEntry>>(entries);
+        }
+    }
+
+    Task<RoomMembership?> IMembershipStore.FindAsync(string room, Guid userId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        lock (_gate)
+        {
+            return Task.FromResult(_memberships.TryGetValue(room, out var members) && members.TryGetValue(userId, out var m) ? m.Membership : null);
+        }
+    }
+
+    Task<IReadOnlyList<RoomMembership>> IMembershipStore.ListMembersAsync(string room, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        lock (_gate)
+        {
+            IReadOnlyList<RoomMembership> members = _memberships.TryGetValue(room, out var all)
+                ? all.Values.Select(m => m.Membership).Where(m => m.IsMember)
+                    .OrderByDescending(m => m.Role).ThenBy(m => m.UserName, StringComparer.Ordinal).ThenBy(m => m.UserId).ToArray()
+                : [];
+            return Task.FromResult(members);
+        }
+    }
+
+    Task<IReadOnlyList<RoomMembership>> IMembershipStore.ListBansAsync(string room, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        lock (_gate)
+        {
+            IReadOnlyList<RoomMembership> bans = _memberships.TryGetValue(room, out var all)
+                ? all.Values.Select(m => m.Membership).Where(m => m.IsBannedAt(now))
+                    .OrderBy(m => m.UserName, StringComparer.Ordinal).ThenBy(m => m.UserId).ToArray()
+                : [];
+            return Task.FromResult(bans);
+        }
+    }
+
+    Task<long> IMembershipStore.CountMembersAsync(string room, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        lock (_gate)
+        {
+            return Task.FromResult(CountMembers(room));
+        }
+    }
+
+    Task<bool> IMembershipStore.TryApplyAsync(string room, long expectedMembershipVersion, IReadOnlyList<RoomMembership> writes, CancellationToken cancellationToken)
+    {
+        StoreArguments.CheckMembershipWrites(room, writes);
+        lock (_gate)
+        {
+            if (!_roomNames.TryGetValue(room, out var id))
+            {
+                return Task.FromResult(false);
+            }
+
+            var current = _rooms[id].Room;
+            if (current.MembershipVersion != expectedMembershipVersion)
+            {
+                return Task.FromResult(false);
+            }
+
+            var stored = _memberships.GetValueOrDefault(room);
+            foreach (var write in writes)
+            {
+                StoreArguments.CheckNewerThanStored(write, stored is not null && stored.TryGetValue(write.UserId, out var old) ? old.Membership.Version : null);
+            }
+
+            foreach (var write in writes)
+            {
+                PutMembership(write);
+            }
+
+            PutRoom(current with { MembershipVersion = current.MembershipVersion + 1, Version = current.Version + 1 });
             return Task.FromResult(true);
         }
     }
@@ -165,7 +314,7 @@ public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMes
     {
         lock (_gate)
         {
-            return Task.FromResult(_messages.TryGetValue(room, out var list) && list.Count > 0 ? list[^1].Seq : 0L);
+            return Task.FromResult(LastSeq(room));
         }
     }
 
@@ -221,6 +370,7 @@ public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMes
                 {
                     DocumentKind.User => UpsertUser(change.User!),
                     DocumentKind.Room => UpsertRoom(change.Room!),
+                    DocumentKind.Membership => UpsertMembership(change.Membership!),
                     _ => UpsertMessage(change.Message!),
                 };
             }
@@ -244,6 +394,10 @@ public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMes
             {
                 DocumentKind.User => _users.Values.OrderBy(u => u.User.Id).Select(u => ChangeRecord.ForUser(u.Position, now, u.User)).ToArray(),
                 DocumentKind.Room => _rooms.Values.OrderBy(r => r.Room.Id).Select(r => ChangeRecord.ForRoom(r.Position, now, r.Room)).ToArray(),
+                DocumentKind.Membership => _memberships.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+                    .SelectMany(kv => kv.Value.Values.OrderBy(m => m.Membership.UserId))
+                    .Select(m => ChangeRecord.ForMembership(m.Position, now, m.Membership))
+                    .ToArray(),
                 _ => _messages.OrderBy(kv => kv.Key, StringComparer.Ordinal)
                     .SelectMany(kv => kv.Value)
                     .Select(m => ChangeRecord.ForMessage(_messagePositions[m.Id], now, m))
@@ -272,6 +426,46 @@ public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMes
 
     private long NextPosition() => ++_position;
 
+    private long LastSeq(string room) => _messages.TryGetValue(room, out var list) && list.Count > 0 ? list[^1].Seq : 0L;
+
+    private long CountMembers(string room) => _memberships.TryGetValue(room, out var all) ? all.Values.Count(m => m.Membership.IsMember) : 0L;
+
+    private void PutMembership(RoomMembership membership)
+    {
+        var position = NextPosition();
+        if (!_memberships.TryGetValue(membership.Room, out var members))
+        {
+            _memberships[membership.Room] = members = [];
+        }
+
+        if (members.TryGetValue(membership.UserId, out var old))
+        {
+            _changes.Remove(old.Position);
+        }
+
+        members[membership.UserId] = (membership, position);
+        if (!_roomsOfUser.TryGetValue(membership.UserId, out var rooms))
+        {
+            _roomsOfUser[membership.UserId] = rooms = new HashSet<string>(StringComparer.Ordinal);
+        }
+
+        rooms.Add(membership.Room);
+        _changes[position] = ChangeRecord.ForMembership(position, _time.GetUtcNow(), membership);
+    }
+
+    private int UpsertMembership(RoomMembership membership)
+    {
+        if (_memberships.TryGetValue(membership.Room, out var members)
+            && members.TryGetValue(membership.UserId, out var current)
+            && current.Membership.Version >= membership.Version)
+        {
+            return 0;
+        }
+
+        PutMembership(membership);
+        return 1;
+    }
+
     private void PutUser(ChatUser user)
     {
         var position = NextPosition();
@@ -279,10 +473,12 @@ public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMes
         {
             _changes.Remove(old.Position);
             _userNames.Remove(old.User.NormalizedUserName);
+            _sortedUserNames.Remove(old.User.NormalizedUserName);
         }
 
         _users[user.Id] = (user, position);
         _userNames[user.NormalizedUserName] = user.Id;
+        _sortedUserNames.Add(user.NormalizedUserName);
         _changes[position] = ChangeRecord.ForUser(position, _time.GetUtcNow(), user);
     }
 
@@ -392,6 +588,7 @@ public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMes
             _changes.Remove(_users[holder].Position);
             _users.Remove(holder);
             _userNames.Remove(user.NormalizedUserName);
+            _sortedUserNames.Remove(user.NormalizedUserName);
         }
 
         PutUser(user);

@@ -81,14 +81,15 @@ public sealed partial class RoomService
     /// <param name="name">The room name.</param>
     /// <param name="creator">The creator.</param>
     /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
-    /// <returns>The room.</returns>
+    /// <returns>The room; its creator is its owner (one atomic step with the room).</returns>
     /// <exception cref="ChatException"><see cref="ChatErrorCodes.RoomExists"/>.</exception>
     public async Task<ChatRoom> CreateAsync(RoomName name, ChatIdentity creator, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(name);
         var now = _time.GetUtcNow();
         var room = new ChatRoom(Guid.CreateVersion7(now), name.Value, creator.UserId, now, 1);
-        if (!await _store.Rooms.TryCreateAsync(room, cancellationToken).ConfigureAwait(false))
+        var owner = RoomMembership.Join(name.Value, creator.UserId, creator.UserName, MemberRole.Owner, now);
+        if (!await _store.Rooms.TryCreateWithMembersAsync(room, [owner], cancellationToken).ConfigureAwait(false))
         {
             throw new ChatException(ChatErrorCodes.RoomExists, $"The room '{name}' already exists.");
         }

@@ -18,6 +18,9 @@ public interface IChatStore
     /// <summary>Gets the message store.</summary>
     IMessageStore Messages { get; }
 
+    /// <summary>Gets the membership store (memberships, roles, mutes, bans).</summary>
+    IMembershipStore Memberships { get; }
+
     /// <summary>Gets the change feed and replica sink of this store.</summary>
     IReplicationStore Replication { get; }
 
@@ -52,16 +55,64 @@ public interface IUserStore
     /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
     /// <returns>The user, or <see langword="null"/>.</returns>
     Task<ChatUser?> FindByNameAsync(string userName, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The user directory: users whose normalized name (<see cref="ChatUser.Normalize"/>) starts with the normalized
+    /// <paramref name="prefix"/>, ordered by normalized name (ordinal), at most <paramref name="limit"/>. Served by the
+    /// unique index on the normalized name (a range scan), never by scanning every user. An empty prefix lists the first users.
+    /// </summary>
+    /// <param name="prefix">The prefix, any case.</param>
+    /// <param name="limit">The most users to return; at least 1.</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The users.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is less than 1.</exception>
+    Task<IReadOnlyList<ChatUser>> SearchByNamePrefixAsync(string prefix, int limit, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Rooms, unique by name (a lower-case slug).</summary>
 public interface IRoomStore
 {
-    /// <summary>Creates a room unless the name is taken.</summary>
+    /// <summary>Creates a room without members unless the name is taken (the same as
+    /// <see cref="TryCreateWithMembersAsync"/> with no members).</summary>
     /// <param name="room">The room with version 1.</param>
     /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
     /// <returns><see langword="true"/> when created; <see langword="false"/> when the name is taken (nothing changes).</returns>
-    Task<bool> TryCreateAsync(ChatRoom room, CancellationToken cancellationToken = default);
+    Task<bool> TryCreateAsync(ChatRoom room, CancellationToken cancellationToken = default) =>
+        TryCreateWithMembersAsync(room, [], cancellationToken);
+
+    /// <summary>
+    /// Creates a room and its initial memberships (the creator as owner; every member of a direct room) in one atomic step,
+    /// unless the name (or the id) is taken. When two nodes create the same name at once, exactly one create succeeds and
+    /// the other returns <see langword="false"/> having written nothing: the room then holds the winner's members only.
+    /// </summary>
+    /// <param name="room">The room with version 1.</param>
+    /// <param name="members">The initial memberships: each of <paramref name="room"/>'s name, a distinct user, version at least 1.</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns><see langword="true"/> when created; <see langword="false"/> when the name or id is taken (nothing changes).</returns>
+    /// <exception cref="ArgumentException">A membership names another room, a user twice, or has a version below 1 (nothing is stored).</exception>
+    Task<bool> TryCreateWithMembersAsync(ChatRoom room, IReadOnlyList<RoomMembership> members, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Replaces a room document (its topic) by compare-and-set on the version: succeeds only when the stored room with
+    /// <paramref name="room"/>'s id has version <c>room.Version - 1</c> and the same name, kind and
+    /// <see cref="ChatRoom.MembershipVersion"/>. The caller reads the room, changes it with <c>Version + 1</c>, and on
+    /// <see langword="false"/> reads again and decides again.
+    /// </summary>
+    /// <param name="room">The new version of the room.</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns><see langword="true"/> when replaced; <see langword="false"/> on a conflict or an unknown room (nothing changes).</returns>
+    Task<bool> TryUpdateAsync(ChatRoom room, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The caller's room list: every public room, and the private and direct rooms where <paramref name="userId"/>'s
+    /// membership has state <see cref="MembershipState.Member"/>; each with the user's membership (when a member), the
+    /// room's last sequence number and member count. Ordered by room name. Computed from indexes (memberships by user and
+    /// state, rooms by kind, members by room and state), not by reading every room's history.
+    /// </summary>
+    /// <param name="userId">The user.</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The rooms visible to the user.</returns>
+    Task<IReadOnlyList<RoomListEntry>> ListForUserAsync(Guid userId, CancellationToken cancellationToken = default);
 
     /// <summary>Finds a room by name.</summary>
     /// <param name="name">The normalized (lower-case) room name.</param>
@@ -73,6 +124,135 @@ public interface IRoomStore
     /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
     /// <returns>The rooms.</returns>
     Task<IReadOnlyList<ChatRoom>> ListAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>
+/// Memberships: one document per (room, user), never deleted (see <see cref="MembershipState"/>). Changes that must not
+/// interleave (two owners demoting each other, the last owner leaving) go through <see cref="TryApplyAsync"/>, a
+/// compare-and-set on the room's <see cref="ChatRoom.MembershipVersion"/> that covers all of the room's memberships.
+/// </summary>
+public interface IMembershipStore
+{
+    /// <summary>Finds the membership of a user in a room, in any state.</summary>
+    /// <param name="room">The room name.</param>
+    /// <param name="userId">The user.</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The membership, or <see langword="null"/> when the user never had one.</returns>
+    Task<RoomMembership?> FindAsync(string room, Guid userId, CancellationToken cancellationToken = default);
+
+    /// <summary>Lists a room's members (state <see cref="MembershipState.Member"/>), owners first, then moderators, then
+    /// members, each group by user name (ordinal), then by user id.</summary>
+    /// <param name="room">The room name.</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The members (empty for an unknown room).</returns>
+    Task<IReadOnlyList<RoomMembership>> ListMembersAsync(string room, CancellationToken cancellationToken = default);
+
+    /// <summary>Lists a room's bans in force at <paramref name="now"/> (state <see cref="MembershipState.Banned"/> and
+    /// <see cref="RoomMembership.BannedUntil"/> <see langword="null"/> or later than <paramref name="now"/>), by user name (ordinal), then user id.</summary>
+    /// <param name="room">The room name.</param>
+    /// <param name="now">The current time.</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The bans.</returns>
+    Task<IReadOnlyList<RoomMembership>> ListBansAsync(string room, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>Counts a room's members (state <see cref="MembershipState.Member"/>); exact, also right after concurrent changes.</summary>
+    /// <param name="room">The room name.</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The number of members.</returns>
+    Task<long> CountMembersAsync(string room, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Applies membership changes atomically, by compare-and-set on the room. The caller reads the room first (its
+    /// <see cref="ChatRoom.MembershipVersion"/>), then the memberships it decides on, and passes that version: a change
+    /// applied between the two reads makes the call fail rather than apply a decision made on older state. When the room's stored
+    /// <see cref="ChatRoom.MembershipVersion"/> equals <paramref name="expectedMembershipVersion"/>, upserts every write and
+    /// increments the room's <see cref="ChatRoom.MembershipVersion"/> and <see cref="ChatRoom.Version"/> by one, as one
+    /// step; otherwise writes nothing. Of several concurrent calls with the same expected version at most one applies;
+    /// the others get <see langword="false"/>, read again (room, then memberships) and decide again.
+    /// </summary>
+    /// <param name="room">The room name.</param>
+    /// <param name="expectedMembershipVersion">The <see cref="ChatRoom.MembershipVersion"/> of the room the decision was made on.</param>
+    /// <param name="writes">The new versions of the memberships: each of <paramref name="room"/>, a distinct user, with a
+    /// version greater than the stored one's (1 for a new membership; use <see cref="RoomMembership.Next"/>).</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns><see langword="true"/> when applied; <see langword="false"/> when the version did not match or the room does not exist (nothing changes).</returns>
+    /// <exception cref="ArgumentException"><paramref name="writes"/> is empty, names another room or a user twice, or a write's
+    /// version is not greater than the stored one's (nothing is stored).</exception>
+    Task<bool> TryApplyAsync(string room, long expectedMembershipVersion, IReadOnlyList<RoomMembership> writes, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Checks of the store contracts' arguments, shared by the providers so that every store refuses the same input.</summary>
+public static class StoreArguments
+{
+    /// <summary>Checks the initial memberships of a room being created (see <see cref="IRoomStore.TryCreateWithMembersAsync"/>).</summary>
+    /// <param name="room">The room.</param>
+    /// <param name="members">The memberships.</param>
+    /// <exception cref="ArgumentException">A membership names another room, a user twice, or has a version below 1.</exception>
+    public static void CheckInitialMembers(ChatRoom room, IReadOnlyList<RoomMembership> members)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        ArgumentNullException.ThrowIfNull(members);
+        CheckMemberships(room.Name, members, nameof(members));
+    }
+
+    /// <summary>Checks a batch of membership writes (see <see cref="IMembershipStore.TryApplyAsync"/>), without the stored versions.</summary>
+    /// <param name="room">The room name.</param>
+    /// <param name="writes">The writes.</param>
+    /// <exception cref="ArgumentException"><paramref name="writes"/> is empty, names another room or a user twice, or a version is below 1.</exception>
+    public static void CheckMembershipWrites(string room, IReadOnlyList<RoomMembership> writes)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        ArgumentNullException.ThrowIfNull(writes);
+        if (writes.Count == 0)
+        {
+            throw new ArgumentException("At least one membership write is required.", nameof(writes));
+        }
+
+        CheckMemberships(room, writes, nameof(writes));
+    }
+
+    /// <summary>Checks that a write's version follows the stored one's.</summary>
+    /// <param name="write">The write.</param>
+    /// <param name="storedVersion">The stored version, or <see langword="null"/> for a new membership.</param>
+    /// <exception cref="ArgumentException">The version is not greater than the stored one.</exception>
+    public static void CheckNewerThanStored(RoomMembership write, long? storedVersion)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        if (storedVersion is { } stored && write.Version <= stored)
+        {
+            throw new ArgumentException(
+                $"The membership of user {write.UserId} in room '{write.Room}' has version {write.Version}, not greater than the stored {stored}.", "writes");
+        }
+    }
+
+    private static void CheckMemberships(string room, IReadOnlyList<RoomMembership> memberships, string parameter)
+    {
+        var users = new HashSet<Guid>();
+        foreach (var m in memberships)
+        {
+            if (m is null)
+            {
+                throw new ArgumentException("A membership is null.", parameter);
+            }
+
+            if (!string.Equals(m.Room, room, StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"A membership of room '{m.Room}' was given for room '{room}'.", parameter);
+            }
+
+            if (!users.Add(m.UserId))
+            {
+                throw new ArgumentException($"User {m.UserId} appears twice.", parameter);
+            }
+
+            if (m.Version < 1)
+            {
+                throw new ArgumentException($"The membership of user {m.UserId} has version {m.Version}; versions start at 1.", parameter);
+            }
+
+            ArgumentNullException.ThrowIfNull(m.UserName, parameter);
+        }
+    }
 }
 
 /// <summary>Append-only messages with a gap-free per-room sequence.</summary>

@@ -11,6 +11,8 @@ public enum DocumentKind
     Room = 2,
     /// <summary>A <see cref="ChatMessage"/>.</summary>
     Message = 3,
+    /// <summary>A <see cref="RoomMembership"/> (its id is <see cref="RoomMembership.Id"/>).</summary>
+    Membership = 4,
 }
 
 /// <summary>One change in a store's change feed: the full document as it is after the change.</summary>
@@ -28,12 +30,16 @@ public sealed record ChangeRecord(
     ChatRoom? Room = null,
     ChatMessage? Message = null)
 {
+    /// <summary>Gets the membership, when <see cref="Kind"/> is <see cref="DocumentKind.Membership"/>.</summary>
+    public RoomMembership? Membership { get; init; }
+
     /// <summary>Gets the document's id.</summary>
     [JsonIgnore]
     public Guid DocumentId => Kind switch
     {
         DocumentKind.User => User!.Id,
         DocumentKind.Room => Room!.Id,
+        DocumentKind.Membership => Membership!.Id,
         _ => Message!.Id,
     };
 
@@ -43,6 +49,7 @@ public sealed record ChangeRecord(
     {
         DocumentKind.User => User!.Version,
         DocumentKind.Room => Room!.Version,
+        DocumentKind.Membership => Membership!.Version,
         _ => Message!.Version,
     };
 
@@ -66,6 +73,25 @@ public sealed record ChangeRecord(
     /// <param name="message">The message.</param>
     /// <returns>The change.</returns>
     public static ChangeRecord ForMessage(long position, DateTimeOffset changedAt, ChatMessage message) => new(position, DocumentKind.Message, changedAt, Message: message);
+
+    /// <summary>Creates a change for a membership.</summary>
+    /// <param name="position">The position.</param>
+    /// <param name="changedAt">The change time.</param>
+    /// <param name="membership">The membership.</param>
+    /// <returns>The change.</returns>
+    public static ChangeRecord ForMembership(long position, DateTimeOffset changedAt, RoomMembership membership) =>
+        new(position, DocumentKind.Membership, changedAt) { Membership = membership };
+
+    /// <summary>Gets whether the change carries the document its <see cref="Kind"/> names.</summary>
+    [JsonIgnore]
+    public bool HasDocument => Kind switch
+    {
+        DocumentKind.User => User is not null,
+        DocumentKind.Room => Room is not null,
+        DocumentKind.Message => Message is not null,
+        DocumentKind.Membership => Membership is not null,
+        _ => false,
+    };
 }
 
 /// <summary>A batch read from a change feed.</summary>
@@ -151,7 +177,8 @@ public interface IReplicationStore
     /// <returns>The number of documents inserted or replaced.</returns>
     Task<int> ApplyAsync(ReplicationWrite write, CancellationToken cancellationToken = default);
 
-    /// <summary>Enumerates every document of a kind (users and rooms by id; messages by room then sequence number).</summary>
+    /// <summary>Enumerates every document of a kind (users and rooms by id; messages by room then sequence number;
+    /// memberships by room then user id).</summary>
     /// <param name="kind">The kind.</param>
     /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
     /// <returns>The documents as changes (position is the store-local position of the document's latest change).</returns>

@@ -147,6 +147,7 @@ internal sealed partial class AntiEntropy
             {
                 DocumentKind.User => (await store.Users.FindByNameAsync(c.User!.UserName, cancellationToken).ConfigureAwait(false))?.Id,
                 DocumentKind.Room => (await store.Rooms.FindByNameAsync(c.Room!.Name, cancellationToken).ConfigureAwait(false))?.Id,
+                DocumentKind.Membership => null, // its id is derived from (room, user): no other document can hold its slot
                 _ => (await store.Messages.QueryAsync(c.Message!.Room, new MessageQuery(c.Message.Seq - 1, c.Message.Seq + 1, 1), cancellationToken).ConfigureAwait(false)).FirstOrDefault()?.Id,
             };
             if (holderId is null || holderId == c.DocumentId)

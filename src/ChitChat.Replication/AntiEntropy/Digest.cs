@@ -3,7 +3,7 @@ using ChitChat.Storage;
 
 namespace ChitChat.Replication;
 
-/// <summary>A digest bucket: messages per room in ranges of <see cref="ReplicationOptions.AntiEntropyBucketSize"/> sequence numbers, users and rooms in 16 buckets by id.</summary>
+/// <summary>A digest bucket: messages per room in ranges of <see cref="ReplicationOptions.AntiEntropyBucketSize"/> sequence numbers, users, rooms and memberships in 16 buckets by id.</summary>
 /// <param name="Kind">The kind of document.</param>
 /// <param name="Room">The room (messages), or empty.</param>
 /// <param name="Bucket">The bucket number.</param>
@@ -19,7 +19,7 @@ internal record struct BucketSummary(ulong Sum, long Count);
 internal sealed record DigestLayout(int BucketSize)
 {
     /// <summary>The kinds a digest covers, in scan order.</summary>
-    public static readonly DocumentKind[] Kinds = [DocumentKind.User, DocumentKind.Room, DocumentKind.Message];
+    public static readonly DocumentKind[] Kinds = [DocumentKind.User, DocumentKind.Room, DocumentKind.Message, DocumentKind.Membership];
 
     public DigestBucket Bucket(ChangeRecord change) => change.Kind == DocumentKind.Message
         ? new DigestBucket(DocumentKind.Message, change.Message!.Room, (change.Message.Seq - 1) / BucketSize)

@@ -13,7 +13,7 @@ namespace ChitChat.Specification.Tests;
 /// The behaviour every <see cref="IChatStore"/> provider must have. Derive from it and supply <see cref="CreateStoreAsync"/>;
 /// xUnit creates one instance per test, so every test gets fresh, empty, initialized stores.
 /// </summary>
-public abstract class StoreConformanceTests : IAsyncLifetime
+public abstract partial class StoreConformanceTests : IAsyncLifetime
 {
     /// <summary>The upper bound for any single awaited operation; generous because the machine may be loaded.</summary>
     protected static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
@@ -796,6 +796,8 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         public IRoomStore Rooms => inner.Rooms;
 
         public IMessageStore Messages => inner.Messages;
+
+        public IMembershipStore Memberships => inner.Memberships;
 
         public IReplicationStore Replication => inner.Replication;
 
