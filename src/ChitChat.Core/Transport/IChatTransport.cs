@@ -9,6 +9,7 @@ namespace ChitChat.Transport;
 [JsonDerivedType(typeof(PresenceChanged), "presence")]
 [JsonDerivedType(typeof(UserTyping), "typing")]
 [JsonDerivedType(typeof(TransportResumed), "resumed")]
+[JsonDerivedType(typeof(MembershipChanged), "member")]
 public abstract record RoomEvent(string Room);
 
 /// <summary>A message was persisted in a room.</summary>
@@ -36,6 +37,36 @@ public sealed record UserTyping(string Room, Guid UserId, string UserName) : Roo
 /// </summary>
 /// <param name="Room">The room name.</param>
 public sealed record TransportResumed(string Room) : RoomEvent(Room);
+
+/// <summary>What changed about a member (the <c>change</c> of the protocol's <c>member</c> event).</summary>
+public enum MemberChange
+{
+    /// <summary>The user became a member (joined, was added or invited).</summary>
+    Added = 0,
+    /// <summary>The user is no longer a member (left, or was removed by an owner or a moderator).</summary>
+    Removed = 1,
+    /// <summary>The member's role changed.</summary>
+    Role = 2,
+    /// <summary>The member was muted or the mute was lifted.</summary>
+    Muted = 3,
+    /// <summary>The user was removed and barred from rejoining.</summary>
+    Banned = 4,
+}
+
+/// <summary>
+/// A committed membership change in a room, published by the membership service after the store accepted it. Every node's
+/// delivery engine sends the room's members a <c>member</c> event; for <see cref="MemberChange.Removed"/> and
+/// <see cref="MemberChange.Banned"/> it also takes the user's local connections out of the room at once (they get
+/// <c>removed</c> with <paramref name="Reason"/> and no later event of the room).
+/// </summary>
+/// <param name="Room">The room name.</param>
+/// <param name="UserId">The member's user id.</param>
+/// <param name="UserName">The member's user name.</param>
+/// <param name="Role">The member's role after the change (the last one, for a removal).</param>
+/// <param name="Change">What changed.</param>
+/// <param name="MutedUntil">When the member's mute ends, or <see langword="null"/> when not muted.</param>
+/// <param name="Reason">Why the user was removed or banned (<c>left</c>, <c>removed</c>, <c>banned</c> or a moderator's reason), for the <c>removed</c> event.</param>
+public sealed record MembershipChanged(string Room, Guid UserId, string UserName, MemberRole Role, MemberChange Change, DateTimeOffset? MutedUntil = null, string? Reason = null) : RoomEvent(Room);
 
 /// <summary>Handles events of a subscribed room. Called on the transport's thread: do little and never block.</summary>
 /// <param name="roomEvent">The event.</param>
