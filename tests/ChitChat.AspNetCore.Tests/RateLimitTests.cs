@@ -25,6 +25,9 @@ public sealed class RateLimitTests
         var error = await Assert.ThrowsAsync<HubException>(() => a.SendAsync(room, "one too many"));
         Assert.Equal("rate_limited", HubError.Code(error));
         Assert.StartsWith("rate_limited: at most 3 messages per 3600 seconds", HubError.Message(error), StringComparison.Ordinal);
+        var retryAfter = System.Text.RegularExpressions.Regex.Match(HubError.Message(error), @" \[retryAfterMs=(\d+)\]$");
+        Assert.True(retryAfter.Success, $"the hub error carries no machine-readable retry delay: {HubError.Message(error)}");
+        Assert.InRange(long.Parse(retryAfter.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), 1, 3_600_000);
 
         // Still connected and usable for everything else.
         var history = await a.Connection.InvokeAsync<List<MessageDto>>("GetHistory", room, null, null, null).WaitAsync(Timeouts.Default);

@@ -2,6 +2,7 @@ using System.Net;
 using ChitChat.Client.Internal;
 using ChitChat.Client.Tests.Infrastructure;
 using ChitChat.Contracts;
+using Microsoft.AspNetCore.SignalR;
 
 namespace ChitChat.Client.Tests;
 
@@ -62,7 +63,9 @@ public sealed class ErrorTests
         var error = await Assert.ThrowsAsync<ChitChatException>(() => alice.SendAsync("global", "three").WaitAsync(Wait.Timeout));
         Assert.Equal(ChatErrorCodes.RateLimited, error.Code);
         Assert.True(error.IsTransient);
-        Assert.Equal(TimeSpan.FromSeconds(30), error.RetryAfter); // the window from GET /api/limits: the hub sends no delay
+        Assert.NotNull(error.RetryAfter); // the server's delay ([retryAfterMs=N] of the hub error)
+        Assert.InRange(error.RetryAfter.Value, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(30));
+        Assert.DoesNotContain("retryAfterMs", error.Message, StringComparison.Ordinal);
         Assert.Empty(alice.Outbox);
     }
 
@@ -72,6 +75,17 @@ public sealed class ErrorTests
     [InlineData("An unexpected error occurred invoking 'JoinRoom' on the server.", "hub_error", "An unexpected error occurred invoking 'JoinRoom' on the server.")]
     public void Hub_error_messages_are_split_into_code_and_text(string message, string code, string text) =>
         Assert.Equal((code, text), HubErrors.Split(message));
+
+    [Fact]
+    public void The_hubs_retry_delay_is_read_from_the_message_and_left_out_of_the_text()
+    {
+        var limited = HubErrors.Parse(new HubException("An unexpected error occurred invoking 'SendMessage' on the server. HubException: rate_limited: at most 20 messages per 10 seconds [retryAfterMs=3250]"), retryAfter: TimeSpan.FromSeconds(10));
+        Assert.Equal(("rate_limited", "at most 20 messages per 10 seconds", TimeSpan.FromMilliseconds(3250)), (limited.Code, limited.Message, limited.RetryAfter));
+        var unavailable = HubErrors.Parse(new HubException("HubException: unavailable: The store is down. [retryAfterMs=5000]"));
+        Assert.Equal(("unavailable", TimeSpan.FromSeconds(5)), (unavailable.Code, unavailable.RetryAfter));
+        var old = HubErrors.Parse(new HubException("HubException: rate_limited: at most 20 messages per 10 seconds"), retryAfter: TimeSpan.FromSeconds(10));
+        Assert.Equal(TimeSpan.FromSeconds(10), old.RetryAfter); // a server without the suffix: the window from GET /api/limits
+    }
 
     [Fact]
     public void Options_are_validated_with_the_name_of_the_option()

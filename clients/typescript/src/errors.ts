@@ -143,7 +143,10 @@ export function isConnectionError(err: unknown): boolean {
   return /connection (?:was|is|being) (?:stopped|closed)|not in the 'Connected' State|Invocation canceled|Cannot send data|WebSocket closed|Server timeout|disconnected|connection being closed|ECONNREFUSED|ECONNRESET|socket hang up|Failed to fetch|fetch failed|NetworkError/i.test(message);
 }
 
-/** Extracts a retry delay from a hub error text such as `at most 20 messages per 10 seconds`. */
+/** The server's machine-readable retry delay at the end of a hub error (`rate_limited: ... [retryAfterMs=3200]`). */
+const RETRY_AFTER_SUFFIX = /\s*\[retryAfterMs=(\d{1,12})\]$/;
+
+/** Extracts a retry delay from a hub error text such as `at most 20 messages per 10 seconds` (servers without the suffix). */
 function retryAfterFromText(text: string): number | null {
   const match = /per (\d+(?:\.\d+)?) seconds?/.exec(text);
   return match?.[1] ? Math.round(Number.parseFloat(match[1]) * 1000) : null;
@@ -160,8 +163,10 @@ export function fromHubError(err: unknown, rateWindowMs?: number | null): ChitCh
   const match = HUB_ERROR.exec(message);
   if (match?.[1]) {
     const code = match[1];
-    const detail = (match[2] ?? '').trim();
-    const retryAfterMs = code === 'rate_limited' ? (retryAfterFromText(detail) ?? rateWindowMs ?? null) : null;
+    const text = (match[2] ?? '').trim();
+    const suffix = RETRY_AFTER_SUFFIX.exec(text);
+    const detail = suffix ? text.slice(0, suffix.index).trim() : text;
+    const retryAfterMs = suffix?.[1] ? Number(suffix[1]) : code === 'rate_limited' ? (retryAfterFromText(detail) ?? rateWindowMs ?? null) : null;
     return new ChitChatError(code, detail || code, { source: 'hub', detail: detail || null, retryAfterMs, cause: err });
   }
   if (/\b401\b|Unauthorized/.test(message)) {

@@ -12,6 +12,16 @@ test('hub errors carry the code after "HubException: "', () => {
   assert.equal(fromHubError(new Error("... HubException: room_not_found: room 'x' does not exist")).code, 'room_not_found');
 });
 
+test("the hub's [retryAfterMs=N] suffix is the retry delay and is not part of the detail", () => {
+  const e = fromHubError(new Error("An unexpected error occurred invoking 'SendMessage' on the server. HubException: rate_limited: at most 20 messages per 10 seconds [retryAfterMs=3250]"), 10000);
+  assert.equal(e.code, 'rate_limited');
+  assert.equal(e.retryAfterMs, 3250);
+  assert.equal(e.detail, 'at most 20 messages per 10 seconds');
+  const u = fromHubError(new Error('HubException: unavailable: The store is down. [retryAfterMs=5000]'));
+  assert.equal(u.code, 'unavailable');
+  assert.equal(u.retryAfterMs, 5000);
+});
+
 test('problem details become typed errors with field errors and Retry-After', () => {
   const v = fromProblem(400, { title: 'x', status: 400, code: 'validation_failed', errors: { userName: ['too short'] } }, null);
   assert.equal(v.code, 'validation_failed');
