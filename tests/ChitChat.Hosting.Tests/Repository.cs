@@ -9,13 +9,25 @@ internal static partial class Repository
     public static string Root { get; } = FindRoot();
 
     /// <summary>Returns the text of a <c>## heading</c> section of the README, up to the next <c>## </c> heading.</summary>
-    public static string ReadmeSection(string heading)
+    public static string ReadmeSection(string heading) => MarkdownSection("README.md", heading);
+
+    /// <summary>Returns the text of a <c>## heading</c> section of a Markdown file of the repository, up to the next <c>## </c> heading.</summary>
+    public static string MarkdownSection(string relativePath, string heading)
     {
-        var readme = File.ReadAllText(Path.Combine(Root, "README.md")).ReplaceLineEndings("\n");
-        var start = readme.IndexOf("\n## " + heading + "\n", StringComparison.Ordinal);
-        Assert.True(start >= 0, $"README.md has no '## {heading}' section");
-        var end = readme.IndexOf("\n## ", start + 4, StringComparison.Ordinal);
-        return end < 0 ? readme[start..] : readme[start..end];
+        var text = File.ReadAllText(Path.Combine(Root, relativePath)).ReplaceLineEndings("\n");
+        var start = text.IndexOf("\n## " + heading + "\n", StringComparison.Ordinal);
+        Assert.True(start >= 0, $"{relativePath} has no '## {heading}' section");
+        var end = text.IndexOf("\n## ", start + 4, StringComparison.Ordinal);
+        return end < 0 ? text[start..] : text[start..end];
+    }
+
+    /// <summary>Returns the version <c>Directory.Packages.props</c> pins for a package.</summary>
+    public static string PinnedVersion(string packageId)
+    {
+        var props = File.ReadAllText(Path.Combine(Root, "Directory.Packages.props"));
+        var match = Regex.Match(props, "<PackageVersion Include=\"" + Regex.Escape(packageId) + "\" Version=\"([^\"]+)\"");
+        Assert.True(match.Success, $"Directory.Packages.props pins no version of {packageId}");
+        return match.Groups[1].Value;
     }
 
     /// <summary>Returns the fenced code blocks of a language in a piece of Markdown.</summary>
