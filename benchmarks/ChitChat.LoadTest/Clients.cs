@@ -4,39 +4,40 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using ChitChat.Client;
+using ChitChat.Contracts;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
 
 namespace ChitChat.LoadTest;
 
-/// <summary>Shapes of the ChitChat and baseline events; unknown fields are ignored.</summary>
-internal sealed record ChitChatMessage(string Room, long Seq, string Text);
-
+/// <summary>The baseline's event (ChitChat's are the shared contracts of ChitChat.Contracts).</summary>
 internal sealed record BaselineMessage(string Room, string AuthorName, string Text);
-
-/// <summary>The part of ChitChat's SendMessage ack the driver reads (a typed result costs the driver less than a JsonElement).</summary>
-internal sealed record ChitChatAck(long Seq);
-
-internal sealed record LoginResponse(string AccessToken);
 
 /// <summary>Gets bearer tokens: ChitChat issues them at login; the baseline accepts HS256 tokens signed with the shared key.</summary>
 internal static class Tokens
 {
-    public static async Task<string> ChitChatTokenAsync(HttpClient http, Uri server, string userName, string password, CancellationToken ct)
+    /// <summary>Registers (unless the user exists) and logs in through the .NET SDK; the driver's connections then use the token.</summary>
+    public static async Task<string> ChitChatTokenAsync(HttpMessageHandler http, Uri server, string userName, string password, CancellationToken ct)
     {
-        var body = new { userName, password };
-        using (var reg = await http.PostAsJsonAsync(new Uri(server, "/api/auth/register"), body, ct))
+        await using var client = new ChitChatClient(new ChitChatClientOptions { Server = server, HttpMessageHandler = http });
+        try
         {
-            if (!reg.IsSuccessStatusCode && (int)reg.StatusCode != 409)
-            {
-                throw new InvalidOperationException($"register {userName}: {(int)reg.StatusCode} {await reg.Content.ReadAsStringAsync(ct)}");
-            }
+            await client.RegisterAsync(userName, password, ct);
+        }
+        catch (ChitChatException e) when (e.Code == ChatErrorCodes.UserExists)
+        {
         }
 
-        using var login = await http.PostAsJsonAsync(new Uri(server, "/api/auth/login"), body, ct);
-        login.EnsureSuccessStatusCode();
-        var token = await login.Content.ReadFromJsonAsync<LoginResponse>(JsonSerializerOptions.Web, ct);
-        return token!.AccessToken;
+        var login = await client.LoginAsync(userName, password, ct);
+        return login.AccessToken;
+    }
+
+    /// <summary>Creates a room through the .NET SDK as the given user.</summary>
+    public static async Task CreateRoomAsync(HttpMessageHandler http, Uri server, string token, string room, CancellationToken ct)
+    {
+        await using var client = new ChitChatClient(new ChitChatClientOptions { Server = server, HttpMessageHandler = http, AccessTokenProvider = _ => ValueTask.FromResult(token) });
+        await client.CreateRoomAsync(room, ct);
     }
 
     public static string BaselineToken(string signingKey, string userName)
@@ -97,7 +98,7 @@ internal sealed class Participant : IAsyncDisposable
         _seen = receiver ? new byte[room.TotalMessages + 1] : [];
         _latencyTicks = receiver ? new long[room.TotalMessages] : [];
         Connection = new HubConnectionBuilder()
-            .WithUrl(new Uri(server, "/hubs/chat"), o =>
+            .WithUrl(new Uri(server, ChitChatRoutes.Hub), o =>
             {
                 o.Transports = HttpTransportType.WebSockets;
                 o.SkipNegotiation = true;
@@ -109,7 +110,7 @@ internal sealed class Participant : IAsyncDisposable
         {
             if (target == Target.ChitChat)
             {
-                Connection.On<ChitChatMessage>("message", m => OnDelivery(checked((int)m.Seq), m.Text));
+                Connection.On<MessageDto>(HubEvents.Message, m => OnDelivery(checked((int)m.Seq), m.Text));
             }
             else
             {
@@ -135,7 +136,7 @@ internal sealed class Participant : IAsyncDisposable
         {
             if (_target == Target.ChitChat)
             {
-                await Connection.InvokeAsync<JsonElement>("JoinRoom", _room.Name, (long?)null, ct);
+                await Connection.InvokeAsync<JoinRoomResult>(HubMethods.JoinRoom, _room.Name, (long?)null, ct);
             }
             else
             {
@@ -148,7 +149,7 @@ internal sealed class Participant : IAsyncDisposable
     {
         var text = string.Create(CultureInfo.InvariantCulture, $"{index}|{Stopwatch.GetTimestamp()}|load test message");
         return _target == Target.ChitChat
-            ? Connection.InvokeAsync<ChitChatAck>("SendMessage", _room.Name, text, $"lt-{_room.Name}-{index}", ct)
+            ? Connection.InvokeAsync<SendMessageAck>(HubMethods.SendMessage, _room.Name, text, $"lt-{_room.Name}-{index}", ct)
             : Connection.InvokeAsync("SendMessage", _room.Name, text, ct);
     }
 

@@ -63,7 +63,7 @@ internal sealed class LoadRunner(string signingKey, string configuration, Uri? e
                 urls = servers.Select(s => s.Url).ToList();
             }
 
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+            using var handler = new SocketsHttpHandler();
             var runId = Guid.NewGuid().ToString("N")[..8];
             // Warm-up runs in rounds of spec.Warmup messages until spec.WarmupSeconds have passed (both targets alike), so
             // the measured phase sees JIT-tiered, steady-state servers. Positions 1..warmupCapacity are reserved for it.
@@ -80,7 +80,7 @@ internal sealed class LoadRunner(string signingKey, string configuration, Uri? e
             {
                 var user = $"u{runId}{i}";
                 tokens[i] = spec.Target == Target.ChitChat
-                    ? await Tokens.ChitChatTokenAsync(http, tokenUrl, user, "load-test-password", c)
+                    ? await Tokens.ChitChatTokenAsync(handler, tokenUrl, user, "load-test-password", c)
                     : Tokens.BaselineToken(signingKey, user);
             });
 
@@ -88,10 +88,7 @@ internal sealed class LoadRunner(string signingKey, string configuration, Uri? e
             {
                 foreach (var room in rooms)
                 {
-                    using var req = new HttpRequestMessage(HttpMethod.Post, new Uri(urls[0], "/api/rooms")) { Content = JsonContent.Create(new { name = room.Name }) };
-                    req.Headers.Authorization = new("Bearer", tokens[0]);
-                    using var res = await http.SendAsync(req, ct);
-                    res.EnsureSuccessStatusCode();
+                    await Tokens.CreateRoomAsync(handler, urls[0], tokens[0], room.Name, ct);
                 }
             }
 
@@ -196,12 +193,12 @@ internal sealed class LoadRunner(string signingKey, string configuration, Uri? e
     public async Task<SoakResult> SoakAsync(Target target, int connections, CancellationToken ct)
     {
         await using var server = await ServerProcess.StartAsync(target, signingKey, null, null, configuration, ct);
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        using var handler = new SocketsHttpHandler();
         var users = Math.Min(connections, 100);
         var tokens = new string[users];
         await Parallel.ForAsync(0, users, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (i, c) =>
             tokens[i] = target == Target.ChitChat
-                ? await Tokens.ChitChatTokenAsync(http, server.Url, $"soak{i}", "load-test-password", c)
+                ? await Tokens.ChitChatTokenAsync(handler, server.Url, $"soak{i}", "load-test-password", c)
                 : Tokens.BaselineToken(signingKey, $"soak{i}"));
         var room = new RoomPlan("global", 1, 0);
         var counters = new RunCounters(long.MaxValue);
