@@ -19,7 +19,7 @@ public sealed class ChatUiTests(WebUiFixture fixture) : IClassFixture<WebUiFixtu
 
     private static void AssertMatchesServer(
         IReadOnlyList<(long Seq, string Author, string Text, bool Own)> rendered,
-        IReadOnlyList<ChitChatApi.Message> server,
+        IReadOnlyList<ChitChat.Contracts.MessageDto> server,
         string phase)
     {
         Assert.True(
