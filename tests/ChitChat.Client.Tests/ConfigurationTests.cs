@@ -42,7 +42,7 @@ public sealed class ConfigurationTests
 
         var messages = logs.GetSnapshot().Select(r => r.Message + " " + string.Join(" ", r.StructuredState?.Select(s => s.Value) ?? [])).ToList();
         Assert.Contains(messages, m => m.Contains("Connected to the hub", StringComparison.Ordinal));
-        Assert.Contains(logs.GetSnapshot(), r => r.Id.Id is >= 8000 and <= 8199);
+        Assert.Contains(logs.GetSnapshot(), r => r.Id.Id is >= 9000 and <= 9199);
         Assert.DoesNotContain(messages, m => m.Contains(token.Split('.')[2], StringComparison.Ordinal) || m.Contains(ServerHost.Password, StringComparison.Ordinal));
     }
 

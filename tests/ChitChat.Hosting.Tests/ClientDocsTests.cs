@@ -1,11 +1,6 @@
-using System.Net;
 using System.Text.RegularExpressions;
+using ChitChat.Testing;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -53,34 +48,20 @@ public sealed class ClientDocsTests : IDisposable
         File.WriteAllText(Path.Combine(_dir.Path, "Program.cs"), program[0]);
         await ProcessRunner.RunAsync(ProcessRunner.Dotnet(_dir.Path, "build", "-c", "Release", "-nologo", "-o", Path.Combine(_dir.Path, "out")), "build the docs example", BuildTimeout);
 
-        await using var server = await StartServerAsync();
+        var builder = LoopbackHost.CreateBuilder();
+        builder.Logging.ClearProviders();
+        builder.AddChitChat().AddAspNetCore();
+        await using var server = builder.Build();
+        server.UseChitChat();
+        server.MapChitChat();
+        var address = await LoopbackHost.StartAsync(server);
         var userName = "doc" + Guid.NewGuid().ToString("N")[..8];
         var run = ProcessRunner.Dotnet(_dir.Path, Path.Combine(_dir.Path, "out", "Example.dll"));
-        run.Environment["CHITCHAT_URL"] = server.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
+        run.Environment["CHITCHAT_URL"] = address.ToString();
         run.Environment["CHITCHAT_USER"] = userName;
         var output = await ProcessRunner.RunAsync(run, "run the docs example against the server", RunTimeout);
 
         Assert.Matches(new Regex($@"#\d+ {userName}: hello from {userName}"), output);
         Assert.Contains("refused: room_not_found", output, StringComparison.Ordinal);
-    }
-
-    private static async Task<WebApplication> StartServerAsync()
-    {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Development", ContentRootPath = AppContext.BaseDirectory });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["ChitChat:Store"] = "InMemory",
-            ["ChitChat:Transport"] = "InProcess",
-            ["ChitChat:Auth:SigningKey"] = "client-docs-tests-signing-key-0123456789-abcdef",
-            ["ChitChat:PasswordHashIterations"] = "1000",
-        });
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
-        builder.AddChitChat().AddAspNetCore();
-        var app = builder.Build();
-        app.UseChitChat();
-        app.MapChitChat();
-        await app.StartAsync().WaitAsync(TimeSpan.FromMinutes(1));
-        return app;
     }
 }

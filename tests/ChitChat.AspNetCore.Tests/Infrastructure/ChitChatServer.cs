@@ -12,6 +12,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
+using ChitChat.Testing;
+
 namespace ChitChat.AspNetCore.Tests.Infrastructure;
 
 /// <summary>
@@ -21,7 +23,7 @@ namespace ChitChat.AspNetCore.Tests.Infrastructure;
 /// </summary>
 public sealed class ChitChatServer : IAsyncDisposable
 {
-    public const string SigningKey = "test-signing-key-that-is-long-enough-0123456789";
+    public const string SigningKey = LoopbackHost.SigningKey;
 
     private static int s_users;
     private readonly WebApplication _app;
@@ -41,45 +43,13 @@ public sealed class ChitChatServer : IAsyncDisposable
     /// <summary>Starts a server. Defaults: in-memory store, a fixed signing key, fast password hashing, no rate limits.</summary>
     public static ChitChatServer Start(IReadOnlyDictionary<string, string?>? overrides = null, string environment = "Development", Action<IServiceCollection>? services = null)
     {
-        var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
-        {
-            ["ChitChat:Store"] = "InMemory",
-            ["ChitChat:Transport"] = "InProcess",
-            ["ChitChat:Auth:SigningKey"] = SigningKey,
-            ["ChitChat:Auth:RateLimit"] = "0",
-            ["ChitChat:SendRateLimit"] = "0",
-            ["ChitChat:PasswordHashIterations"] = "1000",
-            ["Logging:LogLevel:Default"] = "Warning",
-        };
-        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
-        {
-            settings[key] = value;
-        }
-
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
-        {
-            EnvironmentName = environment,
-            ContentRootPath = AppContext.BaseDirectory,
-        });
-        builder.Configuration.AddInMemoryCollection(settings);
-        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
+        var builder = LoopbackHost.CreateBuilder(overrides, environment);
         builder.AddChitChat().AddAspNetCore();
         services?.Invoke(builder.Services);
         var app = builder.Build();
         app.UseChitChat();
         app.MapChitChat();
-        try
-        {
-            app.StartAsync().WaitAsync(Timeouts.Default).GetAwaiter().GetResult();
-        }
-        catch
-        {
-            ((IDisposable)app).Dispose();
-            throw;
-        }
-
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        return new ChitChatServer(app, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)));
+        return new ChitChatServer(app, LoopbackHost.StartAsync(app).GetAwaiter().GetResult());
     }
 
     public async ValueTask DisposeAsync()

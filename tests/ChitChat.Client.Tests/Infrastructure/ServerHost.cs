@@ -9,6 +9,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
+using ChitChat.Testing;
+
 namespace ChitChat.Client.Tests.Infrastructure;
 
 /// <summary>A ChitChat server on real Kestrel (127.0.0.1, a free port), in-memory store, wired as the README's quick start.</summary>
@@ -28,31 +30,19 @@ public sealed class ServerHost : IAsyncDisposable
 
     public static async Task<ServerHost> StartAsync(IReadOnlyDictionary<string, string?>? overrides = null)
     {
-        var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
-        {
-            ["ChitChat:Store"] = "InMemory",
-            ["ChitChat:Transport"] = "InProcess",
-            ["ChitChat:Auth:SigningKey"] = "client-tests-signing-key-0123456789-abcdefghij",
-            ["ChitChat:Auth:RateLimit"] = "0",
-            ["ChitChat:SendRateLimit"] = "0",
-            ["ChitChat:PasswordHashIterations"] = "1000",
-        };
+        var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase) { ["ChitChat:Auth:SigningKey"] = "client-tests-signing-key-0123456789-abcdefghij" };
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {
             settings[key] = value;
         }
 
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Development", ContentRootPath = AppContext.BaseDirectory });
-        builder.Configuration.AddInMemoryCollection(settings);
+        var builder = LoopbackHost.CreateBuilder(settings);
         builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
         builder.AddChitChat().AddAspNetCore();
         var app = builder.Build();
         app.UseChitChat();
         app.MapChitChat();
-        await app.StartAsync().WaitAsync(Wait.Timeout);
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
-        return new ServerHost(app, new Uri(address));
+        return new ServerHost(app, await LoopbackHost.StartAsync(app));
     }
 
     public static string UniqueName(string prefix) => $"{prefix}{Interlocked.Increment(ref s_users)}_{Guid.NewGuid().ToString("N")[..6]}";

@@ -13,6 +13,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
+using ChitChat.Testing;
+
 namespace ChitChat.OpenTelemetry.Tests.Infrastructure;
 
 /// <summary>
@@ -22,7 +24,7 @@ namespace ChitChat.OpenTelemetry.Tests.Infrastructure;
 /// </summary>
 public sealed class TelemetryServer : IAsyncDisposable
 {
-    public const string SigningKey = "test-signing-key-that-is-long-enough-0123456789";
+    public const string SigningKey = LoopbackHost.SigningKey;
 
     private readonly WebApplication _app;
 
@@ -40,47 +42,14 @@ public sealed class TelemetryServer : IAsyncDisposable
     public static async Task<TelemetryServer> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
     {
         var app = Build(settings);
-        try
-        {
-            await app.StartAsync().WaitAsync(Timeouts.Default);
-        }
-        catch
-        {
-            await app.DisposeAsync();
-            throw;
-        }
-
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        return new TelemetryServer(app, new Uri(address));
+        return new TelemetryServer(app, await LoopbackHost.StartAsync(app));
     }
 
     /// <summary>Builds the application without starting it.</summary>
     public static WebApplication Build(IReadOnlyDictionary<string, string?>? settings = null)
     {
-        var all = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
-        {
-            ["ChitChat:Store"] = "InMemory",
-            ["ChitChat:Transport"] = "InProcess",
-            ["ChitChat:Auth:SigningKey"] = SigningKey,
-            ["ChitChat:Auth:RateLimit"] = "0",
-            ["ChitChat:SendRateLimit"] = "0",
-            ["ChitChat:PasswordHashIterations"] = "1000",
-            ["Logging:LogLevel:Default"] = "Warning",
-        };
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
-        {
-            all[key] = value;
-        }
-
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
-        {
-            EnvironmentName = "Development",
-            ContentRootPath = AppContext.BaseDirectory,
-            ApplicationName = "ChitChat.OpenTelemetry.Tests",
-        });
-        builder.Configuration.Sources.Clear(); // no OTEL_* variables of the machine: the tests say what they configure
-        builder.Configuration.AddInMemoryCollection(all);
-        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
+        // No OTEL_* variables of the machine: the tests say what they configure.
+        var builder = LoopbackHost.CreateBuilder(settings, applicationName: "ChitChat.OpenTelemetry.Tests", onlyTheseSettings: true);
         builder.AddChitChat().AddAspNetCore();
         builder.AddChitChatTelemetry();
         var app = builder.Build();
