@@ -95,6 +95,10 @@ public sealed class MetricsTests
 
         public ValueTask RemoveAsync(string room, ClientConnection connection, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
 
+        public void DeliverRemoved(string room, IReadOnlyList<ClientConnection> connections, string reason)
+        {
+        }
+
         public void Deliver(string room, RoomEvent roomEvent)
         {
             if (roomEvent is MessagePosted posted)
