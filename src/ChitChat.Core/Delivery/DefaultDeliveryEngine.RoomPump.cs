@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using ChitChat.Contracts;
 using ChitChat.Diagnostics;
 using ChitChat.Storage;
 using ChitChat.Transport;
@@ -265,6 +266,13 @@ internal sealed partial class DefaultDeliveryEngine
                     _held.Clear();
                     break;
 
+                case JoinItem join when !IsJoined(join.Connection):
+                    // A removal of the user was handled between the join's start and this step (the engine records the room
+                    // in Joined before it queues a join, and only a removal takes it out meanwhile): the join must not
+                    // bring the connection back behind the removal's back.
+                    join.Completion.TrySetException(new ChatException(ChatErrorCodes.Forbidden, "The user was removed from the room."));
+                    break;
+
                 case JoinItem join:
                     // A join needs the boundary; if the store does not answer, the join fails (unavailable) and the client
                     // retries. Reading the store's last seq also repairs a tail the transport dropped with no later message
@@ -314,6 +322,15 @@ internal sealed partial class DefaultDeliveryEngine
                 default:
                     // An event of an earlier subscription (or of an unknown kind): the reset that follows re-reads the store.
                     break;
+            }
+        }
+
+        /// <summary>Whether the engine still counts the room among the connection's rooms.</summary>
+        private bool IsJoined(ClientConnection connection)
+        {
+            lock (connection.Joined)
+            {
+                return connection.Joined.Any(joined => string.Equals(joined.Value, room, StringComparison.Ordinal));
             }
         }
 

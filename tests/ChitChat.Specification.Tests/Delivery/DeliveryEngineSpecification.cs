@@ -433,6 +433,38 @@ public abstract class DeliveryEngineSpecification : NodeSpecification<IChatTrans
         Assert.Single(bob.Connection.Rooms);
     }
 
+    [Fact]
+    public async Task A_join_queued_behind_a_removal_of_its_user_fails_and_does_not_bring_the_connection_back()
+    {
+        var node = (await NodesAsync(1))[0];
+        var room = await NewRoomAsync();
+        var alice = node.Connect("alice");
+        var bob = node.Connect("bob");
+        await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout);
+        await node.Engine.JoinAsync(bob.Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout);
+
+        // Hold the room's pump inside a join (its sink's add waits for the gate), queue the removal and then bob's second
+        // join of the room behind it: the pump handles them in that order once the gate opens.
+        var gate = new GatedSink(alice.Sink);
+        var held = new ClientConnection("held-" + Guid.NewGuid().ToString("N"), new ChatIdentity(Guid.NewGuid(), "held"), gate);
+        var holding = node.Engine.JoinAsync(held, new RoomJoinRequest(RoomName.Parse(room), 0));
+        await gate.Entered.Task.WaitAsync(Timeout);
+        await node.Transport.PublishAsync(new MembershipChanged(room, bob.Connection.User.UserId, "bob", MemberRole.Member, MemberChange.Removed)).AsTask().WaitAsync(Timeout);
+        var rejoin = node.Engine.JoinAsync(bob.Connection, new RoomJoinRequest(RoomName.Parse(room), 0));
+        gate.Open.TrySetResult();
+        await holding.WaitAsync(Timeout);
+
+        var refused = await Assert.ThrowsAsync<ChatException>(() => rejoin.WaitAsync(Timeout));
+        Assert.Equal(ChatErrorCodes.Forbidden, refused.Code);
+        Assert.IsType<ConnectionRemoved>(await bob.NextNonPresenceAsync(room));
+        Assert.Empty(bob.Connection.Rooms);
+        Assert.Equal(2, node.Engine.CountLocalMembers(room));
+        await node.SendAsync(room, "after");
+        Assert.Equal(new long[] { 1 }, await alice.NextSeqsAsync(room, 1));
+        await alice.AssertNothingBeforeSentinelAsync(node, room);
+        Assert.DoesNotContain(bob.Received(room), e => e is MessagePosted);
+    }
+
     /// <summary>Sends <paramref name="total"/> messages from <paramref name="node"/> and, once a third of them are out, runs
     /// <paramref name="during"/> (the removal) concurrently with the next third; the last third is published after it.</summary>
     private static async Task SendWhileAsync(TestNode node, string room, int total, Func<Task> during)
@@ -798,6 +830,38 @@ public abstract class DeliveryEngineSpecification : NodeSpecification<IChatTrans
 
         private Channel<RoomEvent> Inbox(ClientConnection connection, string room) =>
             _inboxes.GetOrAdd((connection, room), _ => Channel.CreateUnbounded<RoomEvent>());
+    }
+
+    /// <summary>A sink whose <see cref="AddAsync"/> waits for <see cref="Open"/> (holding the room's pump) before it adds
+    /// to the inner sink.</summary>
+    /// <param name="inner">The sink it adds to and delivers to.</param>
+    protected sealed class GatedSink(RecordingSink inner) : IDeliverySink
+    {
+        /// <summary>Gets the signal that an add is waiting at the gate.</summary>
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Gets the gate.</summary>
+        public TaskCompletionSource Open { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <inheritdoc />
+        public async ValueTask AddAsync(string room, ClientConnection connection, CancellationToken cancellationToken = default)
+        {
+            Entered.TrySetResult();
+            await Open.Task.WaitAsync(Timeout, cancellationToken);
+            await inner.AddAsync(room, connection, cancellationToken);
+        }
+
+        /// <inheritdoc />
+        public ValueTask RemoveAsync(string room, ClientConnection connection, CancellationToken cancellationToken = default) => inner.RemoveAsync(room, connection, cancellationToken);
+
+        /// <inheritdoc />
+        public void Deliver(string room, RoomEvent roomEvent)
+        {
+            // The inner sink has its own members in the room and receives the event itself.
+        }
+
+        /// <inheritdoc />
+        public void DeliverRemoved(string room, IReadOnlyList<ClientConnection> connections, string reason) => inner.DeliverRemoved(room, connections, reason);
     }
 
     /// <summary>What <see cref="RecordingSink"/> records for <see cref="IDeliverySink.DeliverRemoved"/> (the <c>removed</c> event).</summary>
