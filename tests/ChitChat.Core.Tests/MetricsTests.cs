@@ -76,6 +76,7 @@ public sealed class MetricsTests
 
         await h.SendAsync(alice, "global", "hello", "c-1").Timed();
         await sink.Message.Task.Timed();
+        await events.WaitForMeasurementsAsync(1).Timed(); // counted right after the sink took it, on the pump's thread
         var delivered = events.GetMeasurementSnapshot();
         Assert.Equal(1, delivered.EvaluateAsCounter());
         Assert.Equal("signaling", delivered[0].Tags["sink"]);
