@@ -13,8 +13,8 @@ namespace ChitChat.AspNetCore.Legacy;
 /// <summary>
 /// The delivery engine's sink for legacy WebSockets: per room, the legacy sockets of this node, each with its own bounded
 /// send queue. The engine decides what reaches a room and when (<see cref="DeliveryEngine"/>); this sink writes
-/// <see cref="MessagePosted"/> as <c>{username, text, timestamp}</c> frames and ignores presence and typing, which ChitChat 1
-/// never had.
+/// <see cref="MessagePosted"/> as <c>{username, text, timestamp}</c> frames and ignores presence, typing and member
+/// changes, which ChitChat 1 never had.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -115,7 +115,7 @@ internal sealed class LegacyDeliverySink(IOptions<LegacyApiOptions> options, ILo
     /// <inheritdoc />
     public void Deliver(string room, RoomEvent roomEvent)
     {
-        // Presence, typing and anything newer: ChitChat 1 had none of them.
+        // Presence, typing, member changes and anything newer: ChitChat 1 had none of them.
         if (roomEvent is not MessagePosted { Message: var message }
             || string.Equals(message.Origin, MessageOrigins.Legacy, StringComparison.Ordinal))
         {
@@ -124,6 +124,14 @@ internal sealed class LegacyDeliverySink(IOptions<LegacyApiOptions> options, ILo
 
         var timestamp = JsonSerializer.SerializeToElement(LegacyJsonContext.FormatTime(message.SentAt), LegacyJsonContext.Default.String);
         Broadcast(room, JsonSerializer.SerializeToUtf8Bytes(new LegacyFrame(message.AuthorName, message.Text, timestamp), LegacyJsonContext.Default.LegacyFrame));
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Never called in practice: legacy sockets are anonymous (<see cref="AnonymousIdentity"/>), so no member is ever
+    /// removed from them, and ChitChat 1 has no frame for it (they are in public rooms only, and <c>member</c> events are
+    /// ignored by <see cref="Deliver"/> like presence). A socket handed here is taken out of nothing more: it already left.</remarks>
+    public void DeliverRemoved(string room, IReadOnlyList<ClientConnection> connections, string reason)
+    {
     }
 
     /// <summary>Enqueues a frame to every legacy socket of a room on this node (a legacy client's own frames come here

@@ -61,4 +61,10 @@ public static class HubEvents
 
     /// <summary>A user is typing (<see cref="TypingEvent"/>).</summary>
     public const string Typing = "typing";
+
+    /// <summary>A member of a room was added or removed, or their role or mute changed (<see cref="MemberEvent"/>).</summary>
+    public const string Member = "member";
+
+    /// <summary>This connection was taken out of a room: its user was removed or banned (<see cref="RemovedEvent"/>).</summary>
+    public const string Removed = "removed";
 }

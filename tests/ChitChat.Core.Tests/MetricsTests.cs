@@ -76,6 +76,7 @@ public sealed class MetricsTests
 
         await h.SendAsync(alice, "global", "hello", "c-1").Timed();
         await sink.Message.Task.Timed();
+        await events.WaitForMeasurementsAsync(1).Timed(); // counted right after the sink took it, on the pump's thread
         var delivered = events.GetMeasurementSnapshot();
         Assert.Equal(1, delivered.EvaluateAsCounter());
         Assert.Equal("signaling", delivered[0].Tags["sink"]);
@@ -94,6 +95,10 @@ public sealed class MetricsTests
         public ValueTask AddAsync(string room, ClientConnection connection, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
 
         public ValueTask RemoveAsync(string room, ClientConnection connection, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
+        public void DeliverRemoved(string room, IReadOnlyList<ClientConnection> connections, string reason)
+        {
+        }
 
         public void Deliver(string room, RoomEvent roomEvent)
         {

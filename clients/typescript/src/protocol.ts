@@ -96,6 +96,21 @@ export interface TypingEvent {
   userName: string;
 }
 
+/** The `member` event (no `seq`): a member was added or removed, or their role or mute changed. */
+export interface MemberEvent {
+  room: string;
+  userId: string;
+  userName: string;
+  role: string;
+  change: string;
+}
+
+/** The `removed` event (no `seq`), to a removed or banned user's connections: nothing more of the room follows. */
+export interface RemovedEvent {
+  room: string;
+  reason: string;
+}
+
 /** `GET /api/limits`: the server's limits (anonymous). */
 export interface ServerLimits {
   maxMessageLength: number;
@@ -142,6 +157,8 @@ export const HubEvents = {
   Message: 'message',
   Presence: 'presence',
   Typing: 'typing',
+  Member: 'member',
+  Removed: 'removed',
 } as const;
 
 /** The paths of the HTTP API and the hub (C# `ChitChatRoutes`). */

@@ -34,8 +34,52 @@ internal sealed partial class SignalRDeliverySink(IHubContext<ChatHub> hub, ILog
             case UserTyping t:
                 Send(room, HubEvents.Typing, new TypingEvent(t.Room, t.UserId, t.UserName));
                 break;
+            case MembershipChanged m:
+                Send(room, HubEvents.Member, new MemberEvent(m.Room, m.UserId, m.UserName, RoleName(m.Role), ChangeName(m.Change)));
+                break;
         }
     }
+
+    public void DeliverRemoved(string room, IReadOnlyList<ClientConnection> connections, string reason)
+    {
+        // The engine removed these connections from the room's group (awaited; for a local connection the default hub
+        // lifetime manager removes it synchronously) before this call, so the room's later group sends skip them; this
+        // send goes to exactly them and, written to each connection after the room's earlier sends, is the last of the room.
+        Task send;
+        try
+        {
+            send = hub.Clients.Clients([.. connections.Select(c => c.ConnectionId)]).SendAsync(HubEvents.Removed, new RemovedEvent(room, reason), CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            LogSendFailed(room, ex);
+            return;
+        }
+
+        if (!send.IsCompletedSuccessfully)
+        {
+            _ = ObserveAsync(room, send);
+        }
+    }
+
+    /// <summary>The protocol's name of a role (<c>owner</c>, <c>moderator</c>, <c>member</c>).</summary>
+    internal static string RoleName(MemberRole role) => role switch
+    {
+        MemberRole.Owner => "owner",
+        MemberRole.Moderator => "moderator",
+        _ => "member",
+    };
+
+    /// <summary>The protocol's name of a member change (<see cref="MemberChanges"/>).</summary>
+    internal static string ChangeName(MemberChange change) => change switch
+    {
+        MemberChange.Added => MemberChanges.Added,
+        MemberChange.Removed => MemberChanges.Removed,
+        MemberChange.Role => MemberChanges.Role,
+        MemberChange.Muted => MemberChanges.Muted,
+        MemberChange.Banned => MemberChanges.Banned,
+        _ => change.ToString().ToLowerInvariant(),
+    };
 
     private void Send(string room, string method, object payload)
     {

@@ -63,6 +63,10 @@ public sealed class ClientConnection
     /// <summary>Keeps the connection's pipelined sends in the order it made them.</summary>
     internal SendOrder SendOrder { get; } = new();
 
+    /// <summary>The exits still completing of rooms the connection was removed from (its user was removed or banned),
+    /// chained; a join waits for them. Guarded by locking <see cref="Joined"/>.</summary>
+    internal Task Removals { get; set; } = Task.CompletedTask;
+
     /// <summary>Set once the connection is closed; guarded by locking <see cref="Joined"/>.</summary>
     internal bool Closed { get; set; }
 

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using ChitChat.Contracts;
 using ChitChat.Diagnostics;
 using ChitChat.Storage;
 using ChitChat.Transport;
@@ -265,6 +266,13 @@ internal sealed partial class DefaultDeliveryEngine
                     _held.Clear();
                     break;
 
+                case JoinItem join when !IsJoined(join.Connection):
+                    // A removal of the user was handled between the join's start and this step (the engine records the room
+                    // in Joined before it queues a join, and only a removal takes it out meanwhile): the join must not
+                    // bring the connection back behind the removal's back.
+                    join.Completion.TrySetException(new ChatException(ChatErrorCodes.Forbidden, "The user was removed from the room."));
+                    break;
+
                 case JoinItem join:
                     // A join needs the boundary; if the store does not answer, the join fails (unavailable) and the client
                     // retries. Reading the store's last seq also repairs a tail the transport dropped with no later message
@@ -281,30 +289,12 @@ internal sealed partial class DefaultDeliveryEngine
                     break;
 
                 case LeaveItem leave:
-                    if (_members.Remove(leave.Connection))
-                    {
-                        var sink = leave.Connection.Sink;
-                        if (_sinks.TryGetValue(sink, out var count) && count > 1)
-                        {
-                            _sinks[sink] = count - 1;
-                        }
-                        else
-                        {
-                            _sinks.Remove(sink);
-                        }
-
-                        Volatile.Write(ref _memberCount, _members.Count);
-                        try
-                        {
-                            await sink.RemoveAsync(room, leave.Connection, CancellationToken.None).ConfigureAwait(false);
-                        }
-                        catch (Exception ex) when (ex is not OperationCanceledException)
-                        {
-                            owner.LogDeliveryFailed(room, ex);
-                        }
-                    }
-
+                    await RemoveMemberAsync(leave.Connection).ConfigureAwait(false);
                     leave.Completion.TrySetResult();
+                    break;
+
+                case EventItem { Event: MembershipChanged changed } e when e.Generation == _currentGeneration:
+                    await ApplyMembershipChangeAsync(changed).ConfigureAwait(false);
                     break;
 
                 case MessageItem m when m.Generation == _currentGeneration:
@@ -333,6 +323,97 @@ internal sealed partial class DefaultDeliveryEngine
                     // An event of an earlier subscription (or of an unknown kind): the reset that follows re-reads the store.
                     break;
             }
+        }
+
+        /// <summary>Whether the engine still counts the room among the connection's rooms.</summary>
+        private bool IsJoined(ClientConnection connection)
+        {
+            lock (connection.Joined)
+            {
+                return connection.Joined.Any(joined => string.Equals(joined.Value, room, StringComparison.Ordinal));
+            }
+        }
+
+        /// <summary>Takes a connection out of the room's audience (its sink first removes it); false when it was no member.</summary>
+        private async Task<bool> RemoveMemberAsync(ClientConnection connection)
+        {
+            if (!_members.Remove(connection))
+            {
+                return false;
+            }
+
+            var sink = connection.Sink;
+            if (_sinks.TryGetValue(sink, out var count) && count > 1)
+            {
+                _sinks[sink] = count - 1;
+            }
+            else
+            {
+                _sinks.Remove(sink);
+            }
+
+            Volatile.Write(ref _memberCount, _members.Count);
+            try
+            {
+                // Awaited before the pump's next step: nothing the pump delivers after this reaches the connection.
+                await sink.RemoveAsync(room, connection, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                owner.LogDeliveryFailed(room, ex);
+            }
+
+            return true;
+        }
+
+        /// <summary>
+        /// A committed membership change: for a removal or a ban, takes every local connection of the user out of the room
+        /// (in this step, so that nothing the pump delivers after it reaches them) and tells them <c>removed</c>; then hands
+        /// the change to the sinks of the remaining members (the <c>member</c> event).
+        /// </summary>
+        private async Task ApplyMembershipChangeAsync(MembershipChanged changed)
+        {
+            if (changed.Change is MemberChange.Removed or MemberChange.Banned && changed.UserId != Guid.Empty)
+            {
+                List<ClientConnection>? removed = null;
+                foreach (var member in _members)
+                {
+                    if (member.User.UserId == changed.UserId)
+                    {
+                        (removed ??= []).Add(member);
+                    }
+                }
+
+                if (removed is not null)
+                {
+                    foreach (var connection in removed)
+                    {
+                        await RemoveMemberAsync(connection).ConfigureAwait(false);
+                    }
+
+                    foreach (var connection in removed)
+                    {
+                        owner.CompleteRemoval(connection, this);
+                    }
+
+                    var reason = string.IsNullOrEmpty(changed.Reason) ? (changed.Change == MemberChange.Banned ? "banned" : "removed") : changed.Reason;
+                    foreach (var bySink in removed.GroupBy(connection => connection.Sink))
+                    {
+                        try
+                        {
+                            bySink.Key.DeliverRemoved(room, [.. bySink], reason);
+                        }
+                        catch (Exception ex)
+                        {
+                            owner.LogDeliveryFailed(room, ex);
+                        }
+                    }
+
+                    owner.LogMemberRemoved(room, changed.UserId, removed.Count);
+                }
+            }
+
+            DeliverToSinks(changed);
         }
 
         /// <summary>Initializes the pump from the store's last seq, or delivers what the store has beyond the last delivered one.</summary>

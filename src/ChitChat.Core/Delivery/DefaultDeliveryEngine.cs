@@ -99,6 +99,14 @@ internal sealed partial class DefaultDeliveryEngine : DeliveryEngine, IAsyncDisp
         await connection.Membership.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // A removal's exit (presence, the room's release) finishes before the connection enters a room again.
+            Task removals;
+            lock (connection.Joined)
+            {
+                removals = connection.Removals;
+            }
+
+            await removals.ConfigureAwait(false);
             var boundary = await EnterAsync(connection, request.Room, cancellationToken).ConfigureAwait(false);
             return await CatchUpAsync(request, boundary, cancellationToken).ConfigureAwait(false);
         }
@@ -299,6 +307,46 @@ internal sealed partial class DefaultDeliveryEngine : DeliveryEngine, IAsyncDisp
         }
     }
 
+    /// <summary>
+    /// Called by a room's pump, in its step, for a connection it took out of the room because its user was removed or
+    /// banned: the connection is no longer in the room (a later join of it is a new join), and, off the pump, the exit
+    /// completes as if it had left: the room's acquisition is released and the user goes offline in the room when this was
+    /// their last connection. Never blocks the pump.
+    /// </summary>
+    private void CompleteRemoval(ClientConnection connection, RoomPump pump)
+    {
+        lock (connection.Joined)
+        {
+            var roomName = connection.Joined.FirstOrDefault(joined => string.Equals(joined.Value, pump.Room, StringComparison.Ordinal));
+            if (roomName is null)
+            {
+                return; // leaving or closing already: that exit releases the room and records presence
+            }
+
+            connection.Joined.Remove(roomName);
+            connection.Removals = ExitRemovedAsync(connection.Removals, connection, roomName, pump);
+        }
+    }
+
+    private async Task ExitRemovedAsync(Task previous, ClientConnection connection, RoomName room, RoomPump pump)
+    {
+        await previous.ConfigureAwait(false);
+        await Task.Yield(); // off the pump's step
+        try
+        {
+            await ReleaseAsync(pump).ConfigureAwait(false);
+            if (connection.AnnouncesPresence)
+            {
+                await _presence.ExitRoomAsync(room, connection.ConnectionId, connection.User, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex)
+        {
+            // Presence is best effort on the way out (e.g. the presence store is unreachable); it expires elsewhere.
+            LogPresenceExitFailed(room.Value, ex);
+        }
+    }
+
     /// <summary>Reads what the connection missed up to the boundary (the history service pages the store); everything after
     /// the boundary arrives live.</summary>
     private async Task<RoomJoin> CatchUpAsync(RoomJoinRequest request, long boundary, CancellationToken cancellationToken)
@@ -362,6 +410,9 @@ internal sealed partial class DefaultDeliveryEngine : DeliveryEngine, IAsyncDisp
 
     [LoggerMessage(EventId = 1108, EventName = "RoomReconciled", Level = LogLevel.Information, Message = "Room {Room}: the transport resumed; reconciled with the store up to seq {Seq}.")]
     private partial void LogReconciled(string room, long seq);
+
+    [LoggerMessage(EventId = 1110, EventName = "MemberRemoved", Level = LogLevel.Information, Message = "Room {Room}: user {UserId} was removed; {Connections} local connection(s) taken out of the room.")]
+    private partial void LogMemberRemoved(string room, Guid userId, int connections);
 
     [LoggerMessage(EventId = 1109, EventName = "PresenceExitFailed", Level = LogLevel.Debug, Message = "Room {Room}: recording a connection's exit in presence failed; it expires elsewhere.")]
     private partial void LogPresenceExitFailed(string room, Exception exception);

@@ -36,7 +36,9 @@ public abstract class DeliveryEngine
     /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
     /// <returns>The join result.</returns>
     /// <exception cref="ChatException"><see cref="ChatErrorCodes.ValidationFailed"/> (negative <c>AfterSeq</c>),
-    /// <see cref="ChatErrorCodes.TooManyRooms"/>, or <see cref="ChatErrorCodes.Unavailable"/> when the store does not answer.</exception>
+    /// <see cref="ChatErrorCodes.TooManyRooms"/>, <see cref="ChatErrorCodes.Forbidden"/> when the user was removed from the room
+    /// (<see cref="ChitChat.Transport.MembershipChanged"/>) while the join was under way, or <see cref="ChatErrorCodes.Unavailable"/>
+    /// when the store does not answer.</exception>
     public abstract Task<RoomJoin> JoinAsync(ClientConnection connection, RoomJoinRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>Removes <paramref name="connection"/> from a room: nothing of the room reaches it afterwards. Leaving a room

@@ -26,11 +26,23 @@ public interface IDeliverySink
 
     /// <summary>
     /// Writes an event to every connection of this sink in the room (a <see cref="MessagePosted"/> in <c>seq</c> order, with no
-    /// gap and no duplicate; <see cref="PresenceChanged"/> and <see cref="UserTyping"/> as they come). Called only while the
+    /// gap and no duplicate; <see cref="PresenceChanged"/>, <see cref="UserTyping"/> and <see cref="MembershipChanged"/> (the
+    /// <c>member</c> event; for a removal, after the removed user's connections left the room) as they come). Called only while the
     /// sink has at least one connection in the room. Must not block: start the writes and return, so that a slow connection
     /// never delays the room.
     /// </summary>
     /// <param name="room">The room name.</param>
     /// <param name="roomEvent">The event.</param>
     void Deliver(string room, RoomEvent roomEvent);
+
+    /// <summary>
+    /// Tells connections of this sink that they were taken out of a room because their user was removed or banned (the
+    /// <c>removed</c> event, to exactly these connections). Called inside the room's ordered step, after
+    /// <see cref="RemoveAsync"/> of each of them and before the room's next event: nothing of the room follows it. The
+    /// connections stay open. Must not block.
+    /// </summary>
+    /// <param name="room">The room name.</param>
+    /// <param name="connections">The connections, already removed from the room's audience.</param>
+    /// <param name="reason">Why (<c>removed</c>, <c>banned</c>, <c>left</c> or a moderator's reason).</param>
+    void DeliverRemoved(string room, IReadOnlyList<ClientConnection> connections, string reason);
 }

@@ -87,12 +87,13 @@ internal sealed class ChitChatMetrics
 
     /// <summary>Gets the <c>event</c> tag of a room event.</summary>
     /// <param name="roomEvent">The event.</param>
-    /// <returns><c>message</c>, <c>presence</c>, <c>typing</c> or <c>other</c>.</returns>
+    /// <returns><c>message</c>, <c>presence</c>, <c>typing</c>, <c>member</c> or <c>other</c>.</returns>
     public static string EventTag(RoomEvent roomEvent) => roomEvent switch
     {
         MessagePosted => "message",
         PresenceChanged => "presence",
         UserTyping => "typing",
+        MembershipChanged => "member",
         _ => "other",
     };
 

@@ -11,14 +11,19 @@ public sealed class HubClient : IAsyncDisposable
     private readonly List<MessageDto> _messages = [];
     private readonly List<PresenceEvent> _presence = [];
     private readonly List<TypingEvent> _typing = [];
+    private readonly List<MemberEvent> _members = [];
+    private readonly List<RemovedEvent> _removed = [];
+    private readonly List<(string Room, object Event)> _log = [];
     private readonly List<(Func<bool> Condition, TaskCompletionSource Signal)> _waiters = [];
 
     public HubClient(HubConnection connection)
     {
         Connection = connection;
-        connection.On<MessageDto>(HubEvents.Message, m => Record(() => _messages.Add(m)));
-        connection.On<PresenceEvent>(HubEvents.Presence, p => Record(() => _presence.Add(p)));
-        connection.On<TypingEvent>(HubEvents.Typing, t => Record(() => _typing.Add(t)));
+        connection.On<MessageDto>(HubEvents.Message, m => Record(m.Room, m, () => _messages.Add(m)));
+        connection.On<PresenceEvent>(HubEvents.Presence, p => Record(p.Room, p, () => _presence.Add(p)));
+        connection.On<TypingEvent>(HubEvents.Typing, t => Record(t.Room, t, () => _typing.Add(t)));
+        connection.On<MemberEvent>(HubEvents.Member, m => Record(m.Room, m, () => _members.Add(m)));
+        connection.On<RemovedEvent>(HubEvents.Removed, r => Record(r.Room, r, () => _removed.Add(r)));
     }
 
     public HubConnection Connection { get; }
@@ -44,6 +49,31 @@ public sealed class HubClient : IAsyncDisposable
         lock (_gate)
         {
             return _typing.Where(m => m.Room == room).ToArray();
+        }
+    }
+
+    public MemberEvent[] Members(string room)
+    {
+        lock (_gate)
+        {
+            return _members.Where(m => m.Room == room).ToArray();
+        }
+    }
+
+    public RemovedEvent[] Removed(string room)
+    {
+        lock (_gate)
+        {
+            return _removed.Where(m => m.Room == room).ToArray();
+        }
+    }
+
+    /// <summary>Every event of a room in arrival order (messages, presence, typing, member, removed).</summary>
+    public object[] Events(string room)
+    {
+        lock (_gate)
+        {
+            return _log.Where(e => e.Room == room).Select(e => e.Event).ToArray();
         }
     }
 
@@ -82,11 +112,12 @@ public sealed class HubClient : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await Connection.DisposeAsync();
 
-    private void Record(Action add)
+    private void Record(string room, object received, Action add)
     {
         lock (_gate)
         {
             add();
+            _log.Add((room, received));
             for (var i = _waiters.Count - 1; i >= 0; i--)
             {
                 if (_waiters[i].Condition())

@@ -314,6 +314,210 @@ public abstract class DeliveryEngineSpecification : NodeSpecification<IChatTrans
         Assert.Equal(2, alice.Connection.Rooms.Count);
     }
 
+    [Fact]
+    public async Task A_removal_mid_stream_takes_the_users_connections_out_of_the_room_at_once_and_tells_the_others()
+    {
+        var node = (await NodesAsync(1))[0];
+        var room = await NewRoomAsync();
+        var alice = node.Connect("alice");
+        var bob = node.Connect("bob");
+        await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout);
+        await node.Engine.JoinAsync(bob.Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout);
+
+        const int total = 60;
+        var removal = new MembershipChanged(room, bob.Connection.User.UserId, "bob", MemberRole.Member, MemberChange.Removed, Reason: "spam");
+        await SendWhileAsync(node, room, total, () => node.Transport.PublishAsync(removal).AsTask());
+
+        await AssertRemovedMidStreamAsync(node, room, total, alice, removal, [bob]);
+        Assert.Empty(bob.Connection.Rooms);
+        Assert.Equal(1, node.Engine.CountLocalMembers(room));
+    }
+
+    [Fact]
+    public async Task A_removal_published_on_one_node_takes_the_user_out_of_the_room_on_another_mid_stream()
+    {
+        var nodes = await NodesAsync(2);
+        var room = await NewRoomAsync();
+        var alice = nodes[0].Connect("alice");
+        var carol = nodes[1].Connect("carol");
+        var bob = nodes[1].Connect("bob");
+        await nodes[0].Engine.JoinAsync(alice.Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout);
+        await nodes[1].Engine.JoinAsync(carol.Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout);
+        await nodes[1].Engine.JoinAsync(bob.Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout);
+
+        // The messages and the removal are published on node 0; bob is connected to node 1 (with carol, who stays).
+        const int total = 60;
+        var ban = new MembershipChanged(room, bob.Connection.User.UserId, "bob", MemberRole.Member, MemberChange.Banned);
+        await SendWhileAsync(nodes[0], room, total, () => nodes[0].Transport.PublishAsync(ban).AsTask());
+
+        await AssertRemovedMidStreamAsync(nodes[1], room, total, carol, ban, [bob], "banned");
+        var member = Assert.Single(await alice.NextSeqsAndMemberEventsAsync(room, total, 1), e => e is MembershipChanged);
+        Assert.Equal(ban, member);
+        Assert.Equal(1, nodes[1].Engine.CountLocalMembers(room));
+    }
+
+    [Fact]
+    public async Task A_removed_users_every_connection_leaves_and_the_user_goes_offline_in_the_room()
+    {
+        var nodes = await NodesAsync(2);
+        var room = await NewRoomAsync();
+        var watcher = nodes[0].Connect("watcher");
+        await nodes[0].Engine.JoinAsync(watcher.Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout);
+        var first = nodes[1].Connect("bob");
+        var second = nodes[1].Connect("bob", first.Connection.User.UserId);
+        var other = await NewRoomAsync();
+        await nodes[1].Engine.JoinAsync(first.Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout);
+        await nodes[1].Engine.JoinAsync(second.Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout);
+        await nodes[1].Engine.JoinAsync(second.Connection, new RoomJoinRequest(RoomName.Parse(other), 0)).WaitAsync(Timeout);
+        Assert.True((await watcher.NextPresenceOfAsync(room, "bob")).Online);
+
+        await nodes[0].Transport.PublishAsync(new MembershipChanged(room, first.Connection.User.UserId, "bob", MemberRole.Member, MemberChange.Removed)).AsTask().WaitAsync(Timeout);
+
+        foreach (var connection in new[] { first, second })
+        {
+            var removed = Assert.IsType<ConnectionRemoved>(await connection.NextNonPresenceAsync(room));
+            Assert.Equal("removed", removed.Reason);
+        }
+
+        var offline = await watcher.NextPresenceOfAsync(room, "bob");
+        Assert.False(offline.Online);
+        Assert.Equal(0, nodes[1].Engine.CountLocalMembers(room));
+        Assert.Empty(first.Connection.Rooms);
+        Assert.Equal(new[] { other }, second.Connection.Rooms);
+
+        // The connections stay usable: the other room still reaches the second one, and a later join (say, after being
+        // added again) starts fresh.
+        await nodes[0].SendAsync(other, "elsewhere");
+        Assert.Equal(new long[] { 1 }, await second.NextSeqsAsync(other, 1));
+        await nodes[0].SendAsync(room, "while bob was out");
+        var again = await nodes[1].Engine.JoinAsync(first.Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout);
+        Assert.Equal(new long[] { 1 }, again.Missed.Select(m => m.Seq));
+        await nodes[0].SendAsync(room, "bob is back");
+        Assert.Equal(new long[] { 2 }, await first.NextSeqsAsync(room, 1));
+        Assert.True((await watcher.NextPresenceOfAsync(room, "bob")).Online);
+        await second.AssertNothingBeforeSentinelAsync(nodes[1], other);
+        Assert.DoesNotContain(second.Received(room), e => e is MessagePosted { Message.Seq: 2 });
+    }
+
+    [Fact]
+    public async Task Added_role_and_mute_changes_deliver_the_member_event_and_remove_nobody()
+    {
+        var nodes = await NodesAsync(2);
+        var room = await NewRoomAsync();
+        var alice = nodes[0].Connect("alice");
+        var bob = nodes[1].Connect("bob");
+        await nodes[0].Engine.JoinAsync(alice.Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout);
+        await nodes[1].Engine.JoinAsync(bob.Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout);
+
+        var bobId = bob.Connection.User.UserId;
+        MembershipChanged[] changes =
+        [
+            new(room, Guid.NewGuid(), "carol", MemberRole.Member, MemberChange.Added),
+            new(room, bobId, "bob", MemberRole.Moderator, MemberChange.Role),
+            new(room, bobId, "bob", MemberRole.Moderator, MemberChange.Muted, Time.GetUtcNow().AddMinutes(5)),
+        ];
+        foreach (var change in changes)
+        {
+            await nodes[0].Transport.PublishAsync(change).AsTask().WaitAsync(Timeout);
+        }
+
+        await nodes[0].SendAsync(room, "still here");
+        foreach (var client in new[] { alice, bob })
+        {
+            var received = await client.NextSeqsAndMemberEventsAsync(room, 1, changes.Length);
+            Assert.Equal(changes.Cast<object>().Append(typeof(MessagePosted)), received.Select(e => e is MessagePosted ? typeof(MessagePosted) : (object)e));
+            Assert.DoesNotContain(client.Received(room), e => e is ConnectionRemoved);
+        }
+
+        Assert.Equal(1, nodes[1].Engine.CountLocalMembers(room));
+        Assert.Single(bob.Connection.Rooms);
+    }
+
+    [Fact]
+    public async Task A_join_queued_behind_a_removal_of_its_user_fails_and_does_not_bring_the_connection_back()
+    {
+        var node = (await NodesAsync(1))[0];
+        var room = await NewRoomAsync();
+        var alice = node.Connect("alice");
+        var bob = node.Connect("bob");
+        await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout);
+        await node.Engine.JoinAsync(bob.Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout);
+
+        // Hold the room's pump inside a join (its sink's add waits for the gate), queue the removal and then bob's second
+        // join of the room behind it: the pump handles them in that order once the gate opens.
+        var gate = new GatedSink(alice.Sink);
+        var held = new ClientConnection("held-" + Guid.NewGuid().ToString("N"), new ChatIdentity(Guid.NewGuid(), "held"), gate);
+        var holding = node.Engine.JoinAsync(held, new RoomJoinRequest(RoomName.Parse(room), 0));
+        await gate.Entered.Task.WaitAsync(Timeout);
+        await node.Transport.PublishAsync(new MembershipChanged(room, bob.Connection.User.UserId, "bob", MemberRole.Member, MemberChange.Removed)).AsTask().WaitAsync(Timeout);
+        var rejoin = node.Engine.JoinAsync(bob.Connection, new RoomJoinRequest(RoomName.Parse(room), 0));
+        gate.Open.TrySetResult();
+        await holding.WaitAsync(Timeout);
+
+        var refused = await Assert.ThrowsAsync<ChatException>(() => rejoin.WaitAsync(Timeout));
+        Assert.Equal(ChatErrorCodes.Forbidden, refused.Code);
+        Assert.IsType<ConnectionRemoved>(await bob.NextNonPresenceAsync(room));
+        Assert.Empty(bob.Connection.Rooms);
+        Assert.Equal(2, node.Engine.CountLocalMembers(room));
+        await node.SendAsync(room, "after");
+        Assert.Equal(new long[] { 1 }, await alice.NextSeqsAsync(room, 1));
+        await alice.AssertNothingBeforeSentinelAsync(node, room);
+        Assert.DoesNotContain(bob.Received(room), e => e is MessagePosted);
+    }
+
+    /// <summary>Sends <paramref name="total"/> messages from <paramref name="node"/> and, once a third of them are out, runs
+    /// <paramref name="during"/> (the removal) concurrently with the next third; the last third is published after it.</summary>
+    private static async Task SendWhileAsync(TestNode node, string room, int total, Func<Task> during)
+    {
+        var third = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var published = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var sending = Task.Run(async () =>
+        {
+            for (var i = 1; i <= total; i++)
+            {
+                await node.SendAsync(room, $"m{i}");
+                if (i == total / 3)
+                {
+                    third.TrySetResult();
+                }
+                else if (i == 2 * total / 3)
+                {
+                    await published.Task.WaitAsync(Timeout);
+                }
+            }
+        });
+        await third.Task.WaitAsync(Timeout);
+        await during().WaitAsync(Timeout);
+        published.TrySetResult();
+        await sending.WaitAsync(Timeout);
+    }
+
+    /// <summary>
+    /// Asserts a removal that happened while <paramref name="total"/> messages were sent: each removed connection received
+    /// an unbroken run of the first messages, then <c>removed</c>, then nothing (after a sentinel reached
+    /// <paramref name="stayer"/> on the same node); the stayer received every message once in order and the member event
+    /// exactly where the removed connections' run ended.
+    /// </summary>
+    private static async Task AssertRemovedMidStreamAsync(TestNode node, string room, int total, TestClient stayer, MembershipChanged change, TestClient[] removed, string? reason = null)
+    {
+        var received = await stayer.NextSeqsAndMemberEventsAsync(room, total, 1);
+        Assert.Equal(Enumerable.Range(1, total).Select(s => (long)s), received.OfType<MessagePosted>().Select(p => p.Message.Seq));
+        var member = Assert.Single(received, e => e is MembershipChanged);
+        Assert.Equal(change, member);
+        var before = received.TakeWhile(e => e is not MembershipChanged).Count();
+        Assert.InRange(before, total / 3, 2 * total / 3); // mid-stream: published among the messages, a third after it
+
+        // Every event of the room the node handled after the removal reached the stayer; the removed ones got none of them.
+        await stayer.AssertNothingBeforeSentinelAsync(node, room);
+        foreach (var client in removed)
+        {
+            var events = client.Received(room).Where(e => e is not PresenceChanged).ToArray();
+            var last = Assert.IsType<ConnectionRemoved>(events[^1]);
+            Assert.Equal(reason ?? change.Reason ?? "removed", last.Reason);
+            Assert.Equal(Enumerable.Range(1, before).Select(s => (long)s), events[..^1].Select(e => Assert.IsType<MessagePosted>(e).Message.Seq));
+        }
+    }
+
     /// <summary>Creates a room in the shared store.</summary>
     /// <returns>The room name.</returns>
     protected async Task<string> NewRoomAsync()
@@ -419,6 +623,49 @@ public abstract class DeliveryEngineSpecification : NodeSpecification<IChatTrans
             }
         }
 
+        /// <summary>Waits for the next event of a room that is no presence event.</summary>
+        /// <param name="room">The room.</param>
+        /// <returns>The event.</returns>
+        public async Task<RoomEvent> NextNonPresenceAsync(string room)
+        {
+            while (true)
+            {
+                if (await NextAsync(room) is not PresenceChanged and var next)
+                {
+                    return next;
+                }
+            }
+        }
+
+        /// <summary>Waits for the next <paramref name="count"/> messages of a room and returns them with the member events
+        /// among them, in arrival order (skipping other events).</summary>
+        /// <param name="room">The room.</param>
+        /// <param name="count">How many messages.</param>
+        /// <param name="memberEvents">How many member events (at least) to wait for too.</param>
+        /// <returns>The messages and member events.</returns>
+        public async Task<IReadOnlyList<RoomEvent>> NextSeqsAndMemberEventsAsync(string room, int count, int memberEvents = 0)
+        {
+            var events = new List<RoomEvent>();
+            var messages = 0;
+            var members = 0;
+            while (messages < count || members < memberEvents)
+            {
+                var next = await NextAsync(room);
+                if (next is MessagePosted)
+                {
+                    messages++;
+                    events.Add(next);
+                }
+                else if (next is MembershipChanged or ConnectionRemoved)
+                {
+                    members++;
+                    events.Add(next);
+                }
+            }
+
+            return events;
+        }
+
         /// <summary>Waits for the next <paramref name="count"/> messages of a room (skipping other events) and returns their seqs.</summary>
         /// <param name="room">The room.</param>
         /// <param name="count">How many.</param>
@@ -522,6 +769,32 @@ public abstract class DeliveryEngineSpecification : NodeSpecification<IChatTrans
             }
         }
 
+        /// <inheritdoc />
+        public void DeliverRemoved(string room, IReadOnlyList<ClientConnection> connections, string reason)
+        {
+            foreach (var connection in connections)
+            {
+                if (_audience.TryGetValue(room, out var members))
+                {
+                    lock (members)
+                    {
+                        if (members.Contains(connection))
+                        {
+                            throw new InvalidOperationException($"The engine told {connection.ConnectionId} it was removed from {room} before removing it.");
+                        }
+                    }
+                }
+
+                var removed = new ConnectionRemoved(room, reason);
+                Inbox(connection, room).Writer.TryWrite(removed);
+                var history = _history.GetOrAdd((connection, room), _ => []);
+                lock (history)
+                {
+                    history.Add(removed);
+                }
+            }
+        }
+
         /// <summary>Waits for the next event a connection received in a room.</summary>
         /// <param name="connection">The connection.</param>
         /// <param name="room">The room.</param>
@@ -558,6 +831,43 @@ public abstract class DeliveryEngineSpecification : NodeSpecification<IChatTrans
         private Channel<RoomEvent> Inbox(ClientConnection connection, string room) =>
             _inboxes.GetOrAdd((connection, room), _ => Channel.CreateUnbounded<RoomEvent>());
     }
+
+    /// <summary>A sink whose <see cref="AddAsync"/> waits for <see cref="Open"/> (holding the room's pump) before it adds
+    /// to the inner sink.</summary>
+    /// <param name="inner">The sink it adds to and delivers to.</param>
+    protected sealed class GatedSink(RecordingSink inner) : IDeliverySink
+    {
+        /// <summary>Gets the signal that an add is waiting at the gate.</summary>
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Gets the gate.</summary>
+        public TaskCompletionSource Open { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <inheritdoc />
+        public async ValueTask AddAsync(string room, ClientConnection connection, CancellationToken cancellationToken = default)
+        {
+            Entered.TrySetResult();
+            await Open.Task.WaitAsync(Timeout, cancellationToken);
+            await inner.AddAsync(room, connection, cancellationToken);
+        }
+
+        /// <inheritdoc />
+        public ValueTask RemoveAsync(string room, ClientConnection connection, CancellationToken cancellationToken = default) => inner.RemoveAsync(room, connection, cancellationToken);
+
+        /// <inheritdoc />
+        public void Deliver(string room, RoomEvent roomEvent)
+        {
+            // The inner sink has its own members in the room and receives the event itself.
+        }
+
+        /// <inheritdoc />
+        public void DeliverRemoved(string room, IReadOnlyList<ClientConnection> connections, string reason) => inner.DeliverRemoved(room, connections, reason);
+    }
+
+    /// <summary>What <see cref="RecordingSink"/> records for <see cref="IDeliverySink.DeliverRemoved"/> (the <c>removed</c> event).</summary>
+    /// <param name="Room">The room.</param>
+    /// <param name="Reason">The reason.</param>
+    protected sealed record ConnectionRemoved(string Room, string Reason) : RoomEvent(Room);
 
     /// <summary>A transport wrapper that can lose the next publications and report <see cref="TransportResumed"/> to its local subscribers.</summary>
     /// <param name="inner">The real transport.</param>
