@@ -95,7 +95,7 @@ public sealed record BanDto(Guid UserId, string UserName, DateTime? Until, strin
 
 /// <summary>The body of <c>POST /api/direct</c>.</summary>
 /// <param name="UserNames">The other people of the direct room (1 to <c>ChitChat:MaxDirectMembers</c> - 1).</param>
-public sealed record CreateDirectBody(IReadOnlyList<string>? UserNames);
+public sealed record CreateDirectBody(string[]? UserNames);
 
 /// <summary>A user of the directory (<c>GET /api/users</c>, <c>GET /api/users/me</c>).</summary>
 /// <param name="Id">The user id.</param>

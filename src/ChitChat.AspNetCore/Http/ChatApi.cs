@@ -315,7 +315,7 @@ internal static class ChatApi
     {
         var identity = ChatClaims.GetIdentity(context.User);
         var body = await JsonBody.ReadAsync<CreateDirectBody>(context, options.Value.Http.MaxRequestBodySize).ConfigureAwait(false);
-        var (room, created) = await membership.GetOrCreateDirectAsync(identity, body.UserNames?.ToArray(), context.RequestAborted).ConfigureAwait(false);
+        var (room, created) = await membership.GetOrCreateDirectAsync(identity, body.UserNames, context.RequestAborted).ConfigureAwait(false);
         var entry = await membership.GetRoomAsync(identity, RoomName.Parse(room.Name), context.RequestAborted).ConfigureAwait(false);
         var dto = entry.ToDto();
         return created ? TypedResults.Created($"{context.Request.PathBase}{ChitChatRoutes.Rooms}/{room.Name}", dto) : TypedResults.Ok(dto);
