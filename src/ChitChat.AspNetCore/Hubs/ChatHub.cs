@@ -24,6 +24,7 @@ namespace ChitChat.AspNetCore.Hubs;
 public sealed class ChatHub : Hub
 {
     private const string ConnectionKey = "ChitChat.Connection";
+    private const string TurnsKey = "ChitChat.Turns";
 
     private readonly MembershipService _membership;
     private readonly IAuthorizationService _authorization;
@@ -77,9 +78,24 @@ public sealed class ChatHub : Hub
     {
         var roomName = RoomName.Parse(room);
         var aborted = Context.ConnectionAborted;
-        await AuthorizeAsync(roomName, RoomOperation.Join).ConfigureAwait(false);
-        await _membership.JoinAsync(Connection.User, roomName, aborted).ConfigureAwait(false);
-        var join = await _delivery.JoinAsync(Connection, new RoomJoinRequest(roomName, afterSeq, _options.RecentMessagesOnJoin), aborted).ConfigureAwait(false);
+        var connection = Connection;
+
+        // Joins and leaves of a connection take effect in the order the client made them (pipelined LeaveRoom, JoinRoom
+        // ends joined): the turn is taken before the first await and passed on once the engine has the join.
+        var (previous, turn) = Turns.Enter();
+        RoomJoin join;
+        try
+        {
+            await previous.ConfigureAwait(false);
+            await AuthorizeAsync(roomName, RoomOperation.Join).ConfigureAwait(false);
+            await _membership.JoinAsync(connection.User, roomName, aborted).ConfigureAwait(false);
+            join = await _delivery.JoinAsync(connection, new RoomJoinRequest(roomName, afterSeq, _options.RecentMessagesOnJoin), aborted).ConfigureAwait(false);
+        }
+        finally
+        {
+            turn.TrySetResult();
+        }
+
         return new JoinRoomResult(join.Room, join.LastSeq, join.Missed.Select(static m => m.ToDto()).ToArray(), join.HasMore);
     }
 
@@ -91,7 +107,17 @@ public sealed class ChatHub : Hub
         // Leaves first (nothing happens when not joined), then answers like every other method: an unknown room and a room
         // the caller may not see are both room_not_found.
         var roomName = RoomName.Parse(room);
-        await _delivery.LeaveAsync(Connection, roomName, Context.ConnectionAborted).ConfigureAwait(false);
+        var (previous, turn) = Turns.Enter();
+        try
+        {
+            await previous.ConfigureAwait(false);
+            await _delivery.LeaveAsync(Connection, roomName, Context.ConnectionAborted).ConfigureAwait(false);
+        }
+        finally
+        {
+            turn.TrySetResult();
+        }
+
         await AuthorizeAsync(roomName, RoomOperation.Read).ConfigureAwait(false);
     }
 
@@ -105,9 +131,9 @@ public sealed class ChatHub : Hub
         // SignalR starts a connection's invocations in the order they arrived, and the sender takes the message's turn in the
         // connection's order before its first await: pipelined sends of one connection keep their order
         // (ChitChatHubOptions.MaximumParallelInvocationsPerClient).
-        var request = new SendMessageRequest(RoomName.Parse(room), text, clientMessageId);
+        var roomName = RoomName.Parse(room);
+        var request = new SendMessageRequest(roomName, text, clientMessageId) { Authorize = _ => AuthorizeAsync(roomName, RoomOperation.Send) };
         var connection = Connection;
-        await AuthorizeAsync(request.Room, RoomOperation.Send).ConfigureAwait(false);
         var result = await _sender.SendAsync(connection.User, request, connection, Context.ConnectionAborted).ConfigureAwait(false);
         return new SendMessageAck(result.Message.Id, result.Message.Seq, result.Message.SentAt.UtcDateTime);
     }
@@ -168,6 +194,24 @@ public sealed class ChatHub : Hub
         await base.OnDisconnectedAsync(exception).ConfigureAwait(false);
     }
 
+    /// <summary>Gets the order of this connection's joins and leaves (created on first use).</summary>
+    private ConnectionTurns Turns
+    {
+        get
+        {
+            lock (Context.Items)
+            {
+                if (!Context.Items.TryGetValue(TurnsKey, out var value) || value is not ConnectionTurns turns)
+                {
+                    turns = new ConnectionTurns();
+                    Context.Items[TurnsKey] = turns;
+                }
+
+                return turns;
+            }
+        }
+    }
+
     /// <summary>Gets this connection's state in the delivery engine (created on first use: invocations of one connection may run
     /// in parallel, see <see cref="ChitChatHubOptions.MaximumParallelInvocationsPerClient"/>, hence the lock).</summary>
     private ClientConnection Connection
@@ -184,6 +228,24 @@ public sealed class ChatHub : Hub
 
                 return connection;
             }
+        }
+    }
+}
+
+/// <summary>A connection's queue of joins and leaves: each takes a turn before its first await and passes it on when done.</summary>
+internal sealed class ConnectionTurns
+{
+    private readonly Lock _gate = new();
+    private Task _tail = Task.CompletedTask;
+
+    public (Task Previous, TaskCompletionSource Turn) Enter()
+    {
+        var turn = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_gate)
+        {
+            var previous = _tail;
+            _tail = turn.Task;
+            return (previous, turn);
         }
     }
 }

@@ -127,6 +127,11 @@ public sealed partial class MessageSender
             activity?.SetTag("chitchat.room", room.Value);
             var text = MessageText.Parse(request.Text, _options.MaxMessageLength);
             var key = ValidateClientMessageId(request.ClientMessageId);
+            if (request.Authorize is { } authorize)
+            {
+                await authorize(cancellationToken).ConfigureAwait(false);
+            }
+
             // The one access check of every send (hub, HTTP, legacy): visible, not banned, not muted; joins a public room.
             await _membership.EnsureCanSendAsync(author, room, cancellationToken).ConfigureAwait(false);
 
