@@ -122,7 +122,7 @@ public sealed partial class RoomService
         }
         catch (Exception ex)
         {
-            LogTopicPublishFailed(name.Value, ex);
+            LogOwnerPublishFailed(name.Value, ex);
         }
 
         // The stored room has MembershipVersion 0 and version 1 (creation with members is one step, not a membership change).
@@ -185,5 +185,5 @@ public sealed partial class RoomService
     private partial void LogRoomCreated(string room);
 
     [LoggerMessage(EventId = 1304, EventName = "RoomOwnerPublishFailed", Level = LogLevel.Warning, Message = "Publishing the owner of the new room {Room} failed; the room is stored.")]
-    private partial void LogTopicPublishFailed(string room, Exception exception);
+    private partial void LogOwnerPublishFailed(string room, Exception exception);
 }
