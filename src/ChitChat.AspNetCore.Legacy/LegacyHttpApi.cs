@@ -221,7 +221,12 @@ internal sealed class LegacyHttpApi
         try
         {
             room = RoomName.Parse(context.Request.RouteValues["roomName"] as string, "roomName");
-            await _chatRooms.GetAsync(room, context.RequestAborted).ConfigureAwait(false);
+            var found = await _chatRooms.GetAsync(room, context.RequestAborted).ConfigureAwait(false);
+            if (found.Kind != RoomKind.Public)
+            {
+                // The ChitChat 1 API knows public rooms only, and says so the way it says it of a room that does not exist.
+                throw ChitChat.Membership.RoomAccessRules.RoomNotFound(room.Value);
+            }
         }
         catch (ChatException ex)
         {

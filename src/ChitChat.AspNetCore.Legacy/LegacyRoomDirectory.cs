@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 namespace ChitChat.AspNetCore.Legacy;
 
 /// <summary>
-/// Maps ChitChat 1 numeric <c>chatroomId</c>s to room names. <c>1</c> is always the default room (<c>global</c>); the
+/// Maps ChitChat 1 numeric <c>chatroomId</c>s to the names of public rooms. <c>1</c> is always the default room (<c>global</c>); the
 /// other rooms get <c>2, 3, ...</c> in creation order (<see cref="ChatRoom.CreatedAt"/>, then <see cref="ChatRoom.Id"/>).
 /// The mapping is derived from the room list, so every node computes the same one without storing anything, and since
 /// rooms are never deleted an alias never changes once every node has seen its room. It is rebuilt on a miss (a room
@@ -88,8 +88,9 @@ internal sealed class LegacyRoomDirectory(RoomService chatRooms, IOptions<ChitCh
         {
             var byAlias = new Dictionary<int, string> { [DefaultRoomId] = defaultRoom };
             var next = DefaultRoomId + 1;
+            // The ChitChat 1 API knows public rooms only: private and direct rooms never get an alias.
             foreach (var room in rooms
-                .Where(r => !string.Equals(r.Name, defaultRoom, StringComparison.Ordinal))
+                .Where(r => r.Kind == RoomKind.Public && !string.Equals(r.Name, defaultRoom, StringComparison.Ordinal))
                 .OrderBy(r => r.CreatedAt)
                 .ThenBy(r => r.Id)
                 .ThenBy(r => r.Name, StringComparer.Ordinal))

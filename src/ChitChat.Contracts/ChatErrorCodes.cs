@@ -25,4 +25,6 @@ public static class ChatErrorCodes
     public const string Unavailable = "unavailable";
     /// <summary>Too many rooms joined on one connection.</summary>
     public const string TooManyRooms = "too_many_rooms";
+    /// <summary>The user does not exist, or is not a member of the room the operation targets (protocol version 2).</summary>
+    public const string UserNotFound = "user_not_found";
 }

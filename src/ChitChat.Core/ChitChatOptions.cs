@@ -84,6 +84,21 @@ public sealed class ChitChatOptions
     /// <value>Default 5 seconds.</value>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan TypingExpiry { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Gets or sets the most people in a direct room (the caller included).</summary>
+    /// <value>Default 10.</value>
+    [Range(2, 1000)]
+    public int MaxDirectMembers { get; set; } = 10;
+
+    /// <summary>Gets or sets the maximum length of a room's topic in UTF-16 code units.</summary>
+    /// <value>Default 512.</value>
+    [Range(1, 100_000)]
+    public int MaxTopicLength { get; set; } = 512;
+
+    /// <summary>Gets or sets the maximum length of a ban's reason in UTF-16 code units.</summary>
+    /// <value>Default 512.</value>
+    [Range(1, 100_000)]
+    public int MaxBanReasonLength { get; set; } = 512;
 }
 
 /// <summary>Cross-property validation of <see cref="ChitChatOptions"/>.</summary>

@@ -288,6 +288,35 @@ public sealed class LegacyApiTests
     }
 
     [Fact]
+    public async Task The_legacy_api_sees_public_rooms_only()
+    {
+        await using var host = await LegacyHost.StartAsync();
+        var (id, userName) = await host.RegisterAsync("alice");
+        var creator = new ChatIdentity(Guid.Parse(id), userName);
+        await host.Rooms.CreateAsync(RoomName.Parse("hidden"), creator, RoomKind.Private);
+        await host.Rooms.CreateAsync(RoomName.Parse("open"), creator);
+
+        // The private room gets no alias: the public one created after it is 2, and 3 does not exist.
+        using (var toOpen = await host.Http.PostAsJsonAsync("/message/create", new { userId = id, userName, chatroomId = 2, message = "in open" }))
+        {
+            Assert.Equal(HttpStatusCode.Created, toOpen.StatusCode);
+        }
+
+        using (var toNothing = await host.Http.PostAsJsonAsync("/message/create", new { userId = id, userName, chatroomId = 3, message = "where?" }))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, toNothing.StatusCode);
+        }
+
+        Assert.Equal("in open", Assert.Single(await host.HistoryAsync("open")).Text);
+        Assert.Empty(await host.HistoryAsync("hidden"));
+
+        // Its WebSocket answers like a room that does not exist.
+        using var socket = new ClientWebSocket();
+        var ex = await Assert.ThrowsAsync<WebSocketException>(() => socket.ConnectAsync(host.WebSocketUri("hidden"), CancellationToken.None).WaitAsync(LegacyHost.Timeout));
+        Assert.Contains("404", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task WebSocket_rejects_unknown_rooms_and_disallowed_origins()
     {
         await using var host = await LegacyHost.StartAsync();

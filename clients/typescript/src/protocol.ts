@@ -34,7 +34,71 @@ export interface SendMessageAck {
 export interface Room {
   id: string;
   name: string;
+  kind: string;
+  topic: string | null;
   createdAt: string;
+  createdBy: string | null;
+  lastSeq: number;
+  memberCount: number;
+}
+
+/** A room of the caller's room list (`GET /api/rooms`); `lastReadSeq`, `unread`, `mentions` are 0 until read state exists. */
+export interface RoomListEntry {
+  id: string;
+  name: string;
+  kind: string;
+  topic: string | null;
+  createdAt: string;
+  createdBy: string | null;
+  lastSeq: number;
+  memberCount: number;
+  role: string | null;
+  lastReadSeq: number;
+  unread: number;
+  mentions: number;
+}
+
+export interface UpdateRoomBody {
+  topic: string | null;
+}
+
+export interface Member {
+  userId: string;
+  userName: string;
+  role: string;
+  mutedUntil: string | null;
+}
+
+export interface AddMemberBody {
+  userName: string;
+}
+
+export interface UpdateMemberBody {
+  role?: string | null;
+  mutedUntil?: string | null;
+}
+
+export interface BanBody {
+  until?: string | null;
+  reason?: string | null;
+}
+
+export interface Ban {
+  userId: string;
+  userName: string;
+  until: string | null;
+  reason: string | null;
+}
+
+export interface CreateDirectBody {
+  userNames: string[];
+}
+
+export interface UserProfile {
+  id: string;
+  userName: string;
+  firstName: string | null;
+  lastName: string | null;
 }
 
 /** A user (`POST /api/auth/register`, `LoginResponse.user`; C# `UserDto`). */
@@ -67,6 +131,8 @@ export interface LoginResponse {
 /** The body of `POST /api/rooms`. */
 export interface CreateRoomBody {
   name: string;
+  kind?: string | null;
+  topic?: string | null;
 }
 
 /** The body of `POST /api/rooms/{room}/messages`. */

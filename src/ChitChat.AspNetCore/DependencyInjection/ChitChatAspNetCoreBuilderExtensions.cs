@@ -2,6 +2,7 @@ using System.Threading.RateLimiting;
 using ChitChat;
 using ChitChat.AspNetCore;
 using ChitChat.AspNetCore.Authentication;
+using ChitChat.AspNetCore.Authorization;
 using ChitChat.AspNetCore.Delivery;
 using ChitChat.AspNetCore.Hosting;
 using ChitChat.AspNetCore.Http;
@@ -9,6 +10,7 @@ using ChitChat.AspNetCore.Hubs;
 using ChitChat.RateLimiting;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Connections;
@@ -57,6 +59,9 @@ public static class ChitChatAspNetCoreBuilderExtensions
                 sp.GetRequiredService<TimeProvider>()));
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SigningKeyAnnouncer>());
             services.TryAddSingleton<SignalRDeliverySink>();
+
+            // ChitChat's room rules as an authorization handler; applications add their own IAuthorizationHandlers beside it.
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthorizationHandler, ChitChatRoomAuthorizationHandler>());
 
             AddAuthentication(services);
             AddRateLimiting(services);

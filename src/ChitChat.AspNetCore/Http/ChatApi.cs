@@ -1,6 +1,11 @@
 using System.Globalization;
 using ChitChat.Accounts;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using ChitChat.AspNetCore.Authentication;
+using ChitChat.AspNetCore.Authorization;
+using ChitChat.Membership;
+using Microsoft.AspNetCore.Authorization;
 using ChitChat.History;
 using ChitChat.Messaging;
 using ChitChat.Rooms;
@@ -60,22 +65,84 @@ internal static class ChatApi
         var rooms = api.MapGroup("/rooms").RequireAuthorization(ChitChatAuthenticationDefaults.AuthorizationPolicy);
         rooms.MapGet("/", ListRoomsAsync)
             .WithName("ChitChatListRooms")
-            .WithSummary("Lists the rooms.")
-            .Produces<RoomDto[]>()
+            .WithSummary("Lists the caller's rooms: public rooms, and the private and direct rooms the caller is a member of.")
+            .Produces<RoomListEntryDto[]>()
             .ProducesProblem(StatusCodes.Status401Unauthorized);
         rooms.MapPost("/", CreateRoomAsync)
             .WithName("ChitChatCreateRoom")
-            .WithSummary("Creates a room.")
+            .WithSummary("Creates a public or private room; the creator is its owner.")
             .Produces<RoomDto>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status409Conflict);
+        rooms.MapGet("/{room}", GetRoomAsync)
+            .WithName("ChitChatGetRoom")
+            .WithSummary("Gets a room.")
+            .Produces<RoomDto>()
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        rooms.MapPatch("/{room}", UpdateRoomAsync)
+            .WithName("ChitChatUpdateRoom")
+            .WithSummary("Changes a room's topic (owner, moderator).")
+            .Produces<RoomDto>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        rooms.MapGet("/{room}/members", ListMembersAsync)
+            .WithName("ChitChatListMembers")
+            .WithSummary("Lists a room's members.")
+            .Produces<MemberDto[]>()
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        rooms.MapPost("/{room}/members", AddMemberAsync)
+            .WithName("ChitChatAddMember")
+            .WithSummary("Adds a member: yourself into a public room, anyone as an owner or moderator; an existing member is returned (200).")
+            .Produces<MemberDto>(StatusCodes.Status201Created)
+            .Produces<MemberDto>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        rooms.MapDelete("/{room}/members/{userName}", RemoveMemberAsync)
+            .WithName("ChitChatRemoveMember")
+            .WithSummary("Leaves (yourself) or removes a member (owner, moderator).")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        rooms.MapPatch("/{room}/members/{userName}", UpdateMemberAsync)
+            .WithName("ChitChatUpdateMember")
+            .WithSummary("Changes a member's role (owner) and/or mute (owner, moderator), together or not at all.")
+            .Produces<MemberDto>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        rooms.MapPut("/{room}/bans/{userName}", BanAsync)
+            .WithName("ChitChatBan")
+            .WithSummary("Bans a user: removed and barred from rejoining (owner, moderator).")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        rooms.MapDelete("/{room}/bans/{userName}", UnbanAsync)
+            .WithName("ChitChatUnban")
+            .WithSummary("Lifts a ban (owner, moderator).")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        rooms.MapGet("/{room}/bans", ListBansAsync)
+            .WithName("ChitChatListBans")
+            .WithSummary("Lists the bans in force (owner, moderator).")
+            .Produces<BanDto[]>()
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         rooms.MapGet("/{room}/messages", GetMessagesAsync)
             .WithName("ChitChatGetMessages")
             .WithSummary("Reads a page of a room's history, ascending by seq (query: limit, before, after).")
             .Produces<MessageDto[]>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound);
         rooms.MapPost("/{room}/messages", SendMessageAsync)
             .WithName("ChitChatSendMessage")
@@ -84,10 +151,32 @@ internal static class ChatApi
             .Produces<MessageDto>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+        api.MapPost("/direct", CreateDirectAsync)
+            .RequireAuthorization(ChitChatAuthenticationDefaults.AuthorizationPolicy)
+            .WithName("ChitChatDirect")
+            .WithSummary("Gets (200) or creates (201) the direct room of the caller and the named users.")
+            .Produces<RoomDto>(StatusCodes.Status201Created)
+            .Produces<RoomDto>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        var users = api.MapGroup("/users").RequireAuthorization(ChitChatAuthenticationDefaults.AuthorizationPolicy);
+        users.MapGet("/", SearchUsersAsync)
+            .WithName("ChitChatSearchUsers")
+            .WithSummary("The user directory by user-name prefix (query: search, limit 1 to 100, default 20).")
+            .Produces<UserProfileDto[]>()
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+        users.MapGet("/me", GetMeAsync)
+            .WithName("ChitChatMe")
+            .WithSummary("The caller.")
+            .Produces<UserProfileDto>()
+            .ProducesProblem(StatusCodes.Status401Unauthorized);
         return api;
     }
 
@@ -107,24 +196,213 @@ internal static class ChatApi
         return TypedResults.Ok(new LoginResponse(token.AccessToken, token.ExpiresAt.UtcDateTime, user.ToDto()));
     }
 
-    private static async Task<IResult> ListRoomsAsync(HttpContext context, RoomService rooms)
+    private static async Task<IResult> ListRoomsAsync(HttpContext context, MembershipService membership)
     {
-        ChatClaims.GetIdentity(context.User);
-        var list = await rooms.ListAsync(context.RequestAborted).ConfigureAwait(false);
-        return TypedResults.Ok(list.Select(static r => r.ToDto()).ToArray());
+        var identity = ChatClaims.GetIdentity(context.User);
+        var list = await membership.ListRoomsAsync(identity, context.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Ok(list.Select(static r => r.ToListDto()).ToArray());
     }
 
-    private static async Task<IResult> CreateRoomAsync(HttpContext context, RoomService rooms, IOptions<ChitChatAspNetCoreOptions> options)
+    private static async Task<IResult> CreateRoomAsync(HttpContext context, RoomService rooms, IAuthorizationService authorization, IOptions<ChitChatAspNetCoreOptions> options)
     {
         var identity = ChatClaims.GetIdentity(context.User);
         var body = await JsonBody.ReadAsync<CreateRoomBody>(context, options.Value.Http.MaxRequestBodySize).ConfigureAwait(false);
-        var room = await rooms.CreateAsync(RoomName.Parse(body.Name, "name"), identity, context.RequestAborted).ConfigureAwait(false);
-        return TypedResults.Created($"{context.Request.PathBase}{context.Request.Path.Value?.TrimEnd('/')}/{room.Name}", room.ToDto());
+        var name = RoomName.Parse(body.Name, "name");
+        var kind = WireMapping.ParseCreatableKind(body.Kind);
+        await RoomAuthorization.AuthorizeCreateAsync(authorization, context.User, new RoomCreation(identity, name, kind, body.Topic)).ConfigureAwait(false);
+        var room = await rooms.CreateAsync(name, identity, kind, body.Topic, context.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Created($"{context.Request.PathBase}{context.Request.Path.Value?.TrimEnd('/')}/{room.Name}", room.ToDto(0, 1));
     }
 
-    private static async Task<IResult> GetMessagesAsync(HttpContext context, string room, HistoryService history)
+    private static async Task<IResult> GetRoomAsync(HttpContext context, string room, MembershipService membership, IAuthorizationService authorization)
+    {
+        var name = RoomName.Parse(room);
+        await RoomAuthorization.AuthorizeAsync(authorization, membership, context.User, name, RoomOperation.Read, context.RequestAborted).ConfigureAwait(false);
+        var entry = await membership.GetRoomAsync(ChatClaims.GetIdentity(context.User), name, context.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Ok(entry.ToDto());
+    }
+
+    private static async Task<IResult> UpdateRoomAsync(HttpContext context, string room, RoomService rooms, MembershipService membership, IAuthorizationService authorization, IOptions<ChitChatAspNetCoreOptions> options)
+    {
+        var name = RoomName.Parse(room);
+        var identity = ChatClaims.GetIdentity(context.User);
+        await RoomAuthorization.AuthorizeAsync(authorization, membership, context.User, name, RoomOperation.UpdateTopic, context.RequestAborted).ConfigureAwait(false);
+        var body = await JsonBody.ReadAsync<UpdateRoomBody>(context, options.Value.Http.MaxRequestBodySize).ConfigureAwait(false);
+        await rooms.UpdateTopicAsync(identity, name, body.Topic, context.RequestAborted).ConfigureAwait(false);
+        var entry = await membership.GetRoomAsync(identity, name, context.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Ok(entry.ToDto());
+    }
+
+    private static async Task<IResult> ListMembersAsync(HttpContext context, string room, MembershipService membership, IAuthorizationService authorization)
+    {
+        var name = RoomName.Parse(room);
+        await RoomAuthorization.AuthorizeAsync(authorization, membership, context.User, name, RoomOperation.Read, context.RequestAborted).ConfigureAwait(false);
+        var members = await membership.ListMembersAsync(ChatClaims.GetIdentity(context.User), name, context.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Ok(members.Select(static m => m.ToMemberDto()).ToArray());
+    }
+
+    private static async Task<IResult> AddMemberAsync(HttpContext context, string room, MembershipService membership, IAuthorizationService authorization, IOptions<ChitChatAspNetCoreOptions> options)
+    {
+        var name = RoomName.Parse(room);
+        var identity = ChatClaims.GetIdentity(context.User);
+        var body = await JsonBody.ReadAsync<AddMemberBody>(context, options.Value.Http.MaxRequestBodySize).ConfigureAwait(false);
+        var self = string.Equals(body.UserName, identity.UserName, StringComparison.OrdinalIgnoreCase);
+        await RoomAuthorization.AuthorizeAsync(authorization, membership, context.User, name, self ? RoomOperation.Join : RoomOperation.AddMember, context.RequestAborted).ConfigureAwait(false);
+        var (member, created) = await membership.AddMemberAsync(identity, name, body.UserName, context.RequestAborted).ConfigureAwait(false);
+        var dto = member.ToMemberDto();
+        return created ? TypedResults.Created((string?)null, dto) : TypedResults.Ok(dto);
+    }
+
+    private static async Task<IResult> RemoveMemberAsync(HttpContext context, string room, string userName, MembershipService membership, IAuthorizationService authorization)
+    {
+        var name = RoomName.Parse(room);
+        var identity = ChatClaims.GetIdentity(context.User);
+        var self = string.Equals(userName, identity.UserName, StringComparison.OrdinalIgnoreCase);
+        await RoomAuthorization.AuthorizeAsync(authorization, membership, context.User, name, self ? RoomOperation.Leave : RoomOperation.Moderate, context.RequestAborted).ConfigureAwait(false);
+        await membership.RemoveMemberAsync(identity, name, userName, context.RequestAborted).ConfigureAwait(false);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<IResult> UpdateMemberAsync(HttpContext context, string room, string userName, MembershipService membership, IAuthorizationService authorization, IOptions<ChitChatAspNetCoreOptions> options)
+    {
+        var name = RoomName.Parse(room);
+        var identity = ChatClaims.GetIdentity(context.User);
+
+        // Read as a JSON object: an absent mutedUntil keeps the mute, an explicit null lifts it.
+        var body = await JsonBody.ReadAsync<JsonObject>(context, options.Value.Http.MaxRequestBodySize).ConfigureAwait(false);
+        var update = ParseMemberUpdate(body);
+        await RoomAuthorization.AuthorizeAsync(authorization, membership, context.User, name, update.Role is null ? RoomOperation.Moderate : RoomOperation.ManageRoles, context.RequestAborted).ConfigureAwait(false);
+        if (update.Role is not null && update.SetMute)
+        {
+            await RoomAuthorization.AuthorizeAsync(authorization, membership, context.User, name, RoomOperation.Moderate, context.RequestAborted).ConfigureAwait(false);
+        }
+
+        var member = await membership.UpdateMemberAsync(identity, name, userName, update, context.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Ok(member.ToMemberDto());
+    }
+
+    private static async Task<IResult> BanAsync(HttpContext context, string room, string userName, MembershipService membership, IAuthorizationService authorization, IOptions<ChitChatAspNetCoreOptions> options)
+    {
+        var name = RoomName.Parse(room);
+        var identity = ChatClaims.GetIdentity(context.User);
+        await RoomAuthorization.AuthorizeAsync(authorization, membership, context.User, name, RoomOperation.Moderate, context.RequestAborted).ConfigureAwait(false);
+
+        // The body is optional: none is a permanent ban without a reason.
+        var hasBody = context.Request.ContentLength is > 0 || (context.Request.ContentLength is null && context.Request.HasJsonContentType());
+        var body = hasBody ? await JsonBody.ReadAsync<BanBody>(context, options.Value.Http.MaxRequestBodySize).ConfigureAwait(false) : new BanBody();
+        DateTimeOffset? until = body.Until is { } u ? new DateTimeOffset(DateTime.SpecifyKind(u, u.Kind == DateTimeKind.Unspecified ? DateTimeKind.Utc : u.Kind).ToUniversalTime()) : null;
+        await membership.BanAsync(identity, name, userName, until, body.Reason, context.RequestAborted).ConfigureAwait(false);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<IResult> UnbanAsync(HttpContext context, string room, string userName, MembershipService membership, IAuthorizationService authorization)
+    {
+        var name = RoomName.Parse(room);
+        await RoomAuthorization.AuthorizeAsync(authorization, membership, context.User, name, RoomOperation.Moderate, context.RequestAborted).ConfigureAwait(false);
+        await membership.UnbanAsync(ChatClaims.GetIdentity(context.User), name, userName, context.RequestAborted).ConfigureAwait(false);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<IResult> ListBansAsync(HttpContext context, string room, MembershipService membership, IAuthorizationService authorization)
+    {
+        var name = RoomName.Parse(room);
+        await RoomAuthorization.AuthorizeAsync(authorization, membership, context.User, name, RoomOperation.Moderate, context.RequestAborted).ConfigureAwait(false);
+        var bans = await membership.ListBansAsync(ChatClaims.GetIdentity(context.User), name, context.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Ok(bans.Select(static b => b.ToBanDto()).ToArray());
+    }
+
+    private static async Task<IResult> CreateDirectAsync(HttpContext context, MembershipService membership, IOptions<ChitChatAspNetCoreOptions> options)
+    {
+        var identity = ChatClaims.GetIdentity(context.User);
+        var body = await JsonBody.ReadAsync<CreateDirectBody>(context, options.Value.Http.MaxRequestBodySize).ConfigureAwait(false);
+        var (room, created) = await membership.GetOrCreateDirectAsync(identity, body.UserNames, context.RequestAborted).ConfigureAwait(false);
+        var entry = await membership.GetRoomAsync(identity, RoomName.Parse(room.Name), context.RequestAborted).ConfigureAwait(false);
+        var dto = entry.ToDto();
+        return created ? TypedResults.Created($"{context.Request.PathBase}{ChitChatRoutes.Rooms}/{room.Name}", dto) : TypedResults.Ok(dto);
+    }
+
+    private static async Task<IResult> SearchUsersAsync(HttpContext context, AccountService accounts)
     {
         ChatClaims.GetIdentity(context.User);
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var limit = ParseQuery(context.Request.Query["limit"], "limit", errors);
+        if (errors.Count > 0)
+        {
+            throw new ChatException(ChatErrorCodes.ValidationFailed, "The query is not valid.", errors);
+        }
+
+        int? pageSize = limit is null ? null : (int)Math.Clamp(limit.Value, int.MinValue, int.MaxValue);
+        var found = await accounts.SearchUsersAsync(context.Request.Query["search"].ToString(), pageSize, context.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Ok(found.Select(static u => u.ToProfileDto()).ToArray());
+    }
+
+    private static async Task<IResult> GetMeAsync(HttpContext context, AccountService accounts)
+    {
+        var identity = ChatClaims.GetIdentity(context.User);
+        var user = await accounts.FindUserAsync(identity.UserId, context.RequestAborted).ConfigureAwait(false)
+            ?? throw new ChatException(ChatErrorCodes.Unauthorized, "The token's user does not exist.");
+        return TypedResults.Ok(user.ToProfileDto());
+    }
+
+    private static MemberUpdate ParseMemberUpdate(JsonObject body)
+    {
+        MemberRole? role = null;
+        var setMute = false;
+        DateTimeOffset? mutedUntil = null;
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        foreach (var (key, value) in body)
+        {
+            if (string.Equals(key, "role", StringComparison.OrdinalIgnoreCase))
+            {
+                if (value is null)
+                {
+                    continue;
+                }
+
+                if (value.GetValueKind() != JsonValueKind.String)
+                {
+                    errors["role"] = ["role is 'owner', 'moderator' or 'member'."];
+                    continue;
+                }
+
+                try
+                {
+                    role = WireMapping.ParseRole(value.GetValue<string>());
+                }
+                catch (ChatException ex)
+                {
+                    errors["role"] = [ex.Message];
+                }
+            }
+            else if (string.Equals(key, "mutedUntil", StringComparison.OrdinalIgnoreCase))
+            {
+                setMute = true;
+                if (value is null)
+                {
+                    continue;
+                }
+
+                if (value.GetValueKind() != JsonValueKind.String
+                    || !DateTimeOffset.TryParse(value.GetValue<string>(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed))
+                {
+                    errors["mutedUntil"] = ["mutedUntil is an ISO-8601 UTC time or null."];
+                    continue;
+                }
+
+                mutedUntil = parsed;
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new ChatException(ChatErrorCodes.ValidationFailed, "The request body is not valid.", errors);
+        }
+
+        return new MemberUpdate(role, setMute, mutedUntil);
+    }
+
+    private static async Task<IResult> GetMessagesAsync(HttpContext context, string room, HistoryService history, MembershipService membership, IAuthorizationService authorization)
+    {
         var roomName = RoomName.Parse(room);
 
         // Only the syntax of the query string is checked here; the ranges (limit >= 1, before >= 1, after >= 0) are the
@@ -139,13 +417,15 @@ internal static class ChatApi
             throw new ChatException(ChatErrorCodes.ValidationFailed, "The query is not valid.", errors);
         }
 
+        await RoomAuthorization.AuthorizeAsync(authorization, membership, context.User, roomName, RoomOperation.Read, context.RequestAborted).ConfigureAwait(false);
         var page = await history.GetHistoryAsync(roomName, new HistoryQuery(before, after, limit is null ? null : (int)Math.Clamp(limit.Value, int.MinValue, int.MaxValue)), context.RequestAborted).ConfigureAwait(false);
         return TypedResults.Ok(page.Select(static m => m.ToDto()).ToArray());
     }
 
-    private static async Task<IResult> SendMessageAsync(HttpContext context, string room, MessageSender sender, IOptions<ChitChatAspNetCoreOptions> options)
+    private static async Task<IResult> SendMessageAsync(HttpContext context, string room, MessageSender sender, MembershipService membership, IAuthorizationService authorization, IOptions<ChitChatAspNetCoreOptions> options)
     {
         var identity = ChatClaims.GetIdentity(context.User);
+        await RoomAuthorization.AuthorizeAsync(authorization, membership, context.User, RoomName.Parse(room), RoomOperation.Send, context.RequestAborted).ConfigureAwait(false);
         var body = await JsonBody.ReadAsync<SendMessageBody>(context, options.Value.Http.MaxRequestBodySize).ConfigureAwait(false);
         var request = new SendMessageRequest(RoomName.Parse(room), body.Text, body.ClientMessageId);
         var result = await sender.SendAsync(identity, request, cancellationToken: context.RequestAborted).ConfigureAwait(false);

@@ -1,12 +1,13 @@
 using ChitChat.Contracts;
 using ChitChat.AspNetCore.Authentication;
+using ChitChat.AspNetCore.Authorization;
 using ChitChat.AspNetCore.Delivery;
 using ChitChat.AspNetCore.Http;
 using ChitChat.Delivery;
 using ChitChat.History;
+using ChitChat.Membership;
 using ChitChat.Messaging;
 using ChitChat.Presence;
-using ChitChat.Rooms;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
@@ -23,8 +24,10 @@ namespace ChitChat.AspNetCore.Hubs;
 public sealed class ChatHub : Hub
 {
     private const string ConnectionKey = "ChitChat.Connection";
+    private const string TurnsKey = "ChitChat.Turns";
 
-    private readonly RoomService _rooms;
+    private readonly MembershipService _membership;
+    private readonly IAuthorizationService _authorization;
     private readonly MessageSender _sender;
     private readonly HistoryService _history;
     private readonly PresenceService _presence;
@@ -33,23 +36,26 @@ public sealed class ChatHub : Hub
     private readonly ChitChatHubOptions _options;
 
     /// <summary>Initializes a new instance. SignalR creates one per invocation.</summary>
-    /// <param name="rooms">The rooms.</param>
+    /// <param name="membership">The membership rules.</param>
+    /// <param name="authorization">The authorization service (room operations, see <see cref="RoomOperationRequirement"/>).</param>
     /// <param name="sender">The message sender.</param>
     /// <param name="history">The history.</param>
     /// <param name="presence">The presence and typing service.</param>
     /// <param name="delivery">The delivery engine.</param>
     /// <param name="options">The options.</param>
     /// <param name="services">The request services (for the hub's internal delivery sink).</param>
-    public ChatHub(RoomService rooms, MessageSender sender, HistoryService history, PresenceService presence, DeliveryEngine delivery, IOptions<ChitChatAspNetCoreOptions> options, IServiceProvider services)
+    public ChatHub(MembershipService membership, IAuthorizationService authorization, MessageSender sender, HistoryService history, PresenceService presence, DeliveryEngine delivery, IOptions<ChitChatAspNetCoreOptions> options, IServiceProvider services)
     {
-        ArgumentNullException.ThrowIfNull(rooms);
+        ArgumentNullException.ThrowIfNull(membership);
+        ArgumentNullException.ThrowIfNull(authorization);
         ArgumentNullException.ThrowIfNull(sender);
         ArgumentNullException.ThrowIfNull(history);
         ArgumentNullException.ThrowIfNull(presence);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(delivery);
         ArgumentNullException.ThrowIfNull(services);
-        _rooms = rooms;
+        _membership = membership;
+        _authorization = authorization;
         _sender = sender;
         _history = history;
         _presence = presence;
@@ -62,7 +68,8 @@ public sealed class ChatHub : Hub
     /// Joins a room: returns the messages after <paramref name="afterSeq"/> up to the boundary <c>lastSeq</c> (capped; then
     /// <c>hasMore</c>), and from then on the connection receives live <c>message</c> events with <c>seq &gt; lastSeq</c>, with
     /// no gap and no duplicate. Without <paramref name="afterSeq"/> it returns the most recent messages instead. A live
-    /// event may arrive before this result: buffer events by <c>seq</c>. The delivery engine does all of it.
+    /// event may arrive before this result: buffer events by <c>seq</c>. The delivery engine does all of it. Joining a public
+    /// room makes the caller a member; a private or direct room must count the caller as a member (else <c>room_not_found</c>).
     /// </summary>
     /// <param name="room">The room name.</param>
     /// <param name="afterSeq">The last sequence number the client has, or <see langword="null"/> for none.</param>
@@ -71,16 +78,48 @@ public sealed class ChatHub : Hub
     {
         var roomName = RoomName.Parse(room);
         var aborted = Context.ConnectionAborted;
-        await _rooms.GetAsync(roomName, aborted).ConfigureAwait(false);
-        var join = await _delivery.JoinAsync(Connection, new RoomJoinRequest(roomName, afterSeq, _options.RecentMessagesOnJoin), aborted).ConfigureAwait(false);
+        var connection = Connection;
+
+        // Joins and leaves of a connection take effect in the order the client made them (pipelined LeaveRoom, JoinRoom
+        // ends joined): the turn is taken before the first await and passed on once the engine has the join.
+        var (previous, turn) = Turns.Enter();
+        RoomJoin join;
+        try
+        {
+            await previous.ConfigureAwait(false);
+            await AuthorizeAsync(roomName, RoomOperation.Join).ConfigureAwait(false);
+            await _membership.JoinAsync(connection.User, roomName, aborted).ConfigureAwait(false);
+            join = await _delivery.JoinAsync(connection, new RoomJoinRequest(roomName, afterSeq, _options.RecentMessagesOnJoin), aborted).ConfigureAwait(false);
+        }
+        finally
+        {
+            turn.TrySetResult();
+        }
+
         return new JoinRoomResult(join.Room, join.LastSeq, join.Missed.Select(static m => m.ToDto()).ToArray(), join.HasMore);
     }
 
     /// <summary>Leaves a room: no more events from it, and the user goes offline there when this was their last connection in it.</summary>
     /// <param name="room">The room name.</param>
     /// <returns>A task that completes when left.</returns>
-    public Task LeaveRoom(string room) =>
-        _delivery.LeaveAsync(Connection, RoomName.Parse(room), Context.ConnectionAborted);
+    public async Task LeaveRoom(string room)
+    {
+        // Leaves first (nothing happens when not joined), then answers like every other method: an unknown room and a room
+        // the caller may not see are both room_not_found.
+        var roomName = RoomName.Parse(room);
+        var (previous, turn) = Turns.Enter();
+        try
+        {
+            await previous.ConfigureAwait(false);
+            await _delivery.LeaveAsync(Connection, roomName, Context.ConnectionAborted).ConfigureAwait(false);
+        }
+        finally
+        {
+            turn.TrySetResult();
+        }
+
+        await AuthorizeAsync(roomName, RoomOperation.Read).ConfigureAwait(false);
+    }
 
     /// <summary>Sends a message as the authenticated user. A retry with the same <paramref name="clientMessageId"/> returns the same acknowledgement and stores nothing.</summary>
     /// <param name="room">The room name.</param>
@@ -92,7 +131,8 @@ public sealed class ChatHub : Hub
         // SignalR starts a connection's invocations in the order they arrived, and the sender takes the message's turn in the
         // connection's order before its first await: pipelined sends of one connection keep their order
         // (ChitChatHubOptions.MaximumParallelInvocationsPerClient).
-        var request = new SendMessageRequest(RoomName.Parse(room), text, clientMessageId);
+        var roomName = RoomName.Parse(room);
+        var request = new SendMessageRequest(roomName, text, clientMessageId) { Authorize = _ => AuthorizeAsync(roomName, RoomOperation.Send) };
         var connection = Connection;
         var result = await _sender.SendAsync(connection.User, request, connection, Context.ConnectionAborted).ConfigureAwait(false);
         return new SendMessageAck(result.Message.Id, result.Message.Seq, result.Message.SentAt.UtcDateTime);
@@ -106,8 +146,9 @@ public sealed class ChatHub : Hub
     /// <returns>The messages.</returns>
     public async Task<IReadOnlyList<MessageDto>> GetHistory(string room, long? beforeSeq, long? afterSeq, int? limit)
     {
-        ChatClaims.GetIdentity(Context.User);
-        var page = await _history.GetHistoryAsync(RoomName.Parse(room), new HistoryQuery(beforeSeq, afterSeq, limit), Context.ConnectionAborted).ConfigureAwait(false);
+        var roomName = RoomName.Parse(room);
+        await AuthorizeAsync(roomName, RoomOperation.Read).ConfigureAwait(false);
+        var page = await _history.GetHistoryAsync(roomName, new HistoryQuery(beforeSeq, afterSeq, limit), Context.ConnectionAborted).ConfigureAwait(false);
         return page.Select(static m => m.ToDto()).ToArray();
     }
 
@@ -116,16 +157,24 @@ public sealed class ChatHub : Hub
     /// <returns>The users.</returns>
     public async Task<IReadOnlyList<PresenceUser>> GetPresence(string room)
     {
-        ChatClaims.GetIdentity(Context.User);
-        var online = await _presence.GetOnlineAsync(RoomName.Parse(room), Context.ConnectionAborted).ConfigureAwait(false);
+        var roomName = RoomName.Parse(room);
+        await AuthorizeAsync(roomName, RoomOperation.Read).ConfigureAwait(false);
+        var online = await _presence.GetOnlineAsync(roomName, Context.ConnectionAborted).ConfigureAwait(false);
         return online.Select(u => new PresenceUser(u.UserId, u.UserName)).ToArray();
     }
 
     /// <summary>Tells the room that the user is typing; members get a <c>typing</c> event that they expire after a few seconds.</summary>
     /// <param name="room">The room name.</param>
     /// <returns>A task that completes when published.</returns>
-    public Task Typing(string room) =>
-        _presence.TypingAsync(Connection.User, RoomName.Parse(room), Context.ConnectionAborted);
+    public async Task Typing(string room)
+    {
+        var roomName = RoomName.Parse(room);
+        await AuthorizeAsync(roomName, RoomOperation.Read).ConfigureAwait(false);
+        await _presence.TypingAsync(Connection.User, roomName, Context.ConnectionAborted).ConfigureAwait(false);
+    }
+
+    private Task<RoomAccess> AuthorizeAsync(RoomName room, RoomOperation operation) =>
+        RoomAuthorization.AuthorizeAsync(_authorization, _membership, Context.User ?? new System.Security.Claims.ClaimsPrincipal(), room, operation, Context.ConnectionAborted);
 
     /// <inheritdoc />
     public override async Task OnDisconnectedAsync(Exception? exception)
@@ -145,6 +194,24 @@ public sealed class ChatHub : Hub
         await base.OnDisconnectedAsync(exception).ConfigureAwait(false);
     }
 
+    /// <summary>Gets the order of this connection's joins and leaves (created on first use).</summary>
+    private ConnectionTurns Turns
+    {
+        get
+        {
+            lock (Context.Items)
+            {
+                if (!Context.Items.TryGetValue(TurnsKey, out var value) || value is not ConnectionTurns turns)
+                {
+                    turns = new ConnectionTurns();
+                    Context.Items[TurnsKey] = turns;
+                }
+
+                return turns;
+            }
+        }
+    }
+
     /// <summary>Gets this connection's state in the delivery engine (created on first use: invocations of one connection may run
     /// in parallel, see <see cref="ChitChatHubOptions.MaximumParallelInvocationsPerClient"/>, hence the lock).</summary>
     private ClientConnection Connection
@@ -161,6 +228,24 @@ public sealed class ChatHub : Hub
 
                 return connection;
             }
+        }
+    }
+}
+
+/// <summary>A connection's queue of joins and leaves: each takes a turn before its first await and passes it on when done.</summary>
+internal sealed class ConnectionTurns
+{
+    private readonly Lock _gate = new();
+    private Task _tail = Task.CompletedTask;
+
+    public (Task Previous, TaskCompletionSource Turn) Enter()
+    {
+        var turn = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_gate)
+        {
+            var previous = _tail;
+            _tail = turn.Task;
+            return (previous, turn);
         }
     }
 }

@@ -224,6 +224,27 @@ public sealed partial class AccountService
         return new Guid(hash[..16], bigEndian: true);
     }
 
+    /// <summary>The user directory: users whose name starts with <paramref name="prefix"/> (ignoring case), by name.</summary>
+    /// <param name="prefix">The prefix (<see langword="null"/> or empty lists the first users).</param>
+    /// <param name="limit">The most users to return, 1 to 100 (default 20).</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The users.</returns>
+    /// <exception cref="ChatException"><see cref="ChatErrorCodes.ValidationFailed"/> for a limit out of range or a prefix longer than a user name.</exception>
+    public Task<IReadOnlyList<ChatUser>> SearchUsersAsync(string? prefix, int? limit, CancellationToken cancellationToken = default)
+    {
+        if (limit is < 1 or > 100)
+        {
+            throw ChatException.Validation("limit", "limit is 1 to 100.");
+        }
+
+        if (prefix is not null && prefix.Length > _options.MaxUserNameLength)
+        {
+            throw ChatException.Validation("search", $"search is at most {_options.MaxUserNameLength} characters.");
+        }
+
+        return _store.Users.SearchByNamePrefixAsync(prefix ?? string.Empty, limit ?? 20, cancellationToken);
+    }
+
     /// <summary>Finds a user by id.</summary>
     /// <param name="userId">The id.</param>
     /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>

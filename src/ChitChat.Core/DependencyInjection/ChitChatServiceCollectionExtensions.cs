@@ -7,6 +7,7 @@ using ChitChat.History;
 using ChitChat.Hosting;
 using ChitChat.InMemory;
 using ChitChat.Leases;
+using ChitChat.Membership;
 using ChitChat.Messaging;
 using ChitChat.Presence;
 using ChitChat.RateLimiting;
@@ -68,6 +69,7 @@ public static class ChitChatServiceCollectionExtensions
             services.TryAddSingleton<IChatRateLimiter>(sp => new InMemoryChatRateLimiter(sp.GetRequiredService<TimeProvider>()));
             services.TryAddSingleton<AccountService>();
             services.TryAddSingleton<RoomService>();
+            services.TryAddSingleton<MembershipService>();
             services.TryAddSingleton<MessageSender>();
             services.TryAddSingleton<HistoryService>();
             services.TryAddSingleton<PresenceService>();

@@ -4,7 +4,7 @@ using System.Globalization;
 using ChitChat.Delivery;
 using ChitChat.Diagnostics;
 using ChitChat.RateLimiting;
-using ChitChat.Rooms;
+using ChitChat.Membership;
 using ChitChat.Storage;
 using ChitChat.Transport;
 using Microsoft.Extensions.Logging;
@@ -34,7 +34,7 @@ public sealed partial class MessageSender
 {
     private readonly IChatStore _store;
     private readonly IChatTransport _transport;
-    private readonly RoomService _rooms;
+    private readonly MembershipService _membership;
     private readonly ChitChatOptions _options;
     private readonly TimeProvider _time;
     private readonly ChitChatMetrics _metrics;
@@ -45,7 +45,7 @@ public sealed partial class MessageSender
     /// <summary>Initializes a new instance.</summary>
     /// <param name="store">The store.</param>
     /// <param name="transport">The transport.</param>
-    /// <param name="rooms">The rooms.</param>
+    /// <param name="membership">The membership rules (who may send: not banned, not muted; a send to a public room joins it).</param>
     /// <param name="limiter">The rate limiter (the send limit is policy <c>send</c>, per user).</param>
     /// <param name="options">The options.</param>
     /// <param name="time">The clock.</param>
@@ -54,7 +54,7 @@ public sealed partial class MessageSender
     public MessageSender(
         IChatStore store,
         IChatTransport transport,
-        RoomService rooms,
+        MembershipService membership,
         IChatRateLimiter limiter,
         IOptions<ChitChatOptions> options,
         TimeProvider time,
@@ -63,7 +63,7 @@ public sealed partial class MessageSender
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(transport);
-        ArgumentNullException.ThrowIfNull(rooms);
+        ArgumentNullException.ThrowIfNull(membership);
         ArgumentNullException.ThrowIfNull(limiter);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(time);
@@ -71,7 +71,7 @@ public sealed partial class MessageSender
         ArgumentNullException.ThrowIfNull(logger);
         _store = store;
         _transport = transport;
-        _rooms = rooms;
+        _membership = membership;
         _options = options.Value;
         _time = time;
         _metrics = ChitChatMetrics.For(meterFactory);
@@ -94,7 +94,7 @@ public sealed partial class MessageSender
     /// <returns>The stored message and whether it was new.</returns>
     /// <exception cref="ChatException">
     /// <see cref="ChatErrorCodes.Unauthorized"/>, <see cref="ChatErrorCodes.ValidationFailed"/>, <see cref="ChatErrorCodes.PayloadTooLarge"/>,
-    /// <see cref="ChatErrorCodes.RoomNotFound"/>, <see cref="ChatErrorCodes.RateLimited"/> or <see cref="ChatErrorCodes.Unavailable"/>.
+    /// <see cref="ChatErrorCodes.RoomNotFound"/>, <see cref="ChatErrorCodes.Forbidden"/> (banned, muted), <see cref="ChatErrorCodes.RateLimited"/> or <see cref="ChatErrorCodes.Unavailable"/>.
     /// </exception>
     public Task<AppendResult> SendAsync(ChatIdentity author, SendMessageRequest request, ClientConnection? connection = null, CancellationToken cancellationToken = default)
     {
@@ -127,7 +127,13 @@ public sealed partial class MessageSender
             activity?.SetTag("chitchat.room", room.Value);
             var text = MessageText.Parse(request.Text, _options.MaxMessageLength);
             var key = ValidateClientMessageId(request.ClientMessageId);
-            await _rooms.GetAsync(room, cancellationToken).ConfigureAwait(false);
+            if (request.Authorize is { } authorize)
+            {
+                await authorize(cancellationToken).ConfigureAwait(false);
+            }
+
+            // The one access check of every send (hub, HTTP, legacy): visible, not banned, not muted; joins a public room.
+            await _membership.EnsureCanSendAsync(author, room, cancellationToken).ConfigureAwait(false);
 
             // No read before the append: the append dedups by clientMessageId atomically and returns the original
             // (Created = false), whose author Duplicate checks. Only a send the rate limit rejects looks the key up, so that a

@@ -11,4 +11,11 @@ public sealed record SendMessageRequest(RoomName Room, string? Text, string? Cli
     /// <see cref="MessageOrigins.Legacy"/>), or <see langword="null"/> for the hub and the HTTP API; stored as
     /// <see cref="ChatMessage.Origin"/>. Set by the host, never from a client's payload.</summary>
     public string? Origin { get; init; }
+
+    /// <summary>
+    /// Gets an extra check the host runs for this send, or <see langword="null"/>: the sender awaits it inside the send's
+    /// turn (so pipelined sends keep their order) and before its own rules (<see cref="Membership.MembershipService.EnsureCanSendAsync"/>).
+    /// The ASP.NET Core host passes its authorization (application handlers) here; it throws a <see cref="ChatException"/> to refuse.
+    /// </summary>
+    public Func<CancellationToken, Task>? Authorize { get; init; }
 }
