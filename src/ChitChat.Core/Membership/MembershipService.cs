@@ -539,7 +539,24 @@ public sealed partial class MembershipService
         {
             var stored = await _store.Rooms.FindByNameAsync(room.Value, cancellationToken).ConfigureAwait(false)
                 ?? throw RoomAccessRules.RoomNotFound(room.Value);
-            var plan = await decide(stored, _time.GetUtcNow()).ConfigureAwait(false);
+            Plan<T> plan;
+            try
+            {
+                plan = await decide(stored, _time.GetUtcNow()).ConfigureAwait(false);
+            }
+            catch (ChatException) when (attempt < MaxAttempts)
+            {
+                // A refusal decided on reads that a concurrent change overtook (e.g. "the last owner" counted after the other
+                // owner's demotion of the actor committed) is decided again on a consistent view; otherwise it stands.
+                if (!await ChangedSinceAsync(stored, cancellationToken).ConfigureAwait(false))
+                {
+                    throw;
+                }
+
+                LogMembershipConflict(stored.Name, attempt);
+                continue;
+            }
+
             if (plan.Writes.Count == 0)
             {
                 return plan.Result;
@@ -560,6 +577,12 @@ public sealed partial class MembershipService
         }
 
         throw new ChatException(ChatErrorCodes.Unavailable, $"The members of room '{room}' are changing too fast; try again.", retryAfter: TimeSpan.FromSeconds(1));
+    }
+
+    private async Task<bool> ChangedSinceAsync(ChatRoom read, CancellationToken cancellationToken)
+    {
+        var now = await _store.Rooms.FindByNameAsync(read.Name, cancellationToken).ConfigureAwait(false);
+        return now is null || now.MembershipVersion != read.MembershipVersion;
     }
 
     private async Task PublishAsync(MembershipChanged change)

@@ -332,7 +332,14 @@ public sealed class WebSocketProxy : IAsyncDisposable
         {
             client.Abort();
             upstream.Abort();
-            context.Abort();
+            try
+            {
+                context.Abort();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The relayed request ended on its own between the snapshot of the relays and this call: nothing to cut.
+            }
         }
     }
 }
