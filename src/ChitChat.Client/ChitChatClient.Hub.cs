@@ -268,6 +268,8 @@ public sealed partial class ChitChatClient
         hub.On<MessageDto>(HubEvents.Message, OnMessage);
         hub.On<PresenceEvent>(HubEvents.Presence, p => Raise(() => PresenceChanged?.Invoke(this, p)));
         hub.On<TypingEvent>(HubEvents.Typing, t => Raise(() => TypingReceived?.Invoke(this, t)));
+        hub.On<MemberEvent>(HubEvents.Member, m => Raise(() => MemberChanged?.Invoke(this, m)));
+        hub.On<RemovedEvent>(HubEvents.Removed, OnRemoved);
         hub.Reconnecting += error =>
         {
             LogReconnecting(error?.Message);
@@ -311,6 +313,16 @@ public sealed partial class ChitChatClient
         if (message?.Room is { } room && _rooms.TryGetValue(room, out var subscription))
         {
             subscription.Synchronizer.OnLive(message);
+        }
+    }
+
+    /// <summary>The server took this user out of the room: the subscription ends and is not re-joined.</summary>
+    private void OnRemoved(RemovedEvent removed)
+    {
+        if (removed?.Room is { } room && _rooms.TryRemove(room, out var subscription))
+        {
+            LogRemoved(room, removed.Reason);
+            subscription.CloseRemoved(removed);
         }
     }
 
