@@ -338,6 +338,11 @@ public sealed partial class ChitChatClient
     {
         foreach (var subscription in _rooms.Values)
         {
+            if (subscription.Removed is not null)
+            {
+                continue; // removed by the server while the others were re-joined
+            }
+
             try
             {
                 await subscription.Synchronizer.JoinAsync(cancellationToken).ConfigureAwait(false);
