@@ -268,6 +268,8 @@ public sealed partial class ChitChatClient
         hub.On<MessageDto>(HubEvents.Message, OnMessage);
         hub.On<PresenceEvent>(HubEvents.Presence, p => Raise(() => PresenceChanged?.Invoke(this, p)));
         hub.On<TypingEvent>(HubEvents.Typing, t => Raise(() => TypingReceived?.Invoke(this, t)));
+        hub.On<MemberEvent>(HubEvents.Member, m => Raise(() => MemberChanged?.Invoke(this, m)));
+        hub.On<RemovedEvent>(HubEvents.Removed, OnRemoved);
         hub.Reconnecting += error =>
         {
             LogReconnecting(error?.Message);
@@ -314,6 +316,16 @@ public sealed partial class ChitChatClient
         }
     }
 
+    /// <summary>The server took this user out of the room: the subscription ends and is not re-joined.</summary>
+    private void OnRemoved(RemovedEvent removed)
+    {
+        if (removed?.Room is { } room && _rooms.TryRemove(room, out var subscription))
+        {
+            LogRemoved(room, removed.Reason);
+            subscription.CloseRemoved(removed);
+        }
+    }
+
     private async Task AfterReconnectAsync()
     {
         _tokenRefused = false;
@@ -326,6 +338,11 @@ public sealed partial class ChitChatClient
     {
         foreach (var subscription in _rooms.Values)
         {
+            if (subscription.Removed is not null)
+            {
+                continue; // removed by the server while the others were re-joined
+            }
+
             try
             {
                 await subscription.Synchronizer.JoinAsync(cancellationToken).ConfigureAwait(false);

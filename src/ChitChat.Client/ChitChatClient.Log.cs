@@ -44,6 +44,9 @@ public sealed partial class ChitChatClient
     [LoggerMessage(EventId = 9014, EventName = "TypingDropped", Level = LogLevel.Debug, Message = "A typing notice was dropped ({Reason}).")]
     private partial void LogTypingDropped(string reason);
 
+    [LoggerMessage(EventId = 9015, EventName = "RemovedFromRoom", Level = LogLevel.Information, Message = "Removed from {Room} ({Reason}); the subscription ends.")]
+    private partial void LogRemoved(string room, string reason);
+
     [LoggerMessage(EventId = 9020, EventName = "SendQueued", Level = LogLevel.Trace, Message = "Queued a message to {Room} ({ClientMessageId}).")]
     private partial void LogQueued(string room, string clientMessageId);
 

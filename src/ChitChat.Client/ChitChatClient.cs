@@ -18,7 +18,7 @@ namespace ChitChat.Client;
 /// re-sends an unacknowledged message with the same <c>clientMessageId</c> after a reconnect, so the server stores it once.
 /// </summary>
 /// <remarks>
-/// Thread-safe. Events (<see cref="StateChanged"/>, <see cref="PresenceChanged"/>, <see cref="TypingReceived"/>,
+/// Thread-safe. Events (<see cref="StateChanged"/>, <see cref="PresenceChanged"/>, <see cref="TypingReceived"/>, <see cref="MemberChanged"/>,
 /// <see cref="OutboxChanged"/>, <see cref="RoomSubscription.EventReceived"/>) are raised on a background task, one at a
 /// time and in order, never on SignalR's receive loop; a handler that blocks delays only later events of the same source.
 /// </remarks>
@@ -75,6 +75,13 @@ public sealed partial class ChitChatClient : IAsyncDisposable
 
     /// <summary>Raised when a user types in a joined room (the indicator expires after <see cref="ServerLimits.TypingExpiryMs"/>).</summary>
     public event EventHandler<TypingEvent>? TypingReceived;
+
+    /// <summary>
+    /// Raised when a membership of a joined room changes (<see cref="MemberEvent.Change"/>: <c>added</c>, <c>removed</c>,
+    /// <c>role</c>, <c>muted</c>, <c>banned</c>). When this user is the one removed, the room's subscription ends instead
+    /// (see <see cref="RoomSubscription.Removed"/>).
+    /// </summary>
+    public event EventHandler<MemberEvent>? MemberChanged;
 
     /// <summary>Gets the logged-in user (after <see cref="LoginAsync"/> or a login with the options' credentials), or <see langword="null"/>.</summary>
     public UserDto? User { get; private set; }

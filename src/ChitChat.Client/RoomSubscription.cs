@@ -33,6 +33,12 @@ public sealed class RoomSubscription : IAsyncDisposable
     /// </summary>
     public event EventHandler<RoomEvent>? EventReceived;
 
+    /// <summary>
+    /// Raised once when the server removed this user from the room (removed or banned): the subscription has ended, after
+    /// every event delivered before it (<see cref="EventReceived"/> handlers ran first). It is not re-joined after a reconnect.
+    /// </summary>
+    public event EventHandler<RemovedEvent>? RemovedFromRoom;
+
     /// <summary>Gets the room name (normalized, lower case).</summary>
     public string Room { get; }
 
@@ -42,10 +48,17 @@ public sealed class RoomSubscription : IAsyncDisposable
     /// <summary>Gets the error that ended the subscription (e.g. re-joining after a reconnect was refused), or <see langword="null"/>.</summary>
     public Exception? Error { get; private set; }
 
+    /// <summary>
+    /// Gets the server's <c>removed</c> event when the user was removed from or banned in the room (the subscription
+    /// ended, <see cref="ReadEventsAsync"/> completed normally and the client no longer lists it), or <see langword="null"/>.
+    /// </summary>
+    public RemovedEvent? Removed { get; private set; }
+
     internal RoomSynchronizer Synchronizer { get; }
 
     /// <summary>
-    /// Reads the events, in seq order, until the room is left or the client disposed. One reader at a time. Requires
+    /// Reads the events, in seq order, until the room is left, the user is removed from it (see <see cref="Removed"/>) or
+    /// the client disposed. One reader at a time. Requires
     /// <see cref="ChitChatClientOptions.BufferRoomEvents"/>; events are buffered from the join on, so nothing is missed
     /// by starting to read late.
     /// </summary>
@@ -108,6 +121,13 @@ public sealed class RoomSubscription : IAsyncDisposable
         _dispatch.Writer.TryComplete();
     }
 
+    /// <summary>The server removed the user from the room (the client already took the subscription out of its rooms).</summary>
+    internal void CloseRemoved(RemovedEvent removed)
+    {
+        Removed = removed;
+        Close(null);
+    }
+
     private static async IAsyncEnumerable<RoomEvent> ReadCoreAsync(ChannelReader<RoomEvent> reader, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await foreach (var e in reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
@@ -129,5 +149,9 @@ public sealed class RoomSubscription : IAsyncDisposable
         }
 
         _reader?.Writer.TryComplete(Error);
+        if (Removed is { } removed && RemovedFromRoom is { } removedHandler)
+        {
+            _client.Raise(() => removedHandler(this, removed));
+        }
     }
 }

@@ -7,8 +7,8 @@ import { ChitChatHttp, DEFAULT_LIMITS, type AccessTokenFactory, type HistoryQuer
 import type { AckEvent, OutboxEntry, OutboxStorage, StoredOutboxEntry } from './outbox.js';
 import {
   ChitChatRoutes, HubEvents, HubMethods,
-  type LoginResponse, type Message, type PresenceEvent, type PresenceUser, type RegisterBody, type Room, type SendMessageAck,
-  type ServerLimits, type TypingEvent, type User,
+  type LoginResponse, type MemberEvent, type Message, type PresenceEvent, type PresenceUser, type RegisterBody, type Room, type SendMessageAck,
+  type RemovedEvent, type ServerLimits, type TypingEvent, type User,
 } from './protocol.js';
 import { RoomSubscription } from './subscription.js';
 import { RoomSync } from './sync.js';
@@ -59,6 +59,11 @@ export interface ChitChatClientEvents {
   disconnected: { error: ChitChatError | null };
   presence: PresenceEvent;
   typing: TypingEvent;
+  /**
+   * A membership of a joined room changed (`change`: `added`, `removed`, `role`, `muted`, `banned`). When this user is
+   * the one removed, the room's subscription emits `removed` and ends.
+   */
+  member: MemberEvent;
   /** The outbox changed (a message was added, is being sent, failed, or was acknowledged). */
   outbox: readonly OutboxEntry[];
   /** A message was acknowledged (once per message, whatever the number of retries). */
@@ -140,6 +145,8 @@ export class ChitChatClient {
     });
     this.hub.on(HubEvents.Presence, (p: PresenceEvent) => this.emitter.emit('presence', p));
     this.hub.on(HubEvents.Typing, (t: TypingEvent) => this.emitter.emit('typing', t));
+    this.hub.on(HubEvents.Member, (m: MemberEvent) => this.emitter.emit('member', m));
+    this.hub.on(HubEvents.Removed, (r: RemovedEvent) => this.onRemoved(r));
     this.hub.onclose((error) => this.onClosed(error));
     for (const stored of options.outboxStorage?.load() ?? []) this.entries.push(fromStored(stored));
   }
@@ -474,6 +481,19 @@ export class ChitChatClient {
         record.sub.emit('error', error);
       }
     });
+  }
+
+  /** The server took this user out of a room: the subscription ends and is not re-joined. */
+  private onRemoved(event: RemovedEvent): void {
+    if (!event || typeof event.room !== 'string') return;
+    const key = roomKey(event.room);
+    const record = this.subscriptions.get(key);
+    if (!record) return;
+    this.subscriptions.delete(key);
+    const settle = record.settle;
+    record.settle = null;
+    record.sub.closeRemoved(event);
+    settle?.reject(new ChitChatError('disconnected', `removed from the room (${event.reason})`, { source: 'client' }));
   }
 
   private async leave(sub: RoomSubscription): Promise<void> {

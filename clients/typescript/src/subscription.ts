@@ -1,6 +1,6 @@
 import { Emitter, type Unsubscribe } from './emitter.js';
 import type { ChitChatError } from './errors.js';
-import type { Message } from './protocol.js';
+import type { Message, RemovedEvent } from './protocol.js';
 import type { RoomEvent, RoomSync } from './sync.js';
 
 /** Events of a {@link RoomSubscription}. */
@@ -11,7 +11,12 @@ export interface RoomSubscriptionEvents {
   joined: { lastSeq: number; rejoin: boolean };
   /** A background operation failed (a re-join, a gap fill); the subscription keeps trying. */
   error: ChitChatError;
-  /** The subscription ended ({@link RoomSubscription.leave}). */
+  /**
+   * The server removed (or banned) the user from the room: nothing more of it arrives. Emitted after every event
+   * delivered before it, right before `closed`; the subscription is not re-joined after a reconnect.
+   */
+  removed: RemovedEvent;
+  /** The subscription ended ({@link RoomSubscription.leave}, a removal or {@link ChitChatClient.close}). */
   closed: undefined;
 }
 
@@ -25,6 +30,7 @@ export class RoomSubscription implements AsyncIterable<RoomEvent> {
   private backlog: RoomEvent[] | null = [];
   private readonly readers = new Set<EventQueue>();
   private closedValue = false;
+  private removedValue: RemovedEvent | null = null;
 
   /** @internal */
   constructor(readonly room: string, private readonly sync: RoomSync, private readonly onLeave: (s: RoomSubscription) => Promise<void>) {}
@@ -41,8 +47,11 @@ export class RoomSubscription implements AsyncIterable<RoomEvent> {
   /** True once the first join succeeded. */
   get joined(): boolean { return this.sync.joined; }
 
-  /** True after {@link leave}. */
+  /** True after {@link leave}, a removal or the client's `close`. */
   get closed(): boolean { return this.closedValue; }
+
+  /** The server's `removed` event when the user was removed from or banned in the room (the subscription ended), else `null`. */
+  get removed(): RemovedEvent | null { return this.removedValue; }
 
   /** Adds a handler; see {@link RoomSubscriptionEvents}. */
   on<K extends keyof RoomSubscriptionEvents>(event: K, handler: (payload: RoomSubscriptionEvents[K]) => void): Unsubscribe {
@@ -93,6 +102,14 @@ export class RoomSubscription implements AsyncIterable<RoomEvent> {
   /** @internal */
   emit<K extends 'joined' | 'error'>(event: K, payload: RoomSubscriptionEvents[K]): void {
     this.emitter.emit(event, payload);
+  }
+
+  /** @internal The server removed the user from the room: emits `removed`, then closes. */
+  closeRemoved(event: RemovedEvent): void {
+    if (this.closedValue) return;
+    this.removedValue = event;
+    this.emitter.emit('removed', event);
+    this.close();
   }
 
   /** @internal */

@@ -28,6 +28,9 @@ public sealed class ServerHost : IAsyncDisposable
 
     public Uri Address { get; }
 
+    /// <summary>Gets the server's services (e.g. its <c>IChatTransport</c>, to publish events as the server does).</summary>
+    public IServiceProvider Services => _app.Services;
+
     public static async Task<ServerHost> StartAsync(IReadOnlyDictionary<string, string?>? overrides = null)
     {
         var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase) { ["ChitChat:Auth:SigningKey"] = "client-tests-signing-key-0123456789-abcdefghij" };

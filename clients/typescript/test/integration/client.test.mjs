@@ -126,6 +126,62 @@ test('reconnect through a cut connection while another client sends: every messa
   assert.equal(bob.pending.length, 0);
 });
 
+test('member and removed events: the removed room\'s subscription emits removed, its iterator ends, a reconnect does not re-join it', async () => {
+  const { client: alice } = await newClient();
+  const { client: bob } = await newClient({ viaProxy: true });
+  const room = await newRoom(alice);
+  const other = await newRoom(alice);
+  await alice.connect();
+  await bob.connect();
+  await alice.joinRoom(room);
+  await alice.joinRoom(other);
+  const sub = await bob.joinRoom(room);
+  const otherSub = await bob.joinRoom(other);
+  const iterated = [];
+  const iterating = (async () => {
+    for await (const e of sub) iterated.push(e.seq);
+  })();
+  const bobView = collect(sub);
+  const otherView = collect(otherSub);
+  await alice.send(room, 'before the removal 1');
+  await alice.send(room, 'before the removal 2');
+  await bobView.waitFor(2, 'bob to receive the messages before the removal');
+
+  // The server cannot be made to remove a member in this process yet: the proxy sends the hub's events as the server would.
+  const member = nextEvent(bob, 'member', 'bob to get the member event', (m) => m.room === room);
+  const memberEvent = { room, userId: randomUUID(), userName: 'carol', role: 'member', change: 'added' };
+  assert.ok(proxy.injectToClients({ type: 1, target: 'member', arguments: [memberEvent] }) > 0);
+  assert.deepEqual(await member, memberEvent);
+
+  const removed = nextEvent(sub, 'removed', 'bob\'s subscription to emit removed');
+  const closed = nextEvent(sub, 'closed', 'bob\'s subscription to close');
+  proxy.injectToClients({ type: 1, target: 'removed', arguments: [{ room, reason: 'removed' }] });
+  assert.deepEqual(await removed, { room, reason: 'removed' });
+  await closed;
+  await within(iterating, 'the async iterator to end');
+  assert.equal(sub.closed, true);
+  assert.deepEqual(sub.removed, { room, reason: 'removed' });
+  assert.equal(bob.subscription(room), undefined);
+  assert.equal(bob.subscription(other), otherSub);
+
+  const invocationsBefore = proxy.invocations.length;
+  const restore = await cut(bob);
+  const rejoined = nextEvent(otherSub, 'joined', 'bob to re-join the other room', (j) => j.rejoin);
+  await restore();
+  await rejoined;
+  const joins = proxy.invocations.slice(invocationsBefore).filter((i) => i.target === 'JoinRoom').map((i) => i.arguments[0])
+    .filter((r) => r === room || r === other); // the cut also reconnects the other tests' clients
+  assert.deepEqual(joins, [other]);
+  await alice.send(room, 'after the removal');
+  await alice.send(other, 'in the other room');
+  await otherView.waitFor(1, 'bob to receive the other room after the reconnect');
+  assert.deepEqual(bobView.seqs, [1, 2]);
+  assert.deepEqual(iterated, [1, 2]);
+  assert.equal(bob.subscription(room), undefined);
+  assert.equal(otherSub.closed, false);
+  assert.equal(otherSub.removed, null);
+});
+
 test('a dropped live message frame is repaired from history (gap fill)', async () => {
   const { client: alice } = await newClient();
   const { client: bob } = await newClient({ viaProxy: true });

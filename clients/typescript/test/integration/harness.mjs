@@ -103,6 +103,17 @@ export async function startProxy(target) {
       });
     },
     ackRules: [],
+    /** Sends a server→client record (e.g. an invocation the server cannot be made to send yet) on every proxied connection. */
+    injectToClients(message) {
+      let sent = 0;
+      for (const p of pairs) {
+        if (p.client.readyState === WebSocket.OPEN) {
+          p.client.send(JSON.stringify(message) + RS);
+          sent++;
+        }
+      }
+      return sent;
+    },
     async close() {
       proxy.cutAll();
       wss.close();
