@@ -374,7 +374,9 @@ public sealed partial class MembershipService
             }
 
             var lifted = theirs.Next(now, m => m with { State = MembershipState.Removed, BannedUntil = null, BanReason = null });
-            return Plan.Of(lifted, lifted, new MembershipChanged(stored.Name, target.Id, target.UserName, MemberRole.Member, MemberChange.Removed, Reason: "unbanned"));
+            // Nothing to publish: the user was not a member before and is not one after (ban lists are read on request), and a
+            // "removed" member event would tell the room something that did not happen.
+            return new Plan<RoomMembership>(lifted, [lifted], []);
         }, cancellationToken).ConfigureAwait(false);
     }
 
