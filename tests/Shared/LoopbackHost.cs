@@ -59,6 +59,20 @@ internal static class LoopbackHost
         return builder;
     }
 
+    /// <summary>An HTTP client of a test server, with a bearer token when given.</summary>
+    /// <param name="baseAddress">The server's address.</param>
+    /// <param name="token">The access token, or <see langword="null"/> for anonymous calls.</param>
+    public static HttpClient Http(Uri baseAddress, string? token = null)
+    {
+        var client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return client;
+    }
+
     /// <summary>Starts <paramref name="app"/> (disposing it when that fails) and returns the address it listens on.</summary>
     public static async Task<Uri> StartAsync(WebApplication app)
     {

@@ -54,16 +54,7 @@ public sealed class ChitChatServer : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    public HttpClient Http(string? token = null)
-    {
-        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
-        if (token is not null)
-        {
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        }
-
-        return client;
-    }
+    public HttpClient Http(string? token = null) => LoopbackHost.Http(BaseAddress, token);
 
     /// <summary>Registers and logs in a fresh user.</summary>
     public async Task<TestUser> NewUserAsync(string prefix = "user")

@@ -61,16 +61,7 @@ public sealed class TelemetryServer : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    public HttpClient Http(string? token = null)
-    {
-        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
-        if (token is not null)
-        {
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        }
-
-        return client;
-    }
+    public HttpClient Http(string? token = null) => LoopbackHost.Http(BaseAddress, token);
 
     /// <summary>Registers and logs in a fresh user; returns the access token.</summary>
     public async Task<string> NewUserAsync()
