@@ -3,10 +3,13 @@
 # API analyzer reports as undeclared (RS0016) and drops each declared one that no longer exists (RS0017). Run after
 # changing public API, review the diff, commit. `./build.sh` then enforces it. Builds without incrementality: an
 # incremental build may skip the analyzer and report nothing.
+# Optional argument: a project (or its folder) to update alone, e.g. `eng/update-public-api.sh src/ChitChat.Sqlite`;
+# the default is the whole solution.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+TARGET=${1:-ChitChat.sln}
 for i in 1 2 3; do
-  out=$(dotnet build ChitChat.sln -nologo --no-incremental 2>&1 || true)
+  out=$(dotnet build "$TARGET" -nologo --no-incremental 2>&1 || true)
   added=$(grep -o "[^ ]*/src/[^(]*([0-9]*,[0-9]*): error RS0016: Symbol '.*' is not part of the declared public API" <<<"$out" | sort -u || true)
   removed=$(grep -o "[^ ]*/src/[^(]*PublicAPI.Unshipped.txt([0-9]*,[0-9]*): error RS0017: Symbol '.*' is part of the declared API" <<<"$out" | sort -u || true)
   [ -z "$added" ] && [ -z "$removed" ] && { echo "public API baselines are up to date"; exit 0; }

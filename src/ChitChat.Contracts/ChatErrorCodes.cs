@@ -27,4 +27,6 @@ public static class ChatErrorCodes
     public const string TooManyRooms = "too_many_rooms";
     /// <summary>The user does not exist, or is not a member of the room the operation targets (protocol version 2).</summary>
     public const string UserNotFound = "user_not_found";
+    /// <summary>The message id is unknown in that room (HTTP 404).</summary>
+    public const string MessageNotFound = "message_not_found";
 }

@@ -115,4 +115,14 @@ public sealed record RoomListEntry(ChatRoom Room, RoomMembership? Membership, lo
 {
     /// <summary>Gets the user's role, or <see langword="null"/> when not a member.</summary>
     public MemberRole? Role => Membership?.Role;
+
+    /// <summary>Gets the user's read marker in the room (<see cref="ReadMarker.Seq"/>; 0 when none), for a member; 0 otherwise.</summary>
+    public long ReadSeq { get; init; }
+
+    /// <summary>Gets, for a member, the number of messages by others with <c>seq</c> above <see cref="ReadSeq"/> that are not
+    /// deleted (computed by the store from an index); 0 for a public room the user has not joined.</summary>
+    public long Unread { get; init; }
+
+    /// <summary>Gets, for a member, how many of the <see cref="Unread"/> messages mention the user; 0 otherwise.</summary>
+    public long Mentions { get; init; }
 }

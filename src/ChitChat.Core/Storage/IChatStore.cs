@@ -21,6 +21,9 @@ public interface IChatStore
     /// <summary>Gets the membership store (memberships, roles, mutes, bans).</summary>
     IMembershipStore Memberships { get; }
 
+    /// <summary>Gets the read-state store (per user and room read markers).</summary>
+    IReadStateStore ReadState => throw Transitional.NotYet(ProviderName); // TODO(issue 13): remove once every store implements it
+
     /// <summary>Gets the change feed and replica sink of this store.</summary>
     IReplicationStore Replication { get; }
 
@@ -255,11 +258,16 @@ public static class StoreArguments
     }
 }
 
-/// <summary>Append-only messages with a gap-free per-room sequence.</summary>
+/// <summary>
+/// Messages in their current state, and each room's event sequence: 1, 2, 3, ... with no gap, shared by new messages
+/// (<see cref="AppendAsync"/>: the message's own <see cref="ChatMessage.Seq"/>) and updates (<see cref="UpdateAsync"/>:
+/// a <see cref="MessageUpdate"/>). Every read returns messages in their current state; <see cref="ChatMessage.ReplyCount"/>
+/// is filled in by every read.
+/// </summary>
 public interface IMessageStore
 {
     /// <summary>
-    /// Appends a message, assigning the next sequence number of its room atomically (1, 2, 3, ... with no gap and no
+    /// Appends a message, assigning the next sequence number of its room's event sequence atomically (1, 2, 3, ... with no gap and no
     /// duplicate, also under concurrent writers in several processes). When the room already has a message with the same
     /// <see cref="NewMessage.ClientMessageId"/>, nothing is stored and the original is returned. The message is durable
     /// when the returned task completes.
@@ -298,7 +306,7 @@ public interface IMessageStore
     /// <returns>The messages, ascending by sequence number.</returns>
     Task<IReadOnlyList<ChatMessage>> QueryAsync(string room, MessageQuery query, CancellationToken cancellationToken = default);
 
-    /// <summary>Gets the last sequence number of a room (0 when it has no message).</summary>
+    /// <summary>Gets the last sequence number of a room's event sequence, messages and updates alike (0 when it has none).</summary>
     /// <param name="room">The room name.</param>
     /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
     /// <returns>The last sequence number.</returns>
@@ -310,6 +318,83 @@ public interface IMessageStore
     /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
     /// <returns>The message, or <see langword="null"/>.</returns>
     Task<ChatMessage?> FindByClientMessageIdAsync(string room, string clientMessageId, CancellationToken cancellationToken = default);
+
+    /// <summary>Finds a message of a room by id, in its current state.</summary>
+    /// <param name="room">The room name.</param>
+    /// <param name="id">The message id.</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The message, or <see langword="null"/> when the room has no message with that id.</returns>
+    Task<ChatMessage?> FindAsync(string room, Guid id, CancellationToken cancellationToken = default) => throw Transitional.NotYet(GetType().Name); // TODO(issue 13)
+
+    /// <summary>
+    /// Changes a message in one atomic step: reads its current state, calls <see cref="MessageMutation.Apply"/> on it, and
+    /// when that returns <see cref="MutationStatus.Changed"/> stores the new version (text, tombstone, reactions, mentions,
+    /// and the search index, all in the same step), and writes a <see cref="MessageUpdate"/> with the room's next sequence
+    /// number. Concurrent updates of one message (on one node or several) are applied one after the other, each to the
+    /// state the previous one left; no update is lost. The change is durable when the returned task completes.
+    /// </summary>
+    /// <param name="room">The room name.</param>
+    /// <param name="id">The message id.</param>
+    /// <param name="mutation">The change.</param>
+    /// <param name="at">The time of the change (for <see cref="MessageUpdate.At"/> and <see cref="ChatMessage.EditedAt"/>).</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The outcome; <see cref="MessageUpdateResult.NotFound"/> for an unknown id in that room.</returns>
+    Task<MessageUpdateResult> UpdateAsync(string room, Guid id, MessageMutation mutation, DateTimeOffset at, CancellationToken cancellationToken = default) => throw Transitional.NotYet(GetType().Name); // TODO(issue 13)
+
+    /// <summary>
+    /// Reads a room's events with <c><paramref name="afterSeq"/> &lt; seq &lt;= <paramref name="upToSeq"/></c>, ascending, at
+    /// most <paramref name="limit"/> (the earliest): each new message and each update, with the message in its current state.
+    /// </summary>
+    /// <param name="room">The room name.</param>
+    /// <param name="afterSeq">The last sequence number the reader has (0 for all).</param>
+    /// <param name="upToSeq">The last sequence number to include (<see cref="long.MaxValue"/> for no bound).</param>
+    /// <param name="limit">The most events (at least 1).</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The events, ascending by sequence number, with no gap in the range they cover.</returns>
+    Task<IReadOnlyList<MessageEvent>> ReadEventsAsync(string room, long afterSeq, long upToSeq, int limit, CancellationToken cancellationToken = default) => throw Transitional.NotYet(GetType().Name); // TODO(issue 13)
+
+    /// <summary>Reads a thread: the messages whose <see cref="ChatMessage.ThreadRoot"/> is <paramref name="rootId"/> (deleted
+    /// ones as tombstones), ascending by sequence number, the earliest <paramref name="limit"/> with <c>seq &gt; afterSeq</c>.
+    /// Served by an index of messages by thread root.</summary>
+    /// <param name="room">The room name.</param>
+    /// <param name="rootId">The thread's root message.</param>
+    /// <param name="afterSeq">When set, only replies with a higher sequence number.</param>
+    /// <param name="limit">The most replies (at least 1).</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The replies, ascending.</returns>
+    Task<IReadOnlyList<ChatMessage>> QueryThreadAsync(string room, Guid rootId, long? afterSeq, int limit, CancellationToken cancellationToken = default) => throw Transitional.NotYet(GetType().Name); // TODO(issue 13)
+
+    /// <summary>
+    /// Full-text search in the given rooms: messages that are not deleted and whose current text has every term of
+    /// <paramref name="search"/> as a word (as cut by <see cref="SearchText.Words"/>; a store may also match prefixes), newest
+    /// first (see <see cref="MessageSearchCursor"/>), at most <see cref="MessageSearch.Limit"/>. Served by a full-text index
+    /// (SQLite FTS5, a MongoDB text index) kept in the same step as every append and update; the in-memory store scans.
+    /// </summary>
+    /// <param name="search">The terms, rooms, cursor and limit.</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The matching messages in their current state.</returns>
+    Task<IReadOnlyList<ChatMessage>> SearchAsync(MessageSearch search, CancellationToken cancellationToken = default) => throw Transitional.NotYet(GetType().Name); // TODO(issue 13)
+}
+
+/// <summary>Read markers: per user and room, the last <c>seq</c> read, moving forward only.</summary>
+public interface IReadStateStore
+{
+    /// <summary>Moves a user's read marker in a room forward to <paramref name="seq"/>, atomically: a lower or equal
+    /// <paramref name="seq"/> than the stored one changes nothing (concurrent calls end at the highest).</summary>
+    /// <param name="room">The room name.</param>
+    /// <param name="userId">The user.</param>
+    /// <param name="seq">The sequence number read (the service clamps it to the room's last <c>seq</c>); at least 0.</param>
+    /// <param name="at">The time, for <see cref="ReadMarker.UpdatedAt"/> when it moves.</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The stored marker after the call and whether it moved.</returns>
+    Task<(ReadMarker Marker, bool Moved)> MarkReadAsync(string room, Guid userId, long seq, DateTimeOffset at, CancellationToken cancellationToken = default);
+
+    /// <summary>Finds a user's read marker in a room.</summary>
+    /// <param name="room">The room name.</param>
+    /// <param name="userId">The user.</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The marker, or <see langword="null"/> when the user never marked the room read.</returns>
+    Task<ReadMarker?> FindAsync(string room, Guid userId, CancellationToken cancellationToken = default);
 }
 
 /// <summary>An append in flight, in its two steps (see <see cref="IMessageStore.BeginAppend"/>).</summary>
@@ -317,3 +402,8 @@ public interface IMessageStore
 /// only when <paramref name="Durable"/> does.</param>
 /// <param name="Durable">Completes with the stored message when it is durable.</param>
 public readonly record struct PendingAppend(Task Sequenced, Task<AppendResult> Durable);
+
+internal static class Transitional
+{
+    public static NotSupportedException NotYet(string store) => new($"The store '{store}' does not implement protocol version 2's message lifecycle yet.");
+}

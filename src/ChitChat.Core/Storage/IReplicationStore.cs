@@ -13,6 +13,10 @@ public enum DocumentKind
     Message = 3,
     /// <summary>A <see cref="RoomMembership"/> (its id is <see cref="RoomMembership.Id"/>).</summary>
     Membership = 4,
+    /// <summary>A <see cref="ChitChat.MessageUpdate"/>: an update event of a room's sequence (immutable; its id is <see cref="MessageUpdate.Id"/>).</summary>
+    MessageUpdate = 5,
+    /// <summary>A <see cref="ChitChat.ReadMarker"/> (its id is <see cref="ReadMarker.Id"/>, its version its <c>seq</c>).</summary>
+    ReadMarker = 6,
 }
 
 /// <summary>One change in a store's change feed: the full document as it is after the change.</summary>
@@ -33,6 +37,12 @@ public sealed record ChangeRecord(
     /// <summary>Gets the membership, when <see cref="Kind"/> is <see cref="DocumentKind.Membership"/>.</summary>
     public RoomMembership? Membership { get; init; }
 
+    /// <summary>Gets the update event, when <see cref="Kind"/> is <see cref="DocumentKind.MessageUpdate"/>.</summary>
+    public MessageUpdate? Update { get; init; }
+
+    /// <summary>Gets the read marker, when <see cref="Kind"/> is <see cref="DocumentKind.ReadMarker"/>.</summary>
+    public ReadMarker? ReadMarker { get; init; }
+
     /// <summary>Gets the document's id.</summary>
     [JsonIgnore]
     public Guid DocumentId => Kind switch
@@ -40,6 +50,8 @@ public sealed record ChangeRecord(
         DocumentKind.User => User!.Id,
         DocumentKind.Room => Room!.Id,
         DocumentKind.Membership => Membership!.Id,
+        DocumentKind.MessageUpdate => Update!.Id,
+        DocumentKind.ReadMarker => ReadMarker!.Id,
         _ => Message!.Id,
     };
 
@@ -50,6 +62,8 @@ public sealed record ChangeRecord(
         DocumentKind.User => User!.Version,
         DocumentKind.Room => Room!.Version,
         DocumentKind.Membership => Membership!.Version,
+        DocumentKind.MessageUpdate => Update!.Version,
+        DocumentKind.ReadMarker => ReadMarker!.Version,
         _ => Message!.Version,
     };
 
@@ -82,6 +96,22 @@ public sealed record ChangeRecord(
     public static ChangeRecord ForMembership(long position, DateTimeOffset changedAt, RoomMembership membership) =>
         new(position, DocumentKind.Membership, changedAt) { Membership = membership };
 
+    /// <summary>Creates a change for an update event.</summary>
+    /// <param name="position">The position.</param>
+    /// <param name="changedAt">The change time.</param>
+    /// <param name="update">The update event.</param>
+    /// <returns>The change.</returns>
+    public static ChangeRecord ForUpdate(long position, DateTimeOffset changedAt, MessageUpdate update) =>
+        new(position, DocumentKind.MessageUpdate, changedAt) { Update = update };
+
+    /// <summary>Creates a change for a read marker.</summary>
+    /// <param name="position">The position.</param>
+    /// <param name="changedAt">The change time.</param>
+    /// <param name="marker">The read marker.</param>
+    /// <returns>The change.</returns>
+    public static ChangeRecord ForReadMarker(long position, DateTimeOffset changedAt, ReadMarker marker) =>
+        new(position, DocumentKind.ReadMarker, changedAt) { ReadMarker = marker };
+
     /// <summary>Gets whether the change carries the document its <see cref="Kind"/> names.</summary>
     [JsonIgnore]
     public bool HasDocument => Kind switch
@@ -90,6 +120,8 @@ public sealed record ChangeRecord(
         DocumentKind.Room => Room is not null,
         DocumentKind.Message => Message is not null,
         DocumentKind.Membership => Membership is not null,
+        DocumentKind.MessageUpdate => Update is not null,
+        DocumentKind.ReadMarker => ReadMarker is not null,
         _ => false,
     };
 }

@@ -10,11 +10,56 @@ namespace ChitChat.Transport;
 [JsonDerivedType(typeof(UserTyping), "typing")]
 [JsonDerivedType(typeof(TransportResumed), "resumed")]
 [JsonDerivedType(typeof(MembershipChanged), "member")]
+[JsonDerivedType(typeof(MessageUpdated), "messageUpdated")]
+[JsonDerivedType(typeof(ReadMarkerMoved), "read")]
+[JsonDerivedType(typeof(UserMentioned), "mention")]
 public abstract record RoomEvent(string Room);
 
 /// <summary>A message was persisted in a room.</summary>
 /// <param name="Message">The message.</param>
 public sealed record MessagePosted(ChatMessage Message) : RoomEvent(Message.Room);
+
+/// <summary>A message of a room changed (edited, deleted, its reactions) and the change took the room's sequence number
+/// <paramref name="Seq"/>. The delivery engine orders it with <see cref="MessagePosted"/> by one sequence: the room's.</summary>
+/// <param name="Seq">The update event's sequence number.</param>
+/// <param name="Change">What changed.</param>
+/// <param name="Message">The message after the change (its own <see cref="ChatMessage.Seq"/> is the one it was created with).</param>
+public sealed record MessageUpdated(long Seq, MessageChange Change, ChatMessage Message) : RoomEvent(Message.Room);
+
+/// <summary>
+/// The transport channels of users (not rooms): events for every connection of one user, on every node, whatever rooms
+/// the connections joined (<see cref="ReadMarkerMoved"/>, <see cref="UserMentioned"/>). A channel name starts with
+/// <c>~</c>, which no room name can, so one transport carries both.
+/// </summary>
+public static class UserChannels
+{
+    /// <summary>The prefix of every user channel.</summary>
+    public const string Prefix = "~user:";
+
+    /// <summary>Gets the channel of a user.</summary>
+    /// <param name="userId">The user.</param>
+    /// <returns>The channel name, used as <see cref="RoomEvent.Room"/>.</returns>
+    public static string For(Guid userId) => Prefix + userId.ToString("N", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Whether a <see cref="RoomEvent.Room"/> names a user channel.</summary>
+    /// <param name="channel">The channel or room name.</param>
+    /// <returns><see langword="true"/> for a user channel.</returns>
+    public static bool IsUserChannel(string channel) => channel?.StartsWith(Prefix, StringComparison.Ordinal) == true;
+}
+
+/// <summary>A user's read marker moved forward (published on the user's channel): every connection of the user gets a
+/// <c>read</c> event, except <paramref name="ExceptConnectionId"/>, the one that moved it.</summary>
+/// <param name="UserId">The user.</param>
+/// <param name="ChatRoom">The room whose marker moved.</param>
+/// <param name="Seq">The marker's new position.</param>
+/// <param name="ExceptConnectionId">The connection that marked the room read (it knows), or <see langword="null"/> (HTTP).</param>
+public sealed record ReadMarkerMoved(Guid UserId, string ChatRoom, long Seq, string? ExceptConnectionId) : RoomEvent(UserChannels.For(UserId));
+
+/// <summary>A message mentions a user (published on the user's channel): every connection of the user gets a
+/// <c>mention</c> event, also where it has not joined the room.</summary>
+/// <param name="UserId">The mentioned user.</param>
+/// <param name="Message">The message.</param>
+public sealed record UserMentioned(Guid UserId, ChatMessage Message) : RoomEvent(UserChannels.For(UserId));
 
 /// <summary>A user came online in a room or went offline.</summary>
 /// <param name="Room">The room name.</param>
