@@ -1,4 +1,6 @@
-// Raw SignalR baseline server for benchmarks/ChitChat.LoadTest.
+// The baselines of benchmarks/ChitChat.LoadTest, in one process:
+//   /hubs/chat  a plain SignalR hub (Clients.Group(room).SendAsync), optionally over SignalR's Redis backplane;
+//   /ws         a plain Kestrel WebSocket broadcast of pre-serialized frames (WebSocketBroadcast.cs): the upper bound.
 // Usage: ChitChat.LoadTest.Baseline --urls http://127.0.0.1:P [--redis 127.0.0.1:6379] --signing-key KEY
 using System.Security.Claims;
 using System.Text;
@@ -44,9 +46,11 @@ if (!string.IsNullOrEmpty(redis))
 }
 
 var app = builder.Build();
+app.UseWebSockets();
 app.UseAuthentication();
 app.UseAuthorization();
 app.MapHub<BaselineHub>("/hubs/chat");
+app.Map("/ws", WebSocketBroadcast.AcceptAsync);
 app.MapGet("/health", () => "ok");
 app.Run();
 

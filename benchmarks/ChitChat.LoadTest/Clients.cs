@@ -6,13 +6,8 @@ using System.Text;
 using System.Text.Json;
 using ChitChat.Client;
 using ChitChat.Contracts;
-using Microsoft.AspNetCore.Http.Connections;
-using Microsoft.AspNetCore.SignalR.Client;
 
 namespace ChitChat.LoadTest;
-
-/// <summary>The baseline's event (ChitChat's are the shared contracts of ChitChat.Contracts).</summary>
-internal sealed record BaselineMessage(string Room, string AuthorName, string Text);
 
 /// <summary>Gets bearer tokens: ChitChat issues them at login; the baseline accepts HS256 tokens signed with the shared key.</summary>
 internal static class Tokens
@@ -78,7 +73,8 @@ internal sealed class RoomPlan(string name, int totalMessages, int warmup)
     public int NextIndex() => Interlocked.Increment(ref _nextIndex);
 }
 
-/// <summary>One client connection: a receiver (joined to its room), a sender, or both.</summary>
+/// <summary>One client connection: a receiver (joined to its room), a sender, or both. Every target gets the same
+/// <see cref="RawHubConnection"/> and the same per-delivery step (find the text, read two numbers, mark a byte).</summary>
 internal sealed class Participant : IAsyncDisposable
 {
     private readonly Target _target;
@@ -97,29 +93,11 @@ internal sealed class Participant : IAsyncDisposable
         IsReceiver = receiver;
         _seen = receiver ? new byte[room.TotalMessages + 1] : [];
         _latencyTicks = receiver ? new long[room.TotalMessages] : [];
-        Connection = new HubConnectionBuilder()
-            .WithUrl(new Uri(server, ChitChatRoutes.Hub), o =>
-            {
-                o.Transports = HttpTransportType.WebSockets;
-                o.SkipNegotiation = true;
-                o.AccessTokenProvider = () => Task.FromResult<string?>(token);
-            })
-            .Build();
-        Connection.ServerTimeout = TimeSpan.FromMinutes(5);
-        if (receiver)
-        {
-            if (target == Target.ChitChat)
-            {
-                Connection.On<MessageDto>(HubEvents.Message, m => OnDelivery(checked((int)m.Seq), m.Text));
-            }
-            else
-            {
-                Connection.On<BaselineMessage>("message", m => OnDelivery(ParseIndex(m.Text) + 1, m.Text));
-            }
-        }
+        var path = target == Target.WebSocket ? "/ws" : ChitChatRoutes.Hub;
+        Connection = new RawHubConnection(new Uri(server, path), token, receiver ? OnMessage : null);
     }
 
-    public HubConnection Connection { get; }
+    public RawHubConnection Connection { get; }
 
     public bool IsReceiver { get; }
 
@@ -136,11 +114,11 @@ internal sealed class Participant : IAsyncDisposable
         {
             if (_target == Target.ChitChat)
             {
-                await Connection.InvokeAsync<JoinRoomResult>(HubMethods.JoinRoom, _room.Name, (long?)null, ct);
+                await Connection.InvokeAsync(HubMethods.JoinRoom, ct, _room.Name, null);
             }
             else
             {
-                await Connection.InvokeAsync("JoinRoom", _room.Name, ct);
+                await Connection.InvokeAsync("JoinRoom", ct, _room.Name);
             }
         }
     }
@@ -149,18 +127,23 @@ internal sealed class Participant : IAsyncDisposable
     {
         var text = string.Create(CultureInfo.InvariantCulture, $"{index}|{Stopwatch.GetTimestamp()}|load test message");
         return _target == Target.ChitChat
-            ? Connection.InvokeAsync<SendMessageAck>(HubMethods.SendMessage, _room.Name, text, $"lt-{_room.Name}-{index}", ct)
-            : Connection.InvokeAsync("SendMessage", _room.Name, text, ct);
+            ? Connection.InvokeAsync(HubMethods.SendMessage, ct, _room.Name, text, $"lt-{_room.Name}-{index}")
+            : Connection.InvokeAsync("SendMessage", ct, _room.Name, text);
     }
 
     public ValueTask DisposeAsync() => Connection.DisposeAsync();
 
-    private static int ParseIndex(string text) => int.Parse(text.AsSpan(0, text.IndexOf('|', StringComparison.Ordinal)), CultureInfo.InvariantCulture);
-
-    private void OnDelivery(int position, string text)
+    private void OnMessage(ReadOnlySpan<byte> record)
     {
-        // position: ChitChat counts by seq (1-based); the baseline has no seq, so by the driver's message index + 1.
         var now = Stopwatch.GetTimestamp();
+        if (!RawHubConnection.TryReadIndexAndTimestamp(record, out var index, out var sentAt))
+        {
+            Interlocked.Increment(ref _counters.Unexpected);
+            return;
+        }
+
+        // Position: the driver's message index + 1 (the same for every target; ChitChat's seq is not read).
+        var position = index + 1;
         if (position < 1 || position > _room.TotalMessages)
         {
             Interlocked.Increment(ref _counters.Unexpected);
@@ -180,9 +163,6 @@ internal sealed class Participant : IAsyncDisposable
             return;
         }
 
-        var first = text.IndexOf('|', StringComparison.Ordinal);
-        var second = text.IndexOf('|', first + 1);
-        var sentAt = long.Parse(text.AsSpan(first + 1, second - first - 1), CultureInfo.InvariantCulture);
         _latencyTicks[_latencyCount++] = now - sentAt;
         _counters.Delivered();
     }

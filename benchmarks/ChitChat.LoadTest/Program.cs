@@ -14,7 +14,12 @@ var warmupOption = new Option<int>("--warmup") { Description = "Warm-up messages
 var warmupSecondsOption = new Option<double>("--warmup-seconds") { Description = "Warm-up rounds continue until this many seconds have passed (JIT tiering, caches)", DefaultValueFactory = _ => 10 };
 var rateOption = new Option<double>("--rate") { Description = "Paced scenario: target deliveries per second", DefaultValueFactory = _ => 10_000 };
 var repeatOption = new Option<int>("--repeat") { Description = "Alternating repeats per target (A B A B ...); medians are reported", DefaultValueFactory = _ => 3 };
-var targetsOption = new Option<string>("--targets") { Description = "chitchat,signalr", DefaultValueFactory = _ => "chitchat,signalr" };
+var targetsOption = new Option<string>("--targets") { Description = "chitchat,signalr,websocket (the plain Kestrel WebSocket broadcast: fanout and paced only)", DefaultValueFactory = _ => "chitchat,signalr,websocket" };
+var pinOption = new Option<string>("--pin")
+{
+    Description = "CPU pinning: 'auto' (driver on the lower half of the CPUs, servers on the upper half, when there are at least 2), 'off', or DRIVER:SERVER taskset lists such as 0:1",
+    DefaultValueFactory = _ => "auto",
+};
 var connectionsOption = new Option<int>("--connections") { Description = "Soak: idle authenticated connections", DefaultValueFactory = _ => 5000 };
 var urlOption = new Option<Uri?>("--url")
 {
@@ -28,7 +33,7 @@ var configurationOption = new Option<string>("--configuration") { Description = 
 var root = new RootCommand("ChitChat end-to-end fan-out load test, side by side with raw SignalR")
 {
     scenarioOption, receiversOption, sendersOption, messagesOption, warmupOption, warmupSecondsOption, rateOption, repeatOption,
-    targetsOption, connectionsOption, urlOption, serverSettingOption, outOption, configurationOption,
+    targetsOption, pinOption, connectionsOption, urlOption, serverSettingOption, outOption, configurationOption,
 };
 
 root.SetAction(async (parse, ct) =>
@@ -41,7 +46,20 @@ root.SetAction(async (parse, ct) =>
     var warmupSeconds = parse.GetValue(warmupSecondsOption);
     var rate = parse.GetValue(rateOption);
     var repeat = parse.GetValue(repeatOption);
-    var targets = parse.GetValue(targetsOption)!.Split(',').Select(t => t.Trim().ToLowerInvariant() == "chitchat" ? Target.ChitChat : Target.SignalR).ToArray();
+    var targets = parse.GetValue(targetsOption)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        .Select(t => Enum.TryParse<Target>(t, ignoreCase: true, out var target) ? target : throw new ArgumentException($"unknown target '{t}' (chitchat, signalr, websocket)"))
+        .ToArray();
+    if (CpuPinning.Parse(parse.GetValue(pinOption)!) is { } pinning)
+    {
+        if (!CpuPinning.IsPinned)
+        {
+            return await CpuPinning.ReexecPinnedAsync(pinning.Driver, ct); // every driver thread inherits the affinity
+        }
+
+        ServerProcess.ServerCpus = pinning.Server;
+        Console.WriteLine($"pinned: driver on CPUs {pinning.Driver}, servers on CPUs {pinning.Server} (taskset)");
+    }
+
     var outDir = parse.GetValue(outOption)!;
     var url = parse.GetValue(urlOption);
     Directory.CreateDirectory(outDir);
@@ -72,21 +90,22 @@ root.SetAction(async (parse, ct) =>
         specs.AddRange(receiverCounts.SelectMany(n => targets.Select(t => new RunSpec("paced", t, 1, n, senders, (int)Math.Min(Messages(n), rate * 10 / n), warmup, rate, 1))));
     }
 
+    Target[] Hubs() => targets.Where(t => t != Target.WebSocket).ToArray(); // scenarios the WebSocket broadcast does not model
     if (Wants("rooms"))
     {
         // 100 rooms of 10 members, every member sending: 10 messages each at a modest aggregate rate.
-        specs.AddRange(targets.Select(t => new RunSpec("rooms", t, 100, 10, 0, messages ?? 100, 10, 20_000, 1, MembersSend: true)));
+        specs.AddRange(Hubs().Select(t => new RunSpec("rooms", t, 100, 10, 0, messages ?? 100, 10, 20_000, 1, MembersSend: true)));
     }
 
     if (Wants("multinode"))
     {
         var n = receiverCounts.Max();
-        specs.AddRange(targets.Select(t => new RunSpec("multinode", t, 1, n, senders, Messages(n), warmup, null, 2)));
+        specs.AddRange(Hubs().Select(t => new RunSpec("multinode", t, 1, n, senders, Messages(n), warmup, null, 2)));
     }
 
     specs = specs.Select(s => s with { WarmupSeconds = warmupSeconds }).ToList();
     var results = new List<RunResult>();
-    Console.WriteLine($"ChitChat load test — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC — {Environment.ProcessorCount} cores — .NET {Environment.Version}");
+    Console.WriteLine($"ChitChat load test — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC — {CpuPinning.MachineCpus} cores{(ServerProcess.ServerCpus is { } sc ? $" (servers pinned to {sc})" : "")} — .NET {Environment.Version}");
     foreach (var group in specs.GroupBy(s => (s.Scenario, s.ReceiversPerRoom, s.Rooms, s.Nodes)))
     {
         for (var r = 0; r < repeat; r++)
@@ -105,7 +124,7 @@ root.SetAction(async (parse, ct) =>
     var soaks = new List<SoakResult>();
     if (Wants("soak"))
     {
-        foreach (var t in targets)
+        foreach (var t in Hubs())
         {
             var soak = await runner.SoakAsync(t, parse.GetValue(connectionsOption), ct);
             soaks.Add(soak);

@@ -21,29 +21,33 @@ internal static class Report
 
         File.WriteAllText(Path.Combine(outDir, "results.csv"), csv.ToString());
 
-        var summary = new StringBuilder("scenario,rooms,receivers,nodes,chitchat_deliveries_per_s,signalr_deliveries_per_s,throughput_ratio,chitchat_p99_ms,signalr_p99_ms,p99_ratio,chitchat_lost,chitchat_dup,signalr_lost,signalr_dup\n");
+        var summary = new StringBuilder("scenario,rooms,receivers,nodes,chitchat_deliveries_per_s,signalr_deliveries_per_s,websocket_deliveries_per_s,throughput_ratio,websocket_ratio,chitchat_p99_ms,signalr_p99_ms,websocket_p99_ms,p99_ratio,chitchat_lost,chitchat_dup,signalr_lost,signalr_dup,websocket_lost,websocket_dup,chitchat_spread,signalr_spread\n");
         Console.WriteLine();
-        Console.WriteLine("| scenario | rooms × receivers | nodes | ChitChat deliveries/s | SignalR deliveries/s | ratio | ChitChat p50/p90/p99/max ms | SignalR p50/p90/p99/max ms | p99 ratio | lost/dup (CC, SR) | server CPU s (CC, SR) |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
+        Console.WriteLine("Medians of the alternating runs; spread = (max - min) / median of deliveries/s over the runs. Ratios: ChitChat / raw SignalR and ChitChat / plain WebSocket broadcast.");
+        Console.WriteLine();
+        Console.WriteLine("| scenario | rooms × receivers | nodes | ChitChat deliveries/s | SignalR | WebSocket | ratio vs SignalR | ratio vs WebSocket | ChitChat p50/p90/p99/max ms | SignalR p50/p90/p99/max ms | WebSocket p50/p90/p99/max ms | p99 ratio vs SignalR | lost/dup (CC, SR, WS) | spread (CC, SR, WS) | server CPU s (CC, SR, WS) |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var g in results.GroupBy(r => (r.Spec.Scenario, r.Spec.Rooms, r.Spec.ReceiversPerRoom, r.Spec.Nodes)))
         {
             var cc = g.Where(r => r.Spec.Target == Target.ChitChat).ToList();
             var sr = g.Where(r => r.Spec.Target == Target.SignalR).ToList();
-            double M(IEnumerable<double> xs)
-            {
-                var a = xs.Order().ToArray();
-                return a.Length == 0 ? double.NaN : a.Length % 2 == 1 ? a[a.Length / 2] : (a[a.Length / 2 - 1] + a[a.Length / 2]) / 2;
-            }
-
-            var ccT = M(cc.Select(r => r.DeliveriesPerSecond));
-            var srT = M(sr.Select(r => r.DeliveriesPerSecond));
-            var ccP = M(cc.Select(r => r.P99Ms));
-            var srP = M(sr.Select(r => r.P99Ms));
-            string Lat(List<RunResult> rs) => rs.Count == 0 ? "-" : $"{M(rs.Select(r => r.P50Ms)):F1}/{M(rs.Select(r => r.P90Ms)):F1}/{M(rs.Select(r => r.P99Ms)):F1}/{M(rs.Select(r => r.MaxMs)):F1}";
+            var ws = g.Where(r => r.Spec.Target == Target.WebSocket).ToList();
+            var ccT = Median(cc.Select(r => r.DeliveriesPerSecond));
+            var srT = Median(sr.Select(r => r.DeliveriesPerSecond));
+            var wsT = Median(ws.Select(r => r.DeliveriesPerSecond));
+            var ccP = Median(cc.Select(r => r.P99Ms));
+            var srP = Median(sr.Select(r => r.P99Ms));
+            var wsP = Median(ws.Select(r => r.P99Ms));
+            static string Lat(List<RunResult> rs) => rs.Count == 0 ? "-" : $"{Median(rs.Select(r => r.P50Ms)):F1}/{Median(rs.Select(r => r.P90Ms)):F1}/{Median(rs.Select(r => r.P99Ms)):F1}/{Median(rs.Select(r => r.MaxMs)):F1}";
+            static string LostDup(List<RunResult> rs) => rs.Count == 0 ? "-" : $"{rs.Sum(r => r.Lost)}/{rs.Sum(r => r.Duplicates)}";
+            static string Spread(List<RunResult> rs) => rs.Count < 2 ? "-" : $"{SpreadOf(rs):P0}";
+            static string Cpu(List<RunResult> rs) => rs.Count == 0 ? "-" : $"{Median(rs.Select(r => r.ServerCpuSeconds)):F1}";
             Console.WriteLine(string.Create(inv,
-                $"| {g.Key.Scenario} | {g.Key.Rooms} × {g.Key.ReceiversPerRoom} | {g.Key.Nodes} | {ccT:N0} | {srT:N0} | {ccT / srT:F2} | {Lat(cc)} | {Lat(sr)} | {ccP / srP:F2} | " +
-                $"{cc.Sum(r => r.Lost)}/{cc.Sum(r => r.Duplicates)}, {sr.Sum(r => r.Lost)}/{sr.Sum(r => r.Duplicates)} | {M(cc.Select(r => r.ServerCpuSeconds)):F1}, {M(sr.Select(r => r.ServerCpuSeconds)):F1} |"));
-            summary.AppendLine(string.Create(inv, $"{g.Key.Scenario},{g.Key.Rooms},{g.Key.ReceiversPerRoom},{g.Key.Nodes},{ccT:F0},{srT:F0},{ccT / srT:F3},{ccP:F2},{srP:F2},{ccP / srP:F3},{cc.Sum(r => r.Lost)},{cc.Sum(r => r.Duplicates)},{sr.Sum(r => r.Lost)},{sr.Sum(r => r.Duplicates)}"));
+                $"| {g.Key.Scenario} | {g.Key.Rooms} × {g.Key.ReceiversPerRoom} | {g.Key.Nodes} | {ccT:N0} | {srT:N0} | {wsT:N0} | {ccT / srT:F2} | {ccT / wsT:F2} | {Lat(cc)} | {Lat(sr)} | {Lat(ws)} | {ccP / srP:F2} | " +
+                $"{LostDup(cc)}, {LostDup(sr)}, {LostDup(ws)} | {Spread(cc)}, {Spread(sr)}, {Spread(ws)} | {Cpu(cc)}, {Cpu(sr)}, {Cpu(ws)} |"));
+            summary.AppendLine(string.Create(inv,
+                $"{g.Key.Scenario},{g.Key.Rooms},{g.Key.ReceiversPerRoom},{g.Key.Nodes},{ccT:F0},{srT:F0},{wsT:F0},{ccT / srT:F3},{ccT / wsT:F3},{ccP:F2},{srP:F2},{wsP:F2},{ccP / srP:F3}," +
+                $"{cc.Sum(r => r.Lost)},{cc.Sum(r => r.Duplicates)},{sr.Sum(r => r.Lost)},{sr.Sum(r => r.Duplicates)},{ws.Sum(r => r.Lost)},{ws.Sum(r => r.Duplicates)},{SpreadOf(cc):F3},{SpreadOf(sr):F3}"));
         }
 
         File.WriteAllText(Path.Combine(outDir, "summary.csv"), summary.ToString());
@@ -60,5 +64,22 @@ internal static class Report
 
         File.WriteAllText(Path.Combine(outDir, "results.json"), JsonSerializer.Serialize(new { results, soaks }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         Console.WriteLine($"\nwrote {Path.Combine(outDir, "results.csv")}, summary.csv and results.json");
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var a = values.Where(v => !double.IsNaN(v)).Order().ToArray();
+        return a.Length == 0 ? double.NaN : a.Length % 2 == 1 ? a[a.Length / 2] : (a[(a.Length / 2) - 1] + a[a.Length / 2]) / 2;
+    }
+
+    private static double SpreadOf(List<RunResult> runs)
+    {
+        if (runs.Count < 2)
+        {
+            return double.NaN;
+        }
+
+        var throughput = runs.Select(r => r.DeliveriesPerSecond).ToList();
+        return (throughput.Max() - throughput.Min()) / Median(throughput);
     }
 }

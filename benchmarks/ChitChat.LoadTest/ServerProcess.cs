@@ -8,8 +8,15 @@ namespace ChitChat.LoadTest;
 /// <summary>The kind of server under test.</summary>
 internal enum Target
 {
+    /// <summary>ChitChat (benchmarks/ChitChat.LoadTest.Server): durable, sequenced, authorized.</summary>
     ChitChat,
+
+    /// <summary>A plain SignalR hub (benchmarks/ChitChat.LoadTest.Baseline, <c>/hubs/chat</c>): no persistence.</summary>
     SignalR,
+
+    /// <summary>A plain Kestrel WebSocket broadcast of pre-serialized frames (the baseline process, <c>/ws</c>): the
+    /// practical upper bound of this machine.</summary>
+    WebSocket,
 }
 
 /// <summary>A server node started as a child process on a free loopback port.</summary>
@@ -32,6 +39,25 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
 
+    /// <summary>Gets or sets the CPUs (a <c>taskset -c</c> list such as <c>1</c> or <c>2-3</c>) server processes are
+    /// pinned to, or <see langword="null"/> to leave them unpinned.</summary>
+    public static string? ServerCpus { get; set; }
+
+    /// <summary>Starts <paramref name="fileName"/>, under <c>taskset -c <see cref="ServerCpus"/></c> when set, so that
+    /// every thread of the child (started later by the runtime) inherits the affinity.</summary>
+    public static ProcessStartInfo Pinned(string fileName)
+    {
+        var psi = new ProcessStartInfo(ServerCpus is null ? fileName : "taskset") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (ServerCpus is not null)
+        {
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add(ServerCpus);
+            psi.ArgumentList.Add(fileName);
+        }
+
+        return psi;
+    }
+
     public static async Task<ServerProcess> StartAsync(Target target, string signingKey, string? redis, string? sharedDb, string configuration, CancellationToken ct)
     {
         var port = FreePort();
@@ -39,7 +65,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         var tempDir = Directory.CreateTempSubdirectory("chitchat-load-").FullName;
         var project = target == Target.ChitChat ? "ChitChat.LoadTest.Server" : "ChitChat.LoadTest.Baseline";
         var dll = LocateDll(project, configuration);
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = Pinned("dotnet");
         psi.ArgumentList.Add(dll);
         psi.ArgumentList.Add("--urls");
         psi.ArgumentList.Add(url.ToString());
@@ -212,7 +238,7 @@ internal sealed class RedisProcess : IAsyncDisposable
         var port = ((IPEndPoint)l.LocalEndpoint).Port;
         l.Stop();
         var dir = Directory.CreateTempSubdirectory("chitchat-load-redis-").FullName;
-        var psi = new ProcessStartInfo("redis-server") { UseShellExecute = false, RedirectStandardOutput = true };
+        var psi = ServerProcess.Pinned("redis-server");
         foreach (var a in new[] { "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir })
         {
             psi.ArgumentList.Add(a);
@@ -220,6 +246,7 @@ internal sealed class RedisProcess : IAsyncDisposable
 
         var process = Process.Start(psi) ?? throw new InvalidOperationException("redis-server did not start (apt-get install redis-server)");
         process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
         for (var i = 0; i < 100; i++)
         {
             try
