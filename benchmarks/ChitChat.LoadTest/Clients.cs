@@ -82,6 +82,7 @@ internal sealed class Participant : IAsyncDisposable
     private readonly RoomPlan _room;
     private readonly byte[] _seen;
     private readonly long[] _latencyTicks;
+    private readonly long[] _sentTicks;
     private int _latencyCount;
     private int _warmupSeen;
 
@@ -93,6 +94,7 @@ internal sealed class Participant : IAsyncDisposable
         IsReceiver = receiver;
         _seen = receiver ? new byte[room.TotalMessages + 1] : [];
         _latencyTicks = receiver ? new long[room.TotalMessages] : [];
+        _sentTicks = receiver ? new long[room.TotalMessages] : [];
         var path = target == Target.WebSocket ? "/ws" : ChitChatRoutes.Hub;
         Connection = new RawHubConnection(new Uri(server, path), token, receiver ? OnMessage : null);
     }
@@ -106,6 +108,9 @@ internal sealed class Participant : IAsyncDisposable
     public int WarmupSeen => Volatile.Read(ref _warmupSeen);
 
     public ReadOnlySpan<long> Latencies => _latencyTicks.AsSpan(0, _latencyCount);
+
+    /// <summary>Gets the send timestamps of <see cref="Latencies"/>, index for index.</summary>
+    public ReadOnlySpan<long> SentAt => _sentTicks.AsSpan(0, _latencyCount);
 
     public async Task ConnectAndJoinAsync(bool join, CancellationToken ct)
     {
@@ -123,12 +128,15 @@ internal sealed class Participant : IAsyncDisposable
         }
     }
 
-    public Task SendAsync(int index, CancellationToken ct)
+    public Task SendAsync(int index, CancellationToken ct) => SendToAsync(_room.Name, index, ct);
+
+    /// <summary>Sends the message with the driver's <paramref name="index"/> in <paramref name="room"/> and waits for its ack.</summary>
+    public Task SendToAsync(string room, int index, CancellationToken ct)
     {
         var text = string.Create(CultureInfo.InvariantCulture, $"{index}|{Stopwatch.GetTimestamp()}|load test message");
         return _target == Target.ChitChat
-            ? Connection.InvokeAsync(HubMethods.SendMessage, ct, _room.Name, text, $"lt-{_room.Name}-{index}")
-            : Connection.InvokeAsync("SendMessage", ct, _room.Name, text);
+            ? Connection.InvokeAsync(HubMethods.SendMessage, ct, room, text, $"lt-{room}-{index}")
+            : Connection.InvokeAsync("SendMessage", ct, room, text);
     }
 
     public ValueTask DisposeAsync() => Connection.DisposeAsync();
@@ -163,6 +171,7 @@ internal sealed class Participant : IAsyncDisposable
             return;
         }
 
+        _sentTicks[_latencyCount] = sentAt;
         _latencyTicks[_latencyCount++] = now - sentAt;
         _counters.Delivered();
     }

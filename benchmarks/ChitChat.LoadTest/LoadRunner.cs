@@ -190,7 +190,7 @@ internal sealed class LoadRunner(string signingKey, string configuration, Uri? e
     }
 
     /// <summary>Connects <paramref name="connections"/> idle, authenticated, joined connections and reports server memory per connection.</summary>
-    public async Task<SoakResult> SoakAsync(Target target, int connections, CancellationToken ct)
+    public async Task<ConnectionsResult> ConnectionsAsync(Target target, int connections, CancellationToken ct)
     {
         await using var server = await ServerProcess.StartAsync(target, signingKey, null, null, configuration, ct);
         using var handler = new SocketsHttpHandler();
@@ -221,7 +221,7 @@ internal sealed class LoadRunner(string signingKey, string configuration, Uri? e
         var connectSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
         var rssAfter = server.RssBytes;
         await Parallel.ForEachAsync(clients.Concat(warm), async (p, _) => await p.DisposeAsync());
-        return new SoakResult(target, connections, connectSeconds, rssBefore, rssAfter, (rssAfter - rssBefore) / (double)connections);
+        return new ConnectionsResult(target, connections, connectSeconds, rssBefore, rssAfter, (rssAfter - rssBefore) / (double)connections);
     }
 
     private static async Task SendAllAsync(List<Participant> senders, List<RoomPlan> rooms, RunSpec spec, int firstIndex, int count, CancellationToken ct)
@@ -299,5 +299,5 @@ internal sealed class LoadRunner(string signingKey, string configuration, Uri? e
     }
 }
 
-/// <summary>The connection soak's results.</summary>
-internal sealed record SoakResult(Target Target, int Connections, double ConnectSeconds, long RssBeforeBytes, long RssAfterBytes, double BytesPerConnection);
+/// <summary>The idle-connection memory scenario's results.</summary>
+internal sealed record ConnectionsResult(Target Target, int Connections, double ConnectSeconds, long RssBeforeBytes, long RssAfterBytes, double BytesPerConnection);

@@ -6,7 +6,7 @@ using System.Globalization;
 using System.Text.Json;
 using ChitChat.LoadTest;
 
-var scenarioOption = new Option<string>("--scenario") { Description = "fanout | paced | rooms | multinode | soak | all", DefaultValueFactory = _ => "fanout" };
+var scenarioOption = new Option<string>("--scenario") { Description = "fanout | paced | rooms | multinode | connections | soak | all", DefaultValueFactory = _ => "fanout" };
 var receiversOption = new Option<string>("--receivers") { Description = "Receivers in the room (comma-separated list runs each)", DefaultValueFactory = _ => "10,100,500" };
 var sendersOption = new Option<int>("--senders") { Description = "Sender connections", DefaultValueFactory = _ => 10 };
 var messagesOption = new Option<int?>("--messages") { Description = "Messages per measured run (default: 2,000,000 deliveries / receivers, 2,000..20,000)" };
@@ -20,7 +20,10 @@ var pinOption = new Option<string>("--pin")
     Description = "CPU pinning: 'auto' (driver on the lower half of the CPUs, servers on the upper half, when there are at least 2), 'off', or DRIVER:SERVER taskset lists such as 0:1",
     DefaultValueFactory = _ => "auto",
 };
-var connectionsOption = new Option<int>("--connections") { Description = "Soak: idle authenticated connections", DefaultValueFactory = _ => 5000 };
+var connectionsOption = new Option<int>("--connections") { Description = "connections and soak: authenticated connections", DefaultValueFactory = _ => 5000 };
+var soakRoomsOption = new Option<int>("--soak-rooms") { Description = "Soak: rooms the connections are spread over", DefaultValueFactory = _ => 100 };
+var soakRateOption = new Option<double>("--soak-rate") { Description = "Soak: messages per second from all senders together (deliveries/s = rate x connections / rooms)", DefaultValueFactory = _ => 50 };
+var durationOption = new Option<double>("--duration") { Description = "Soak: seconds of traffic", DefaultValueFactory = _ => 120 };
 var urlOption = new Option<Uri?>("--url")
 {
     Description = "Target an already running ChitChat server instead of starting nodes (fanout only; needs rate limits off)",
@@ -33,7 +36,7 @@ var configurationOption = new Option<string>("--configuration") { Description = 
 var root = new RootCommand("ChitChat end-to-end fan-out load test, side by side with raw SignalR")
 {
     scenarioOption, receiversOption, sendersOption, messagesOption, warmupOption, warmupSecondsOption, rateOption, repeatOption,
-    targetsOption, pinOption, connectionsOption, urlOption, serverSettingOption, outOption, configurationOption,
+    targetsOption, pinOption, connectionsOption, soakRoomsOption, soakRateOption, durationOption, urlOption, serverSettingOption, outOption, configurationOption,
 };
 
 root.SetAction(async (parse, ct) =>
@@ -121,19 +124,32 @@ root.SetAction(async (parse, ct) =>
         }
     }
 
-    var soaks = new List<SoakResult>();
-    if (Wants("soak"))
+    var connectionRuns = new List<ConnectionsResult>();
+    if (Wants("connections"))
     {
         foreach (var t in Hubs())
         {
-            var soak = await runner.SoakAsync(t, parse.GetValue(connectionsOption), ct);
-            soaks.Add(soak);
-            Console.Error.WriteLine($"  soak {t}: {soak.Connections} connections in {soak.ConnectSeconds:N1} s, {soak.BytesPerConnection / 1024:N1} KB/connection");
+            var run = await runner.ConnectionsAsync(t, parse.GetValue(connectionsOption), ct);
+            connectionRuns.Add(run);
+            Console.Error.WriteLine($"  connections {t}: {run.Connections} connections in {run.ConnectSeconds:N1} s, {run.BytesPerConnection / 1024:N1} KB/connection");
         }
     }
 
-    Report.Write(results, soaks, outDir);
-    return results.Any(r => r.Lost != 0 || r.Duplicates != 0) ? 1 : 0;
+    var soaks = new List<SoakResult>();
+    if (Wants("soak"))
+    {
+        var soakRunner = new SoakRunner(signingKey, parse.GetValue(configurationOption)!);
+        foreach (var t in Hubs())
+        {
+            var spec = new SoakSpec(t, parse.GetValue(connectionsOption), parse.GetValue(soakRoomsOption), senders, parse.GetValue(soakRateOption), parse.GetValue(durationOption));
+            var soak = await soakRunner.RunAsync(spec, ct);
+            soaks.Add(soak);
+            Console.Error.WriteLine($"  soak {t}: {soak.Delivered:N0} of {soak.Expected:N0} deliveries, lost {soak.Lost} dup {soak.Duplicates}, p99 {soak.P99Ms:N1} ms, RSS {soak.RssAfterWarmupBytes / 1048576.0:N0} -> peak {soak.RssPeakBytes / 1048576.0:N0} MB");
+        }
+    }
+
+    Report.Write(results, connectionRuns, soaks, outDir);
+    return results.Any(r => r.Lost != 0 || r.Duplicates != 0) || soaks.Any(s => s.Lost != 0 || s.Duplicates != 0) ? 1 : 0;
 });
 
 return await root.Parse(args).InvokeAsync();

@@ -7,7 +7,7 @@ namespace ChitChat.LoadTest;
 /// <summary>Prints the summary table (medians and ChitChat/baseline ratios) and writes CSV and JSON.</summary>
 internal static class Report
 {
-    public static void Write(IReadOnlyList<RunResult> results, IReadOnlyList<SoakResult> soaks, string outDir)
+    public static void Write(IReadOnlyList<RunResult> results, IReadOnlyList<ConnectionsResult> connections, IReadOnlyList<SoakResult> soaks, string outDir)
     {
         var inv = CultureInfo.InvariantCulture;
         var csv = new StringBuilder("scenario,target,rooms,receivers,senders,nodes,messages,repeat,seconds,deliveries,deliveries_per_s,p50_ms,p90_ms,p99_ms,max_ms,lost,duplicates,server_cpu_s,driver_cpu_s\n");
@@ -22,11 +22,15 @@ internal static class Report
         File.WriteAllText(Path.Combine(outDir, "results.csv"), csv.ToString());
 
         var summary = new StringBuilder("scenario,rooms,receivers,nodes,chitchat_deliveries_per_s,signalr_deliveries_per_s,websocket_deliveries_per_s,throughput_ratio,websocket_ratio,chitchat_p99_ms,signalr_p99_ms,websocket_p99_ms,p99_ratio,chitchat_lost,chitchat_dup,signalr_lost,signalr_dup,websocket_lost,websocket_dup,chitchat_spread,signalr_spread\n");
-        Console.WriteLine();
-        Console.WriteLine("Medians of the alternating runs; spread = (max - min) / median of deliveries/s over the runs. Ratios: ChitChat / raw SignalR and ChitChat / plain WebSocket broadcast.");
-        Console.WriteLine();
-        Console.WriteLine("| scenario | rooms × receivers | nodes | ChitChat deliveries/s | SignalR | WebSocket | ratio vs SignalR | ratio vs WebSocket | ChitChat p50/p90/p99/max ms | SignalR p50/p90/p99/max ms | WebSocket p50/p90/p99/max ms | p99 ratio vs SignalR | lost/dup (CC, SR, WS) | spread (CC, SR, WS) | server CPU s (CC, SR, WS) |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        if (results.Count > 0)
+        {
+            Console.WriteLine();
+            Console.WriteLine("Medians of the alternating runs; spread = (max - min) / median of deliveries/s over the runs. Ratios: ChitChat / raw SignalR and ChitChat / plain WebSocket broadcast.");
+            Console.WriteLine();
+            Console.WriteLine("| scenario | rooms × receivers | nodes | ChitChat deliveries/s | SignalR | WebSocket | ratio vs SignalR | ratio vs WebSocket | ChitChat p50/p90/p99/max ms | SignalR p50/p90/p99/max ms | WebSocket p50/p90/p99/max ms | p99 ratio vs SignalR | lost/dup (CC, SR, WS) | spread (CC, SR, WS) | server CPU s (CC, SR, WS) |");
+            Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        }
+
         foreach (var g in results.GroupBy(r => (r.Spec.Scenario, r.Spec.Rooms, r.Spec.ReceiversPerRoom, r.Spec.Nodes)))
         {
             var cc = g.Where(r => r.Spec.Target == Target.ChitChat).ToList();
@@ -51,18 +55,32 @@ internal static class Report
         }
 
         File.WriteAllText(Path.Combine(outDir, "summary.csv"), summary.ToString());
-        if (soaks.Count > 0)
+        if (connections.Count > 0)
         {
             Console.WriteLine();
-            Console.WriteLine("| soak | connections | connect time s | server RSS before MB | after MB | KB per connection |");
+            Console.WriteLine("| connections | target | connect time s | server RSS before MB | after MB | KB per connection |");
             Console.WriteLine("|---|---|---|---|---|---|");
-            foreach (var s in soaks)
+            foreach (var s in connections)
             {
                 Console.WriteLine(string.Create(inv, $"| {s.Target} | {s.Connections} | {s.ConnectSeconds:F1} | {s.RssBeforeBytes / 1048576.0:F0} | {s.RssAfterBytes / 1048576.0:F0} | {s.BytesPerConnection / 1024:F1} |"));
             }
         }
 
-        File.WriteAllText(Path.Combine(outDir, "results.json"), JsonSerializer.Serialize(new { results, soaks }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
+        if (soaks.Count > 0)
+        {
+            Console.WriteLine();
+            Console.WriteLine("| soak | connections × rooms | senders, msg/s, s | deliveries | lost/dup | p50/p99/max ms | p99 by tenth of the run, ms | server RSS idle / after warm-up / peak / end, MB |");
+            Console.WriteLine("|---|---|---|---|---|---|---|---|");
+            foreach (var s in soaks)
+            {
+                static string Mb(long bytes) => (bytes / 1048576.0).ToString("F0", CultureInfo.InvariantCulture);
+                Console.WriteLine(string.Create(inv,
+                    $"| {s.Spec.Target} | {s.Spec.Connections} × {s.Spec.Rooms} | {s.Spec.Senders}, {s.Spec.MessagesPerSecond:F0}, {s.Spec.Seconds:F0} | {s.Delivered:N0} of {s.Expected:N0} | {s.Lost}/{s.Duplicates} | " +
+                    $"{s.P50Ms:F1}/{s.P99Ms:F1}/{s.MaxMs:F1} | {string.Join(" ", s.P99ByWindowMs.Select(p => p.ToString("F0", inv)))} | {Mb(s.RssIdleBytes)} / {Mb(s.RssAfterWarmupBytes)} / {Mb(s.RssPeakBytes)} / {Mb(s.RssEndBytes)} |"));
+            }
+        }
+
+        File.WriteAllText(Path.Combine(outDir, "results.json"), JsonSerializer.Serialize(new { results, connections, soaks = soaks.Select(s => new { s.Spec, s.ConnectSeconds, s.Expected, s.Delivered, s.Lost, s.Duplicates, s.P50Ms, s.P99Ms, s.MaxMs, s.P99ByWindowMs, s.RssIdleBytes, s.RssAfterWarmupBytes, s.RssPeakBytes, s.RssEndBytes, RssSamples = s.RssSamples.Select(x => new { x.Seconds, x.RssBytes }) }) }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         Console.WriteLine($"\nwrote {Path.Combine(outDir, "results.csv")}, summary.csv and results.json");
     }
 
