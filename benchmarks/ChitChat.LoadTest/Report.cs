@@ -80,7 +80,7 @@ internal static class Report
             }
         }
 
-        File.WriteAllText(Path.Combine(outDir, "results.json"), JsonSerializer.Serialize(new { results, connections, soaks = soaks.Select(s => new { s.Spec, s.ConnectSeconds, s.Expected, s.Delivered, s.Lost, s.Duplicates, s.P50Ms, s.P99Ms, s.MaxMs, s.P99ByWindowMs, s.RssIdleBytes, s.RssAfterWarmupBytes, s.RssPeakBytes, s.RssEndBytes, RssSamples = s.RssSamples.Select(x => new { x.Seconds, x.RssBytes }) }) }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
+        File.WriteAllText(Path.Combine(outDir, "results.json"), JsonSerializer.Serialize(new { results, connections, soaks = soaks.Select(s => new { s.Spec, s.ConnectSeconds, s.Expected, s.Delivered, s.Lost, s.Duplicates, s.P50Ms, s.P99Ms, s.MaxMs, s.P99ByWindowMs, s.RssIdleBytes, s.RssAfterWarmupBytes, s.RssPeakBytes, s.RssEndBytes, RssSamples = s.RssSamples.Select(x => new { x.Seconds, x.RssBytes }) }) }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } }));
         Console.WriteLine($"\nwrote {Path.Combine(outDir, "results.csv")}, summary.csv and results.json");
     }
 
