@@ -70,7 +70,7 @@ public sealed class InteractiveRunner(ChitChatClient client, ClientSettings sett
                         await JoinAsync(command.Argument!.ToLowerInvariant(), 20, cancellationToken);
                         break;
                     case CommandKind.Create:
-                        var room = await client.CreateRoomAsync(command.Argument!, cancellationToken);
+                        var room = await client.CreateRoomAsync(command.Argument!, cancellationToken: cancellationToken);
                         Print($"[green]created #{Markup.Escape(room.Name)}[/] (/join {Markup.Escape(room.Name)})");
                         break;
                     case CommandKind.Rooms:

@@ -41,7 +41,7 @@ public sealed class JsonRunner(ChitChatClient client, ClientSettings settings, T
                         Diagnose($"joined: {room}");
                         break;
                     case CommandKind.Create:
-                        var created = await client.CreateRoomAsync(command.Argument!, cancellationToken);
+                        var created = await client.CreateRoomAsync(command.Argument!, cancellationToken: cancellationToken);
                         Diagnose($"created: {created.Name}");
                         break;
                     case CommandKind.Rooms:
