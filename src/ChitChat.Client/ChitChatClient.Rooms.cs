@@ -19,6 +19,14 @@ public sealed partial class ChitChatClient
         return SendHttpAsync<RoomDto>(HttpMethod.Post, ChitChatRoutes.Rooms, new CreateRoomBody(name, kind, topic), authenticated: true, cancellationToken);
     }
 
+    /// <summary>Creates a public room; the caller becomes its owner.</summary>
+    /// <param name="name">The room name (a slug: <c>[a-z0-9-_]</c>, 1 to 64 characters; not starting with <c>dm-</c>).</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The room.</returns>
+    /// <exception cref="ChitChatException"><c>validation_failed</c>, <c>room_exists</c>.</exception>
+    public Task<RoomDto> CreateRoomAsync(string name, CancellationToken cancellationToken) =>
+        CreateRoomAsync(name, null, null, cancellationToken);
+
     /// <summary>Reads a room (<c>GET /api/rooms/{room}</c>).</summary>
     /// <param name="room">The room name.</param>
     /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
