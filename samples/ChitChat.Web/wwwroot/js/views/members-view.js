@@ -51,12 +51,13 @@ export class MembersView {
           () => (muted ? this.actions.unmute(m.userName) : this.actions.mute(m.userName))),
         this.button('Remove', 'member-remove', `Remove ${m.userName} from the room`, () => this.actions.remove(m.userName)),
         this.button('Ban', 'member-ban', `Remove ${m.userName} and bar them from rejoining`, () => this.actions.ban(m.userName))) : null;
-      return h('li', { class: 'person member', 'data-testid': 'member', 'data-user': m.userName, 'data-role': m.role, 'data-muted': muted ? 'true' : 'false' },
-        avatar(m.userName, 'avatar-small'),
-        h('span', { class: 'person-name', text: m.userName }),
-        m.userId === meId ? h('span', { class: 'you', text: '(you)' }) : null,
-        m.role !== 'member' ? h('span', { class: `role role-${m.role}`, 'data-testid': 'member-role', text: m.role }) : null,
-        muted ? h('span', { class: 'muted-mark', title: `Muted until ${new Date(m.mutedUntil ?? '').toLocaleString()}`, text: 'muted' }) : null,
+      return h('li', { class: 'member', 'data-testid': 'member', 'data-user': m.userName, 'data-role': m.role, 'data-muted': muted ? 'true' : 'false' },
+        h('div', { class: 'person' },
+          avatar(m.userName, 'avatar-small'),
+          h('span', { class: 'person-name', text: m.userName }),
+          m.userId === meId ? h('span', { class: 'you', text: '(you)' }) : null,
+          m.role !== 'member' ? h('span', { class: `role role-${m.role}`, 'data-testid': 'member-role', text: m.role }) : null,
+          muted ? h('span', { class: 'muted-mark', title: `Muted until ${new Date(m.mutedUntil ?? '').toLocaleString()}`, text: 'muted' }) : null),
         actions);
     }));
   }
