@@ -138,4 +138,40 @@ public sealed class ConversationUiTests(WebUiFixture fixture) : IClassFixture<We
         Assert.Empty(alice.PageErrors);
         Assert.Empty(bob.PageErrors);
     }
+
+    [Fact]
+    public async Task Member_lists_follow_member_events_and_a_user_removed_from_a_public_room_leaves_it_and_may_come_back()
+    {
+        var aliceName = NewName("alice");
+        var bobName = NewName("bob");
+        var room = NewName("open-");
+        await using var alice = await fixture.OpenAsync();
+        await using var bob = await fixture.OpenAsync();
+        await alice.SignUpAsync(aliceName);
+        await bob.SignUpAsync(bobName);
+        await alice.CreateRoomAsync(room, "public");
+        await Expect(alice.Page.GetByTestId("invite-form")).ToBeVisibleAsync();
+
+        // Bob joins by opening the room: alice's member list shows him from the member event.
+        await bob.RefreshRoomsUntilListedAsync(room);
+        await bob.OpenRoomAsync(room);
+        await Expect(alice.Member(bobName)).ToHaveAttributeAsync("data-role", "member");
+        await Expect(bob.Member(aliceName)).ToHaveAttributeAsync("data-role", "owner");
+
+        await alice.Member(bobName).GetByTestId("member-remove").ClickAsync();
+        await Expect(bob.Page.GetByTestId("banner-text")).ToHaveTextAsync($"You were removed from #{room}.");
+        await Expect(bob.Page.GetByTestId("room-title")).ToHaveTextAsync("global");
+        await Expect(alice.Member(bobName)).ToHaveCountAsync(0);
+        await Expect(alice.Page.GetByTestId("member-count")).ToHaveTextAsync("1");
+
+        // A public room stays listed for him; opening it again makes him a member again.
+        await Expect(bob.RoomItem(room)).ToHaveCountAsync(1);
+        await bob.OpenRoomAsync(room);
+        await Expect(alice.Member(bobName)).ToHaveCountAsync(1);
+        await alice.SendAndWaitAsync("welcome back");
+        await Expect(bob.MessageWithText("welcome back")).ToHaveCountAsync(1);
+
+        Assert.Empty(alice.PageErrors);
+        Assert.Empty(bob.PageErrors);
+    }
 }
