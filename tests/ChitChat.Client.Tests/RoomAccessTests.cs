@@ -37,6 +37,9 @@ public sealed class RoomAccessTests
         Assert.NotNull(muted.MutedUntil);
         var refused = await Assert.ThrowsAsync<ChitChatException>(() => bob.SendAsync(name, "muted"));
         Assert.Equal(ChatErrorCodes.Forbidden, refused.Code);
+        var promoted = await Wait.For(alice.SetMemberRoleAsync(name, bobName, "moderator"), "a role change while muted");
+        Assert.Equal(("moderator", muted.MutedUntil), (promoted.Role, promoted.MutedUntil));
+        await Wait.For(alice.SetMemberRoleAsync(name, bobName, "member"), "alice demotes bob again");
         Assert.Null((await Wait.For(alice.UnmuteMemberAsync(name, bobName), "alice lifts the mute")).MutedUntil);
         await Wait.For(bob.SendAsync(name, "unmuted"), "bob sends after the mute");
 

@@ -60,6 +60,9 @@ test('a private room through the SDK: invite, roles, mute, ban (the banned subsc
   assert.ok(muted.mutedUntil);
   const mutedSend = bob.send(room, 'muted');
   await refused(mutedSend, 'forbidden');
+  const promoted = await alice.setMemberRole(room, bobName, 'moderator');
+  assert.deepEqual([promoted.role, promoted.mutedUntil], ['moderator', muted.mutedUntil]);
+  await alice.setMemberRole(room, bobName, 'member');
   bob.pending.filter((p) => p.status === 'failed').forEach((p) => bob.discard(p.clientMessageId));
   assert.equal((await alice.unmuteMember(room, bobName)).mutedUntil, null);
   await bob.send(room, 'unmuted');
