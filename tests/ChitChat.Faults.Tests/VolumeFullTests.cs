@@ -1,0 +1,129 @@
+using ChitChat.Client.Tests.Infrastructure;
+using ChitChat.Contracts;
+using ChitChat.Faults.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace ChitChat.Faults.Tests;
+
+/// <summary>
+/// The SQLite store's file on a full volume: a 4 MB tmpfs (<c>mount -t tmpfs -o size=4m</c>, so the test needs root; it
+/// is skipped with the reason otherwise) filled with a filler file. Sends get <c>unavailable</c> over the hub, the node
+/// stays up, nothing acknowledged is lost, and once the filler is deleted sends work again on the same node process;
+/// every acknowledged message is still there after the node is then killed and started again on the same file.
+/// </summary>
+public sealed class VolumeFullTests : IAsyncLifetime
+{
+    private const string Room = "full";
+    private const int MaxSendsUntilFull = 5_000;
+
+    private readonly List<IAsyncDisposable> _cleanup = [];
+    private SmallVolume? _volume;
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public async ValueTask DisposeAsync()
+    {
+        for (var i = _cleanup.Count - 1; i >= 0; i--)
+        {
+            await _cleanup[i].DisposeAsync();
+        }
+
+        _volume?.Dispose();
+    }
+
+    [Fact]
+    public async Task Sends_on_a_full_volume_get_unavailable_and_work_again_without_a_restart_once_space_is_freed()
+    {
+        _volume = SmallVolume.TryMount(4, out var problem);
+        if (_volume is null)
+        {
+            Assert.Skip(problem!);
+        }
+
+        var settings = NodeProcess.WebSettings(Path.Combine(_volume.Path, "chitchat.db"), redis: null);
+        var node = Track(await NodeProcess.StartWebAsync("node", settings));
+        await Chat.RegisterAsync(node.Address, "alice");
+        var alice = Track(Chat.Client(node.Address, "alice"));
+        await Chat.ConnectAsync(alice, "connect alice");
+        await Wait.For(alice.CreateRoomAsync(Room), "create the room");
+        var limits = await Wait.For(alice.GetLimitsAsync(), "read the limits");
+        var hub = Track(await Chat.HubAsync(node.Address, "alice"));
+
+        var acked = new List<(string Text, SendMessageAck Ack)>();
+        for (var i = 0; i < 10; i++)
+        {
+            acked.Add(await SendAsync(hub, $"before full {i}", limits.MaxMessageLength));
+        }
+
+        _volume.Fill();
+
+        // The WAL may still have room for a few commits; the first write that needs a new page fails.
+        HubException? full = null;
+        for (var i = 0; i < MaxSendsUntilFull && full is null; i++)
+        {
+            var text = $"while full {i}";
+            try
+            {
+                acked.Add(await SendAsync(hub, text, limits.MaxMessageLength));
+            }
+            catch (HubException ex)
+            {
+                full = ex;
+            }
+        }
+
+        Assert.True(full is not null, $"{MaxSendsUntilFull} sends on a full volume were all acknowledged");
+        Assert.Contains($"HubException: {ChatErrorCodes.Unavailable}:", full.Message, StringComparison.Ordinal);
+
+        // It stays unavailable (not a crash, not another error) while the volume is full, and reads still work.
+        var again = await Assert.ThrowsAsync<HubException>(() => SendAsync(hub, "still full", limits.MaxMessageLength));
+        Assert.Contains($"HubException: {ChatErrorCodes.Unavailable}:", again.Message, StringComparison.Ordinal);
+        Assert.False(node.HasExited, $"the node exited on a full volume:\n{node.Output}");
+        AssertAcknowledgedStored(acked, await Wait.HistoryAsync(alice, Room), "on the full volume");
+
+        // Space is back: the same process accepts sends again.
+        _volume.Free();
+        for (var i = 0; i < 5; i++)
+        {
+            acked.Add(await SendAsync(hub, $"after free {i}", limits.MaxMessageLength));
+        }
+
+        AssertAcknowledgedStored(acked, await Wait.HistoryAsync(alice, Room), "after space was freed");
+
+        // Durable: a SIGKILL and a fresh process on the same file keep every acknowledged message.
+        node.Kill();
+        var restarted = Track(await NodeProcess.StartWebAsync("restarted node", settings));
+        var reader = Track(Chat.Client(restarted.Address, "alice"));
+        await Chat.ConnectAsync(reader, "connect alice to the restarted node");
+        AssertAcknowledgedStored(acked, await Wait.HistoryAsync(reader, Room), "after the node was killed and restarted");
+    }
+
+    /// <summary>Sends a message of the largest allowed size (the volume fills fast) over the raw hub: its error, if any, reaches the test.</summary>
+    private static async Task<(string Text, SendMessageAck Ack)> SendAsync(HubConnection hub, string label, int maxLength)
+    {
+        var text = (label + " ").PadRight(Math.Min(maxLength, 4000), 'x');
+        var ack = await Wait.For(hub.InvokeAsync<SendMessageAck>(HubMethods.SendMessage, Room, text, "c-" + Guid.NewGuid().ToString("N")), $"send '{label}'");
+        return (text, ack);
+    }
+
+    /// <summary>Every acknowledged message is in the history with its id and seq, and the history has no hole and no duplicate.</summary>
+    private static void AssertAcknowledgedStored(List<(string Text, SendMessageAck Ack)> acked, List<MessageDto> history, string phase)
+    {
+        Assert.Equal(Enumerable.Range(1, history.Count).Select(s => (long)s), history.Select(m => m.Seq));
+        var bySeq = history.ToDictionary(m => m.Seq);
+        foreach (var (text, ack) in acked)
+        {
+            Assert.True(bySeq.TryGetValue(ack.Seq, out var message) && message.Id == ack.Id && message.Text == text, $"{phase}: acknowledged seq {ack.Seq} is missing or different");
+        }
+
+        Assert.Equal(acked.Count, history.Count);
+    }
+
+    private T Track<T>(T resource)
+        where T : IAsyncDisposable
+    {
+        _cleanup.Add(resource);
+        return resource;
+    }
+}
