@@ -15,6 +15,9 @@ internal sealed partial class NodeProcess : IAsyncDisposable
     /// <summary>The signing key every node of a test shares (a token of one node is accepted by the others).</summary>
     public const string SigningKey = "chitchat-faults-tests-signing-key-0123456789abcdef";
 
+    /// <summary>The uid and gid of <c>nobody</c>.</summary>
+    public const int Nobody = 65534;
+
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
     private const int KeptLines = 400;
 
@@ -70,9 +73,12 @@ internal sealed partial class NodeProcess : IAsyncDisposable
     };
 
     /// <summary>Starts <c>samples/ChitChat.Web</c> on <c>http://127.0.0.1:0</c> and waits until Kestrel listens.</summary>
-    public static async Task<NodeProcess> StartWebAsync(string name, IReadOnlyDictionary<string, string> settings)
+    /// <param name="name">The name used in failure messages.</param>
+    /// <param name="settings">Environment variables.</param>
+    /// <param name="runAsNobody">Runs the node as the unprivileged user <c>nobody</c> (<c>setpriv</c>), so that file permissions apply to it.</param>
+    public static async Task<NodeProcess> StartWebAsync(string name, IReadOnlyDictionary<string, string> settings, bool runAsNobody = false)
     {
-        var node = Start(name, "ChitChat.Web", settings, "--urls", "http://127.0.0.1:0");
+        var node = Start(name, "ChitChat.Web", settings, runAsNobody, "--urls", "http://127.0.0.1:0");
         try
         {
             node.Address = await node._listening.Task.WaitAsync(StartTimeout);
@@ -89,7 +95,7 @@ internal sealed partial class NodeProcess : IAsyncDisposable
     /// <summary>Starts <c>samples/ChitChat.Worker</c> and waits until its host started (the sync service runs from then on).</summary>
     public static async Task<NodeProcess> StartWorkerAsync(string name, IReadOnlyDictionary<string, string> settings)
     {
-        var node = Start(name, "ChitChat.Worker", settings);
+        var node = Start(name, "ChitChat.Worker", settings, runAsNobody: false);
         try
         {
             await node._started.Task.WaitAsync(StartTimeout);
@@ -140,19 +146,23 @@ internal sealed partial class NodeProcess : IAsyncDisposable
         return output;
     }
 
-    private static NodeProcess Start(string name, string project, IReadOnlyDictionary<string, string> settings, params string[] arguments)
+    private static NodeProcess Start(string name, string project, IReadOnlyDictionary<string, string> settings, bool runAsNobody, params string[] arguments)
     {
         var directory = Repository.SampleOutput(project);
         var appHost = Path.Combine(directory, project);
-        ProcessStartInfo start;
-        if (File.Exists(appHost))
+        var command = File.Exists(appHost)
+            ? new List<string> { appHost }
+            : [Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", Path.Combine(directory, project + ".dll")];
+        if (runAsNobody)
         {
-            start = new ProcessStartInfo(appHost);
+            // setpriv execs the app: the pid stays the app's own.
+            command.InsertRange(0, ["setpriv", $"--reuid={Nobody}", $"--regid={Nobody}", "--clear-groups", "--"]);
         }
-        else
+
+        var start = new ProcessStartInfo(command[0]);
+        foreach (var part in command.Skip(1))
         {
-            start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet");
-            start.ArgumentList.Add(Path.Combine(directory, project + ".dll"));
+            start.ArgumentList.Add(part);
         }
 
         foreach (var argument in arguments)
