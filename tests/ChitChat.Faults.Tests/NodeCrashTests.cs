@@ -18,12 +18,13 @@ namespace ChitChat.Faults.Tests;
 public sealed class NodeCrashTests : IAsyncLifetime
 {
     private const string Room = "crash";
-    private const int MessagesPerSender = 120;
+    private const int MessagesPerSender = 200;
     private const int InFlightPerSender = 8;
 
     private readonly RedisServerFixture _redis = RedisServerFixture.CreateUnstarted();
     private readonly TempDir _dir = new();
     private readonly List<IAsyncDisposable> _cleanup = [];
+    private readonly TaskCompletionSource _fortyAcknowledged = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public async ValueTask InitializeAsync() => await _redis.StartAsync();
 
@@ -70,7 +71,7 @@ public sealed class NodeCrashTests : IAsyncLifetime
         var acks = new ConcurrentDictionary<string, SendMessageAck>();
         var sending = new[] { SendAllAsync(alice, "alice", acks), SendAllAsync(carol, "carol", acks) };
 
-        await Poll.UntilAsync(() => acks.Count >= 40 || sending.All(s => s.IsCompleted), "40 messages are acknowledged before the crash", TimeSpan.FromSeconds(90));
+        await Wait.For(_fortyAcknowledged.Task, "40 messages are acknowledged before the crash");
         proxy.Upstream = b.Address; // new connections go to node B from now on
         a.Kill();
         var acknowledgedBeforeKill = acks.Count;
@@ -119,7 +120,7 @@ public sealed class NodeCrashTests : IAsyncLifetime
     }
 
     /// <summary>Sends <see cref="MessagesPerSender"/> messages with up to <see cref="InFlightPerSender"/> in flight; returns the acks in call order.</summary>
-    private static async Task<List<SendMessageAck>> SendAllAsync(ChitChatClient client, string name, ConcurrentDictionary<string, SendMessageAck> acks)
+    private async Task<List<SendMessageAck>> SendAllAsync(ChitChatClient client, string name, ConcurrentDictionary<string, SendMessageAck> acks)
     {
         var window = new SemaphoreSlim(InFlightPerSender);
         var sends = new List<Task<SendMessageAck>>();
@@ -135,6 +136,10 @@ public sealed class NodeCrashTests : IAsyncLifetime
                     if (t.IsCompletedSuccessfully)
                     {
                         acks[text] = t.Result;
+                        if (acks.Count >= 40)
+                        {
+                            _fortyAcknowledged.TrySetResult(); // the test kills node A at once
+                        }
                     }
 
                     window.Release();

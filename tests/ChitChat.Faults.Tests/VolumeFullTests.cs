@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using ChitChat.Client.Tests.Infrastructure;
 using ChitChat.Contracts;
 using ChitChat.Faults.Tests.Infrastructure;
@@ -80,6 +83,19 @@ public sealed class VolumeFullTests : IAsyncLifetime
         var again = await Assert.ThrowsAsync<HubException>(() => SendAsync(hub, "still full", limits.MaxMessageLength));
         Assert.Contains($"HubException: {ChatErrorCodes.Unavailable}:", again.Message, StringComparison.Ordinal);
         Assert.False(node.HasExited, $"the node exited on a full volume:\n{node.Output}");
+
+        // The HTTP API says the same: 503 with the code and a Retry-After.
+        using (var http = new HttpClient { BaseAddress = node.Address, Timeout = Wait.Timeout })
+        {
+            http.DefaultRequestHeaders.Authorization = new("Bearer", await Chat.TokenAsync(node.Address, "alice"));
+            using var response = await http.PostAsJsonAsync(ChitChatRoutes.Messages(Room).TrimStart('/'), new SendMessageBody("over http", "c-http"));
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable, $"HTTP send on a full volume: {(int)response.StatusCode} {body}");
+            Assert.NotNull(response.Headers.RetryAfter);
+            using var json = JsonDocument.Parse(body);
+            Assert.Equal(ChatErrorCodes.Unavailable, json.RootElement.GetProperty("code").GetString());
+        }
+
         AssertAcknowledgedStored(acked, await Wait.HistoryAsync(alice, Room), "on the full volume");
 
         // Space is back: the same process accepts sends again.

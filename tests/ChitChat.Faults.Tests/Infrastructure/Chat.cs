@@ -44,8 +44,7 @@ internal static class Chat
     /// <summary>A raw hub connection of <paramref name="user"/> to <paramref name="server"/>: no outbox, so every hub error reaches the test.</summary>
     public static async Task<HubConnection> HubAsync(Uri server, string user)
     {
-        await using var login = new ChitChatClient(new ChitChatClientOptions { Server = server });
-        var token = (await Wait.For(login.LoginAsync(user, Password), $"login of {user}")).AccessToken;
+        var token = await TokenAsync(server, user);
         var hub = new HubConnectionBuilder()
             .WithUrl(new Uri(server, "hubs/chat"), o =>
             {
@@ -56,6 +55,13 @@ internal static class Chat
             .Build();
         await Wait.For(hub.StartAsync(), $"hub connection of {user}");
         return hub;
+    }
+
+    /// <summary>Logs <paramref name="user"/> in and returns the access token.</summary>
+    public static async Task<string> TokenAsync(Uri server, string user)
+    {
+        await using var login = new ChitChatClient(new ChitChatClientOptions { Server = server });
+        return (await Wait.For(login.LoginAsync(user, Password), $"login of {user}")).AccessToken;
     }
 
     /// <summary>Reads the status of one check of <c>GET /health</c> (e.g. <c>transport</c>), or <see langword="null"/> when the node does not answer.</summary>

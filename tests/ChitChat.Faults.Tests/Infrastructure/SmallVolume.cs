@@ -11,10 +11,12 @@ namespace ChitChat.Faults.Tests.Infrastructure;
 internal sealed class SmallVolume : IDisposable
 {
     private readonly string _filler;
+    private readonly string? _image;
 
-    private SmallVolume(string path)
+    private SmallVolume(string path, string? image = null)
     {
         Path = path;
+        _image = image;
         _filler = System.IO.Path.Combine(path, "filler");
     }
 
@@ -42,6 +44,78 @@ internal sealed class SmallVolume : IDisposable
 
         problem = null;
         return new SmallVolume(path);
+    }
+
+    /// <summary>
+    /// Mounts a small ext4 file system from an image file on a loop device with <c>errors=remount-ro</c> (what a disk with
+    /// I/O errors turns into), or returns why it cannot be mounted here.
+    /// </summary>
+    public static SmallVolume? TryMountExt4(int megabytes, out string? problem)
+    {
+        var path = Directory.CreateTempSubdirectory("chitchat-faults-ext4-").FullName;
+        var image = path + ".img";
+        if (!OperatingSystem.IsLinux() || Environment.UserName != "root")
+        {
+            problem = $"the I/O error test loop-mounts an ext4 image: it needs Linux and root (running as {Environment.UserName})";
+            Directory.Delete(path);
+            return null;
+        }
+
+        using (var file = File.Create(image))
+        {
+            file.SetLength(megabytes * 1024L * 1024L);
+        }
+
+        foreach (var (tool, arguments) in new[]
+        {
+            ("mkfs.ext4", new[] { "-q", "-F", image }),
+            ("mount", new[] { "-o", "loop,errors=remount-ro", image, path }),
+        })
+        {
+            var (code, output) = Run(tool, arguments);
+            if (code != 0)
+            {
+                problem = $"{tool} failed here (exit {code}: {output.Trim()}); the I/O error test needs mkfs.ext4 and loop devices";
+                File.Delete(image);
+                Directory.Delete(path);
+                return null;
+            }
+        }
+
+        Run("chmod", "0777", path);
+        problem = null;
+        return new SmallVolume(path, image);
+    }
+
+    /// <summary>
+    /// Makes ext4 report an error (<c>/sys/fs/ext4/&lt;device&gt;/trigger_fs_error</c>): with <c>errors=remount-ro</c> the
+    /// kernel turns the file system read-only at once, open files included, and it cannot be made writable again while mounted.
+    /// </summary>
+    public void TriggerFileSystemError()
+    {
+        var (code, source) = Run("findmnt", "-no", "SOURCE", Path);
+        Assert.True(code == 0, $"findmnt {Path}: {source}");
+        var device = System.IO.Path.GetFileName(source.Trim());
+        File.WriteAllText($"/sys/fs/ext4/{device}/trigger_fs_error", "chitchat fault test");
+        var (_, options) = Run("findmnt", "-no", "OPTIONS", Path);
+        // Newer kernels keep "rw" in the mount flags and add "emergency_ro"; older ones show "ro".
+        Assert.True(options.StartsWith("ro", StringComparison.Ordinal) || options.Contains("emergency_ro", StringComparison.Ordinal), $"{Path} is not read-only after the ext4 error: {options}");
+    }
+
+    /// <summary>Unmounts the file system, checks it (<c>e2fsck -fy</c>) and mounts it again, writable.</summary>
+    public void Remount()
+    {
+        Assert.NotNull(_image);
+        foreach (var (tool, arguments) in new[]
+        {
+            ("umount", new[] { Path }),
+            ("e2fsck", new[] { "-fy", _image }),
+            ("mount", new[] { "-o", "loop,errors=remount-ro", _image, Path }),
+        })
+        {
+            var (code, output) = Run(tool, arguments);
+            Assert.True(code == 0 || (tool == "e2fsck" && code is 1 or 2), $"{tool} {string.Join(' ', arguments)} exited with {code}: {output}");
+        }
     }
 
     /// <summary>Writes the filler file until the volume is full (ENOSPC); returns the bytes written.</summary>
@@ -91,6 +165,10 @@ internal sealed class SmallVolume : IDisposable
         try
         {
             Directory.Delete(Path, recursive: true);
+            if (_image is not null)
+            {
+                File.Delete(_image);
+            }
         }
         catch (IOException)
         {
