@@ -61,23 +61,7 @@ public sealed class VolumeFullTests : IAsyncLifetime
 
         _volume.Fill();
 
-        // The WAL may still have room for a few commits; the first write that needs a new page fails.
-        HubException? full = null;
-        for (var i = 0; i < MaxSendsUntilFull && full is null; i++)
-        {
-            var text = $"while full {i}";
-            try
-            {
-                acked.Add(await SendAsync(hub, text, limits.MaxMessageLength));
-            }
-            catch (HubException ex)
-            {
-                full = ex;
-            }
-        }
-
-        Assert.True(full is not null, $"{MaxSendsUntilFull} sends on a full volume were all acknowledged");
-        Assert.Contains($"HubException: {ChatErrorCodes.Unavailable}:", full.Message, StringComparison.Ordinal);
+        await SendUntilUnavailableAsync(hub, acked, limits.MaxMessageLength);
 
         // It stays unavailable (not a crash, not another error) while the volume is full, and reads still work.
         var again = await Assert.ThrowsAsync<HubException>(() => SendAsync(hub, "still full", limits.MaxMessageLength));
@@ -107,12 +91,43 @@ public sealed class VolumeFullTests : IAsyncLifetime
 
         AssertAcknowledgedStored(acked, await Wait.HistoryAsync(alice, Room), "after space was freed");
 
-        // Durable: a SIGKILL and a fresh process on the same file keep every acknowledged message.
+        // Full again, and the node is killed (SIGKILL) while it is: a node restarted on the full volume starts, serves
+        // reads (every acknowledged message is there) and refuses sends with unavailable until space is freed.
+        _volume.Fill();
+        await SendUntilUnavailableAsync(hub, acked, limits.MaxMessageLength);
         node.Kill();
-        var restarted = Track(await NodeProcess.StartWebAsync("restarted node", settings));
+        var restarted = Track(await NodeProcess.StartWebAsync("node restarted on the full volume", settings));
         var reader = Track(Chat.Client(restarted.Address, "alice"));
-        await Chat.ConnectAsync(reader, "connect alice to the restarted node");
-        AssertAcknowledgedStored(acked, await Wait.HistoryAsync(reader, Room), "after the node was killed and restarted");
+        await Chat.ConnectAsync(reader, "connect alice to the node restarted on the full volume");
+        AssertAcknowledgedStored(acked, await Wait.HistoryAsync(reader, Room), "after the node was killed and restarted on the full volume");
+        var restartedHub = Track(await Chat.HubAsync(restarted.Address, "alice"));
+        var refused = await Assert.ThrowsAsync<HubException>(() => SendAsync(restartedHub, "full after the restart", limits.MaxMessageLength));
+        Assert.Contains($"HubException: {ChatErrorCodes.Unavailable}:", refused.Message, StringComparison.Ordinal);
+
+        _volume.Free();
+        acked.Add(await SendAsync(restartedHub, "after the second free", limits.MaxMessageLength));
+        AssertAcknowledgedStored(acked, await Wait.HistoryAsync(reader, Room), "after space was freed under the restarted node");
+    }
+
+    /// <summary>Sends until a send gets a hub error (the volume is full); it must be <c>unavailable</c>. Acknowledged sends are recorded.</summary>
+    private static async Task<HubException> SendUntilUnavailableAsync(HubConnection hub, List<(string Text, SendMessageAck Ack)> acked, int maxLength)
+    {
+        // The WAL may still have room for a few commits; the first write that needs a new page fails.
+        for (var i = 0; i < MaxSendsUntilFull; i++)
+        {
+            try
+            {
+                acked.Add(await SendAsync(hub, $"while full {i}", maxLength));
+            }
+            catch (HubException ex)
+            {
+                Assert.Contains($"HubException: {ChatErrorCodes.Unavailable}:", ex.Message, StringComparison.Ordinal);
+                return ex;
+            }
+        }
+
+        Assert.Fail($"{MaxSendsUntilFull} sends on a full volume were all acknowledged");
+        throw new InvalidOperationException();
     }
 
     /// <summary>Sends a message of the largest allowed size (the volume fills fast) over the raw hub: its error, if any, reaches the test.</summary>
