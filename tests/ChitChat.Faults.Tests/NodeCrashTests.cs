@@ -68,33 +68,42 @@ public sealed class NodeCrashTests : IAsyncLifetime
             ("dave", new EventCollector(await Wait.For(dave.JoinRoomAsync(Room), "dave joins"))),
         };
 
-        var acks = new ConcurrentDictionary<string, SendMessageAck>();
-        var sending = new[] { SendAllAsync(alice, "alice", acks), SendAllAsync(carol, "carol", acks) };
+        var acknowledgedSoFar = new ConcurrentDictionary<string, SendMessageAck>();
+        var sending = new[] { SendAllAsync(alice, "alice", acknowledgedSoFar), SendAllAsync(carol, "carol", acknowledgedSoFar) };
 
         await Wait.For(_fortyAcknowledged.Task, "40 messages are acknowledged before the crash");
         proxy.Upstream = b.Address; // new connections go to node B from now on
         a.Kill();
-        var acknowledgedBeforeKill = acks.Count;
+        var acknowledgedBeforeKill = acknowledgedSoFar.Count;
         Assert.True(acknowledgedBeforeKill < 2 * MessagesPerSender, "node A was killed after every send was acknowledged: the test did not kill it mid-traffic");
         Assert.Equal(137, a.ExitCode); // 128 + SIGKILL
 
         var acknowledged = await WaitAllAsync(sending, "the senders' outboxes drain on node B after node A was killed");
-        Assert.Equal(2 * MessagesPerSender, acknowledged.Sum(s => s.Count));
+        var acks = acknowledged.SelectMany(s => s).ToDictionary(s => s.Text, s => s.Ack);
+        Assert.Equal(2 * MessagesPerSender, acks.Count);
         var last = acks.Values.Max(a => a.Seq);
+
+        // The store (the file both nodes wrote) is the ground truth: each send stored once, with its acknowledged id and seq.
+        var stored = ReadStore(database);
+        var twice = stored.GroupBy(m => m.Text).Where(g => g.Count() > 1).ToList();
+        Assert.True(twice.Count == 0, "stored more than once: " + string.Join("; ", twice.Select(g =>
+            $"'{g.Key}' acknowledged as seq {(acks.TryGetValue(g.Key, out var ack) ? ack.Seq : -1)}, stored as " + string.Join(", ", g.Select(m => $"seq {m.Seq} id {m.Id} key {m.ClientMessageId}")))));
+        var storedByText = stored.ToDictionary(m => m.Text);
+        foreach (var (text, ack) in acks)
+        {
+            Assert.True(storedByText.TryGetValue(text, out var row), $"the acknowledged '{text}' (seq {ack.Seq}) is not in the store");
+            Assert.True(row.Id == ack.Id.ToString("D") && row.Seq == ack.Seq, $"'{text}' was acknowledged as (id {ack.Id}, seq {ack.Seq}) but stored as (id {row.Id}, seq {row.Seq})");
+        }
+
+        Assert.Equal(2 * MessagesPerSender, stored.Count);
+        Assert.Equal(Enumerable.Range(1, (int)last).Select(s => (long)s), stored.Select(m => m.Seq));
 
         foreach (var (name, receiver) in receivers)
         {
             await Poll.UntilAsync(() => receiver.Seqs.Count > 0 && receiver.Seqs[^1] >= last, $"{name} received seq {last} (has [{string.Join(", ", receiver.Seqs)}])", TimeSpan.FromSeconds(90));
-            var messages = receiver.Messages;
 
-            // Exactly once, in seq order, no hole: the room holds only the senders' messages.
-            Assert.Equal(Enumerable.Range(1, (int)last).Select(s => (long)s), messages.Select(m => m.Seq));
-            var byText = messages.ToDictionary(m => m.Text);
-            foreach (var (text, ack) in acks)
-            {
-                Assert.True(byText.TryGetValue(text, out var message), $"{name} never received the acknowledged '{text}' (seq {ack.Seq})");
-                Assert.Equal((ack.Id, ack.Seq), (message.Id, message.Seq));
-            }
+            // Exactly once, in seq order, no hole: what the store holds, nothing else.
+            Assert.Equal(stored.Select(m => (m.Id, m.Seq, m.Text)), receiver.Messages.Select(m => (m.Id.ToString("D"), m.Seq, m.Text)));
         }
 
         // bob really moved: his client reconnected (to node B) after the kill.
@@ -103,33 +112,26 @@ public sealed class NodeCrashTests : IAsyncLifetime
         // Each sender's messages were numbered in the order it sent them, across the crash.
         foreach (var sender in acknowledged)
         {
-            var seqs = sender.Select(ack => ack.Seq).ToList();
+            var seqs = sender.Select(s => s.Ack.Seq).ToList();
             Assert.Equal(seqs.Order(), seqs);
-        }
-
-        // The store (the file both nodes wrote) holds every acknowledged message once, with its acknowledged id and seq.
-        var stored = ReadStore(database);
-        Assert.Equal(2 * MessagesPerSender, stored.Count);
-        Assert.Equal(Enumerable.Range(1, (int)last).Select(s => (long)s), stored.Select(m => m.Seq));
-        foreach (var (text, ack) in acks)
-        {
-            Assert.Contains((ack.Id.ToString("N"), ack.Seq, text), stored.Select(m => (m.Id.Replace("-", "", StringComparison.Ordinal), m.Seq, m.Text)));
         }
 
         Assert.False(b.HasExited, $"node B exited:\n{b.Output}");
     }
 
     /// <summary>Sends <see cref="MessagesPerSender"/> messages with up to <see cref="InFlightPerSender"/> in flight; returns the acks in call order.</summary>
-    private async Task<List<SendMessageAck>> SendAllAsync(ChitChatClient client, string name, ConcurrentDictionary<string, SendMessageAck> acks)
+    private async Task<List<(string Text, SendMessageAck Ack)>> SendAllAsync(ChitChatClient client, string name, ConcurrentDictionary<string, SendMessageAck> acks)
     {
         var window = new SemaphoreSlim(InFlightPerSender);
         var sends = new List<Task<SendMessageAck>>();
+        var texts = new List<string>();
         for (var i = 0; i < MessagesPerSender; i++)
         {
             await window.WaitAsync();
             var text = $"{name}-{i:D3}";
             var send = client.SendAsync(Room, text);
             sends.Add(send);
+            texts.Add(text);
             _ = send.ContinueWith(
                 t =>
                 {
@@ -147,10 +149,11 @@ public sealed class NodeCrashTests : IAsyncLifetime
                 TaskScheduler.Default);
         }
 
-        return [.. await Task.WhenAll(sends)];
+        var results = await Task.WhenAll(sends);
+        return [.. texts.Zip(results)];
     }
 
-    private static async Task<List<SendMessageAck>[]> WaitAllAsync(Task<List<SendMessageAck>>[] sending, string phase)
+    private static async Task<List<(string Text, SendMessageAck Ack)>[]> WaitAllAsync(Task<List<(string Text, SendMessageAck Ack)>>[] sending, string phase)
     {
         try
         {
@@ -162,18 +165,18 @@ public sealed class NodeCrashTests : IAsyncLifetime
         }
     }
 
-    private static List<(string Id, long Seq, string Text)> ReadStore(string database)
+    private static List<(string Id, long Seq, string Text, string? ClientMessageId)> ReadStore(string database)
     {
         using var connection = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False");
         connection.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, seq, text FROM messages WHERE room = $room ORDER BY seq;";
+        command.CommandText = "SELECT id, seq, text, client_message_id FROM messages WHERE room = $room ORDER BY seq;";
         command.Parameters.AddWithValue("$room", Room);
         using var reader = command.ExecuteReader();
-        var rows = new List<(string, long, string)>();
+        var rows = new List<(string, long, string, string?)>();
         while (reader.Read())
         {
-            rows.Add((reader.GetString(0), reader.GetInt64(1), reader.GetString(2)));
+            rows.Add((reader.GetString(0), reader.GetInt64(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3)));
         }
 
         return rows;
