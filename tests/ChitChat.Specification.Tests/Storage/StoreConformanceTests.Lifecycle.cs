@@ -352,6 +352,43 @@ public abstract partial class StoreConformanceTests
     }
 
     [Fact]
+    public async Task Search_never_fails_on_any_query_and_every_result_has_every_term()
+    {
+        string[] texts = ["alpha beta", "beta gamma \"quoted\"", "NEAR(alpha) AND gamma*", "élan vital - OR not", "x:y ^z {a} +b 'c' \\d"];
+        foreach (var text in texts)
+        {
+            await Append(NewMessage("fuzz", text));
+        }
+
+        var pieces = new[] { "\"", "*", "(", ")", "-", ":", "^", "{", "}", "+", "'", "\\", "NEAR", "AND", "OR", "NOT", "alpha", "beta", "Gamma", "ELAN", "x", "é", " ", " ", "\0", "\u0301", "🙂" };
+        var random = new Random(13);
+        for (var i = 0; i < 300; i++)
+        {
+            var query = string.Concat(Enumerable.Range(0, random.Next(1, 8)).Select(_ => pieces[random.Next(pieces.Length)]));
+            var terms = SearchText.Terms(query);
+            var raw = query.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            foreach (var given in new[] { terms, raw })
+            {
+                if (given.Count == 0)
+                {
+                    continue;
+                }
+
+                var found = await Store.Messages.SearchAsync(new MessageSearch(given, ["fuzz"], null, 10)).WaitAsync(Timeout);
+                var expected = given.SelectMany(SearchText.Words).Distinct().ToArray();
+                Assert.All(found, m => Assert.True(expected.All(SearchText.Words(m.Text).Contains), $"'{m.Text}' does not have every term of '{query}'"));
+            }
+
+            if (terms.Count > 0)
+            {
+                var expectedTexts = texts.Where(t => terms.All(SearchText.Words(t).Contains)).Order(StringComparer.Ordinal);
+                var foundTexts = (await Search(terms, ["fuzz"])).Select(m => m.Text).Order(StringComparer.Ordinal);
+                Assert.Equal(expectedTexts, foundTexts);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Search_pages_newest_first_by_cursor_within_the_given_rooms()
     {
         var all = new List<ChatMessage>();
