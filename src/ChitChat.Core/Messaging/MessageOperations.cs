@@ -181,7 +181,12 @@ public sealed partial class MessageOperations
     /// <summary>The error of an unknown message id in a room.</summary>
     /// <param name="id">The id.</param>
     /// <returns>The error.</returns>
-    internal static ChatException MessageNotFound(Guid id) =>
+    internal static ChatException MessageNotFound(Guid id) => MessageNotFoundError(id.ToString("D", CultureInfo.InvariantCulture));
+
+    /// <summary>The error of a message id that names no message of the room (also one that is no id at all).</summary>
+    /// <param name="id">The id as given.</param>
+    /// <returns>The error.</returns>
+    public static ChatException MessageNotFoundError(string id) =>
         new(ChatErrorCodes.MessageNotFound, string.Create(CultureInfo.InvariantCulture, $"The message '{id}' does not exist in this room."));
 
     private static string ParseEmoji(string? emoji) =>
