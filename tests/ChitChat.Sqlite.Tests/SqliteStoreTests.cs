@@ -35,7 +35,7 @@ public sealed class SqliteStoreTests : IDisposable
 
         using var raw = Raw(file);
         Assert.Equal(SqliteChatStore.SchemaVersion, Convert.ToInt32(Scalar(raw, "PRAGMA user_version;")));
-        Assert.Equal(3, SqliteChatStore.SchemaVersion);
+        Assert.Equal(4, SqliteChatStore.SchemaVersion);
         Assert.Equal("wal", Scalar(raw, "PRAGMA journal_mode;"));
         Assert.Equal(1L, Scalar(raw, "SELECT COUNT(*) FROM rooms;"));
         foreach (var table in new[] { "users", "rooms", "messages", "room_sequences", "change_position", "replica_checkpoints", "memberships" })
@@ -286,10 +286,17 @@ public sealed class SqliteStoreTests : IDisposable
             var changes = (await store.Replication.ReadChangesAsync(0, 10).WaitAsync(Timeout)).Changes;
             Assert.Equal([DocumentKind.Message, DocumentKind.Membership, DocumentKind.Room], changes.Select(c => c.Kind));
             Assert.Equal((2L, 1L), (changes[2].Room!.Version, changes[2].Room!.MembershipVersion));
+
+            // Schema 4: the old message is version 1, not deleted, in the search index (backfilled), and can be changed.
+            var message = Assert.Single(await store.Messages.SearchAsync(new MessageSearch(["v2"], ["old"], null, 10)).WaitAsync(Timeout));
+            Assert.Equal(("from v2", false, 0, (Guid?)null), (message.Text, message.Deleted, message.ReplyCount, message.ThreadRoot));
+            Assert.Equal(2, (await store.Messages.UpdateAsync("old", message.Id, new EditMessageText("edited after the upgrade", []), DateTimeOffset.UtcNow).WaitAsync(Timeout)).Update!.Seq);
+            Assert.Empty(await store.Messages.SearchAsync(new MessageSearch(["v2"], ["old"], null, 10)).WaitAsync(Timeout));
+            Assert.Single(await store.Messages.SearchAsync(new MessageSearch(["upgrade"], ["old"], null, 10)).WaitAsync(Timeout));
         }
 
         using var check = Raw(file);
-        Assert.Equal(3, Convert.ToInt32(Scalar(check, "PRAGMA user_version;")));
+        Assert.Equal(SqliteChatStore.SchemaVersion, Convert.ToInt32(Scalar(check, "PRAGMA user_version;")));
         Assert.Equal("ok", Scalar(check, "PRAGMA integrity_check;"));
     }
 
@@ -366,11 +373,14 @@ public sealed class SqliteStoreTests : IDisposable
     public void Every_statement_of_a_table_comes_from_its_one_column_map()
     {
         var messages = SqliteRows.Messages;
-        const string columns = "id, room, seq, author_id, author_name, text, sent_at, client_message_id, version, origin, position, changed_at";
+        const string columns = "id, room, seq, author_id, author_name, text, sent_at, client_message_id, version, origin, "
+            + "edited_at, deleted, reply_to, thread_root, reactions, mentions, position, changed_at";
         Assert.Equal(columns, messages.SelectList);
         Assert.Equal($"INSERT INTO messages ({columns}) VALUES ({string.Join(", ", columns.Split(", ").Select(c => "$" + c))}) ON CONFLICT DO NOTHING;", messages.InsertUnlessExists);
         Assert.EndsWith("ON CONFLICT (id) DO UPDATE SET room = excluded.room, seq = excluded.seq, author_id = excluded.author_id, author_name = excluded.author_name, "
             + "text = excluded.text, sent_at = excluded.sent_at, client_message_id = excluded.client_message_id, version = excluded.version, origin = excluded.origin, "
+            + "edited_at = excluded.edited_at, deleted = excluded.deleted, reply_to = excluded.reply_to, thread_root = excluded.thread_root, "
+            + "reactions = excluded.reactions, mentions = excluded.mentions, "
             + "position = excluded.position, changed_at = excluded.changed_at WHERE excluded.version > messages.version;", messages.UpsertIfNewer, StringComparison.Ordinal);
 
         // The normalized user name is written (its unique index decides registrations) but not read back.
@@ -378,6 +388,45 @@ public sealed class SqliteStoreTests : IDisposable
         Assert.Contains("normalized_user_name = excluded.normalized_user_name", SqliteRows.Users.Upsert, StringComparison.Ordinal);
         Assert.DoesNotContain("WHERE", SqliteRows.Rooms.Upsert, StringComparison.Ordinal);
         Assert.EndsWith("WHERE excluded.version > rooms.version;", SqliteRows.Rooms.UpsertIfNewer, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_search_index_matches_the_stored_texts_after_appends_edits_deletes_and_replication()
+    {
+        var (primaryFile, replicaFile) = (_directory.File("fts-primary.db"), _directory.File("fts-replica.db"));
+        await using (var primary = Open(primaryFile))
+        await using (var replica = Open(replicaFile))
+        {
+            var ids = new List<Guid>();
+            for (var i = 0; i < 60; i++)
+            {
+                ids.Add((await primary.Messages.AppendAsync(Message("fts", $"word{i % 7} común {i}", $"k{i}")).WaitAsync(Timeout)).Message.Id);
+            }
+
+            var at = DateTimeOffset.UtcNow;
+            for (var i = 0; i < 60; i += 3)
+            {
+                await primary.Messages.UpdateAsync("fts", ids[i], new EditMessageText($"rewritten {i} común", []), at).WaitAsync(Timeout);
+                await primary.Messages.UpdateAsync("fts", ids[i + 1], new DeleteMessage(), at).WaitAsync(Timeout);
+                await primary.Messages.UpdateAsync("fts", ids[i + 2], new AddReaction("👍", Guid.NewGuid(), 20), at).WaitAsync(Timeout);
+            }
+
+            // The replica gets the documents in two passes: first versions, then the latest ones over them.
+            var feed = (await primary.Replication.ReadChangesAsync(0, 10_000).WaitAsync(Timeout)).Changes;
+            await replica.Replication.ApplyAsync(new ReplicationWrite(feed, "p", 1, feed[^1].Position)).WaitAsync(Timeout);
+            Assert.Equal(40, (await replica.Messages.SearchAsync(new MessageSearch(["comun"], ["fts"], null, 100)).WaitAsync(Timeout)).Count);
+            Assert.Equal(20, (await replica.Messages.SearchAsync(new MessageSearch(["rewritten"], ["fts"], null, 100)).WaitAsync(Timeout)).Count);
+        }
+
+        foreach (var file in new[] { primaryFile, replicaFile })
+        {
+            using var raw = Raw(file);
+            Execute(raw, "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1);"); // fails when the index and the texts differ
+            Assert.Equal(40L, Scalar(raw, "SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH 'comun';"));
+            Assert.Equal(0L, Scalar(raw, "SELECT COUNT(*) FROM messages m JOIN messages_fts f ON f.rowid = m.rowid WHERE messages_fts MATCH 'comun' AND m.deleted = 1;"));
+            Assert.Equal(20L, Scalar(raw, "SELECT COUNT(*) FROM messages WHERE deleted = 1 AND text = '' AND reactions IS NULL AND mentions IS NULL;"));
+            Assert.Equal("ok", Scalar(raw, "PRAGMA integrity_check;"));
+        }
     }
 
     [Fact]
