@@ -22,6 +22,12 @@ namespace ChitChat.MongoDB;
 /// (index <c>ux_room_cmid</c>, partial on <c>cmid</c> existing) returns the original message with <c>Created = false</c>.
 /// This works on every deployment (no transactions needed). Under heavy contention on one room writers retry; each retry
 /// costs one indexed read and one insert.</para>
+/// <para><b>Updates share the sequence</b> (edits, deletes, reactions): every message holds in <c>seqs</c> each number of the
+/// room's sequence it took (its own and its updates'), under the unique multikey index <c>ux_room_seqs</c>, so an update
+/// claims <c>last + 1</c> against appends and other updates with the same collision-and-retry rule. The new version, the
+/// claim and a redo log of the update event are one single-document compare-and-set on the message's version; the event
+/// is then stored in <c>message_updates</c> and the log dropped, and whoever meets a leftover log redoes that step (see
+/// docs/mongodb.md, "Updates in the event sequence").</para>
 /// <para><b>Change feed.</b> Every write stamps the document with a global position <c>pos</c> reserved from the counter
 /// document <c>{_id: "changes"}</c> in <c>{prefix}counters</c> by one atomic findOneAndUpdate. Positions are reserved in
 /// order but committed out of order: a reader that saw <c>pos</c> 11 committed could skip 10 if 10's writer is slow. So the
