@@ -294,6 +294,13 @@ public sealed partial class MongoChatStore
         ArgumentOutOfRangeException.ThrowIfNegative(seq);
         return RunAsync("mark read", async ct =>
         {
+            if (seq == 0)
+            {
+                // Nothing read yet moves no marker: none is created (as in every store), an existing one stays.
+                var existing = await _markersPrimary.Find(MongoDefinitions.IdEquals<ReadMarkerDocument>(ReadMarker.IdFor(room, userId))).FirstOrDefaultAsync(ct).ConfigureAwait(false);
+                return (existing?.ToModel() ?? new ReadMarker(room, userId, 0, at), false);
+            }
+
             ct.ThrowIfCancellationRequested();
             var position = await ReservePositionsAsync(1).ConfigureAwait(false);
             try
