@@ -35,6 +35,25 @@ internal static class Fields
     public const string State = "state";
     public const string Role = "role";
     public const string BannedUntil = "banned";
+    public const string Text = "text";
+    public const string SentAt = "sent";
+    public const string SentAtExtra = "sent_x";
+    public const string AuthorId = "author_id";
+    public const string EditedAt = "edited_at";
+    public const string EditedAtExtra = "edited_at_x";
+    public const string Deleted = "deleted";
+    public const string ReplyTo = "reply_to";
+    public const string ThreadRoot = "thread_root";
+    public const string Reactions = "reactions";
+    public const string Mentions = "mentions";
+    public const string SeqClaims = "seqs";
+    public const string LastUpdateSeq = "useq";
+    public const string PendingUpdate = "pu";
+    public const string MessageId = "mid";
+    public const string Change = "change";
+    public const string MessageVersion = "mv";
+    public const string At = "at";
+    public const string AtExtra = "at_x";
 }
 
 /// <summary>A user in <c>{prefix}users</c>.</summary>
@@ -201,7 +220,7 @@ internal sealed class RoomDocument
     public ChangeRecord ToChange() => ChangeRecord.ForRoom(Position, Time.Join(ChangedAt, ChangedAtExtra), ToModel());
 }
 
-/// <summary>A message in <c>{prefix}messages</c>.</summary>
+/// <summary>A message in <c>{prefix}messages</c>, in its current state.</summary>
 [BsonIgnoreExtraElements]
 internal sealed class MessageDocument
 {
@@ -215,20 +234,21 @@ internal sealed class MessageDocument
     [BsonElement(Fields.Seq)]
     public long Seq { get; set; }
 
-    [BsonElement("author_id")]
+    [BsonElement(Fields.AuthorId)]
     [BsonGuidRepresentation(GuidRepresentation.Standard)]
     public Guid AuthorId { get; set; }
 
     [BsonElement("author")]
     public string AuthorName { get; set; } = "";
 
-    [BsonElement("text")]
+    /// <summary>The current text (empty for a tombstone), indexed by the text index <c>tx_text</c>.</summary>
+    [BsonElement(Fields.Text)]
     public string Text { get; set; } = "";
 
-    [BsonElement("sent")]
+    [BsonElement(Fields.SentAt)]
     public DateTime SentAt { get; set; }
 
-    [BsonElement("sent_x")]
+    [BsonElement(Fields.SentAtExtra)]
     public long SentAtExtra { get; set; }
 
     /// <summary>The idempotency key. Absent (not null) when there is none, so the partial unique index skips the document.</summary>
@@ -245,6 +265,61 @@ internal sealed class MessageDocument
     [BsonIgnoreIfNull]
     public string? Origin { get; set; }
 
+    /// <summary>When the text was last edited; absent until it is.</summary>
+    [BsonElement(Fields.EditedAt)]
+    [BsonIgnoreIfNull]
+    public DateTime? EditedAt { get; set; }
+
+    [BsonElement(Fields.EditedAtExtra)]
+    [BsonIgnoreIfNull]
+    public long? EditedAtExtra { get; set; }
+
+    /// <summary>A tombstone; absent (false) for a live message, so documents written before deletes existed read as live.</summary>
+    [BsonElement(Fields.Deleted)]
+    [BsonIgnoreIfDefault]
+    public bool Deleted { get; set; }
+
+    [BsonElement(Fields.ReplyTo)]
+    [BsonIgnoreIfNull]
+    [BsonGuidRepresentation(GuidRepresentation.Standard)]
+    public Guid? ReplyTo { get; set; }
+
+    /// <summary>The thread's root; absent for a message that is not a reply, so the partial thread index skips it.</summary>
+    [BsonElement(Fields.ThreadRoot)]
+    [BsonIgnoreIfNull]
+    [BsonGuidRepresentation(GuidRepresentation.Standard)]
+    public Guid? ThreadRoot { get; set; }
+
+    /// <summary>The reactions in the model's order; absent when there is none.</summary>
+    [BsonElement(Fields.Reactions)]
+    [BsonIgnoreIfNull]
+    public List<ReactionDocument>? Reactions { get; set; }
+
+    /// <summary>The mentioned users; absent when there is none, so the partial mentions index skips the document.</summary>
+    [BsonElement(Fields.Mentions)]
+    [BsonIgnoreIfNull]
+    public List<BsonBinaryData>? Mentions { get; set; }
+
+    /// <summary>
+    /// Every number of the room's event sequence this message holds: its own <see cref="Seq"/> and the <c>seq</c> of each of its
+    /// updates on this store. The unique multikey index <c>ux_room_seqs</c> on (room, seqs) makes appends and updates compete
+    /// for the same numbers (see <see cref="MongoChatStore"/>). Not part of the model; a replicated copy holds its own seq only.
+    /// </summary>
+    [BsonElement(Fields.SeqClaims)]
+    public List<long> SeqClaims { get; set; } = [];
+
+    /// <summary>The highest update seq in <see cref="SeqClaims"/> (absent before the first update): with <see cref="Seq"/> and the
+    /// update events, what the room's last seq is read from (index <c>ix_room_useq</c>).</summary>
+    [BsonElement(Fields.LastUpdateSeq)]
+    [BsonIgnoreIfNull]
+    public long? LastUpdateSeq { get; set; }
+
+    /// <summary>The redo log of the last update: present from the atomic change of this document until its update event is
+    /// stored in <c>{prefix}message_updates</c>. Not part of the model and never replicated.</summary>
+    [BsonElement(Fields.PendingUpdate)]
+    [BsonIgnoreIfNull]
+    public PendingUpdateDocument? PendingUpdate { get; set; }
+
     [BsonElement(Fields.Position)]
     public long Position { get; set; }
 
@@ -258,7 +333,7 @@ internal sealed class MessageDocument
     {
         var (sent, sentX) = Time.Split(message.SentAt);
         var (changed, changedX) = Time.Split(changedAt);
-        return new MessageDocument
+        var document = new MessageDocument
         {
             Id = message.Id,
             Room = message.Room,
@@ -271,15 +346,220 @@ internal sealed class MessageDocument
             ClientMessageId = message.ClientMessageId,
             Version = message.Version,
             Origin = message.Origin,
+            Deleted = message.Deleted,
+            ReplyTo = message.ReplyTo,
+            ThreadRoot = message.ThreadRoot,
+            Reactions = ReactionDocument.From(message.Reactions),
+            Mentions = GuidList(message.Mentions),
+            SeqClaims = [message.Seq],
+            Position = position,
+            ChangedAt = changed,
+            ChangedAtExtra = changedX,
+        };
+        if (message.EditedAt is { } edited)
+        {
+            (var date, var extra) = Time.Split(edited);
+            (document.EditedAt, document.EditedAtExtra) = (date, extra);
+        }
+
+        return document;
+    }
+
+    public ChatMessage ToModel() => new(Id, Room, Seq, AuthorId, AuthorName, Text, Time.Join(SentAt, SentAtExtra), ClientMessageId, Version)
+    {
+        Origin = Origin,
+        EditedAt = EditedAt is { } edited ? Time.Join(edited, EditedAtExtra ?? 0) : null,
+        Deleted = Deleted,
+        ReplyTo = ReplyTo,
+        ThreadRoot = ThreadRoot,
+        Reactions = Reactions is { Count: > 0 } reactions ? reactions.ConvertAll(r => r.ToModel()) : [],
+        Mentions = Mentions is { Count: > 0 } mentions ? mentions.ConvertAll(m => m.ToGuid(GuidRepresentation.Standard)) : [],
+    };
+
+    public ChangeRecord ToChange() => ChangeRecord.ForMessage(Position, Time.Join(ChangedAt, ChangedAtExtra), ToModel());
+
+    /// <summary>GUIDs as stored (binary subtype 4), or <see langword="null"/> for none (the element is then absent).</summary>
+    public static List<BsonBinaryData>? GuidList(IReadOnlyList<Guid> ids) =>
+        ids.Count == 0 ? null : ids.Select(MongoDefinitions.StoredGuid).ToList();
+}
+
+/// <summary>One emoji's reactions: <c>{e: emoji, u: [UUID, ...]}</c>.</summary>
+[BsonIgnoreExtraElements]
+internal sealed class ReactionDocument
+{
+    [BsonElement("e")]
+    public string Emoji { get; set; } = "";
+
+    [BsonElement("u")]
+    public List<BsonBinaryData> UserIds { get; set; } = [];
+
+    public static List<ReactionDocument>? From(IReadOnlyList<MessageReaction> reactions) =>
+        reactions.Count == 0
+            ? null
+            : reactions.Select(r => new ReactionDocument { Emoji = r.Emoji, UserIds = r.UserIds.Select(MongoDefinitions.StoredGuid).ToList() }).ToList();
+
+    public MessageReaction ToModel() => new(Emoji, UserIds.ConvertAll(u => u.ToGuid(GuidRepresentation.Standard)));
+}
+
+/// <summary>The redo log of a message's last update (<see cref="MessageDocument.PendingUpdate"/>): everything its update event holds.</summary>
+[BsonIgnoreExtraElements]
+internal sealed class PendingUpdateDocument
+{
+    [BsonElement("s")]
+    public long Seq { get; set; }
+
+    /// <summary>The <see cref="MessageChange"/> as a number.</summary>
+    [BsonElement("c")]
+    public int Change { get; set; }
+
+    [BsonElement(Fields.MessageVersion)]
+    public long MessageVersion { get; set; }
+
+    [BsonElement(Fields.At)]
+    public DateTime At { get; set; }
+
+    [BsonElement(Fields.AtExtra)]
+    public long AtExtra { get; set; }
+
+    public static PendingUpdateDocument From(MessageUpdate update)
+    {
+        var (at, atX) = Time.Split(update.At);
+        return new PendingUpdateDocument { Seq = update.Seq, Change = (int)update.Change, MessageVersion = update.MessageVersion, At = at, AtExtra = atX };
+    }
+
+    public MessageUpdate ToModel(string room, Guid messageId) => new(room, Seq, messageId, (MessageChange)Change, MessageVersion, Time.Join(At, AtExtra));
+}
+
+/// <summary>An update event in <c>{prefix}message_updates</c>, keyed by (room, seq): <c>_id</c> is <see cref="MessageUpdate.Id"/>. Immutable.</summary>
+[BsonIgnoreExtraElements]
+internal sealed class MessageUpdateDocument
+{
+    [BsonId]
+    [BsonGuidRepresentation(GuidRepresentation.Standard)]
+    public Guid Id { get; set; }
+
+    [BsonElement(Fields.Room)]
+    public string Room { get; set; } = "";
+
+    [BsonElement(Fields.Seq)]
+    public long Seq { get; set; }
+
+    [BsonElement(Fields.MessageId)]
+    [BsonGuidRepresentation(GuidRepresentation.Standard)]
+    public Guid MessageId { get; set; }
+
+    /// <summary>The <see cref="MessageChange"/> as a number (0 edited, 1 deleted, 2 reactions).</summary>
+    [BsonElement(Fields.Change)]
+    public int Change { get; set; }
+
+    [BsonElement(Fields.MessageVersion)]
+    public long MessageVersion { get; set; }
+
+    [BsonElement(Fields.At)]
+    public DateTime At { get; set; }
+
+    [BsonElement(Fields.AtExtra)]
+    public long AtExtra { get; set; }
+
+    /// <summary>The document version: always 1 (<see cref="MessageUpdate.Version"/>).</summary>
+    [BsonElement(Fields.Version)]
+    public long Version { get; set; } = 1;
+
+    [BsonElement(Fields.Position)]
+    public long Position { get; set; }
+
+    [BsonElement(Fields.ChangedAt)]
+    public DateTime ChangedAt { get; set; }
+
+    [BsonElement(Fields.ChangedAtExtra)]
+    public long ChangedAtExtra { get; set; }
+
+    public static MessageUpdateDocument From(MessageUpdate update, long position, DateTimeOffset changedAt)
+    {
+        var (at, atX) = Time.Split(update.At);
+        var (changed, changedX) = Time.Split(changedAt);
+        return new MessageUpdateDocument
+        {
+            Id = update.Id,
+            Room = update.Room,
+            Seq = update.Seq,
+            MessageId = update.MessageId,
+            Change = (int)update.Change,
+            MessageVersion = update.MessageVersion,
+            At = at,
+            AtExtra = atX,
+            Version = update.Version,
             Position = position,
             ChangedAt = changed,
             ChangedAtExtra = changedX,
         };
     }
 
-    public ChatMessage ToModel() => new(Id, Room, Seq, AuthorId, AuthorName, Text, Time.Join(SentAt, SentAtExtra), ClientMessageId, Version) { Origin = Origin };
+    public MessageUpdate ToModel() => new(Room, Seq, MessageId, (MessageChange)Change, MessageVersion, Time.Join(At, AtExtra));
 
-    public ChangeRecord ToChange() => ChangeRecord.ForMessage(Position, Time.Join(ChangedAt, ChangedAtExtra), ToModel());
+    public ChangeRecord ToChange() => ChangeRecord.ForUpdate(Position, Time.Join(ChangedAt, ChangedAtExtra), ToModel());
+}
+
+/// <summary>A read marker in <c>{prefix}read_markers</c>; <c>_id</c> is <see cref="ReadMarker.Id"/> (derived from room and user).</summary>
+[BsonIgnoreExtraElements]
+internal sealed class ReadMarkerDocument
+{
+    [BsonId]
+    [BsonGuidRepresentation(GuidRepresentation.Standard)]
+    public Guid Id { get; set; }
+
+    [BsonElement(Fields.Room)]
+    public string Room { get; set; } = "";
+
+    [BsonElement(Fields.UserId)]
+    [BsonGuidRepresentation(GuidRepresentation.Standard)]
+    public Guid UserId { get; set; }
+
+    /// <summary>The last read seq; only ever raised (<c>$max</c>).</summary>
+    [BsonElement(Fields.Seq)]
+    public long Seq { get; set; }
+
+    [BsonElement(Fields.At)]
+    public DateTime UpdatedAt { get; set; }
+
+    [BsonElement(Fields.AtExtra)]
+    public long UpdatedAtExtra { get; set; }
+
+    /// <summary>The document version, equal to <see cref="Seq"/> (<see cref="ReadMarker.Version"/>): replication's "higher version wins" keeps the furthest marker.</summary>
+    [BsonElement(Fields.Version)]
+    public long Version { get; set; }
+
+    [BsonElement(Fields.Position)]
+    public long Position { get; set; }
+
+    [BsonElement(Fields.ChangedAt)]
+    public DateTime ChangedAt { get; set; }
+
+    [BsonElement(Fields.ChangedAtExtra)]
+    public long ChangedAtExtra { get; set; }
+
+    public static ReadMarkerDocument From(ReadMarker marker, long position, DateTimeOffset changedAt)
+    {
+        var (at, atX) = Time.Split(marker.UpdatedAt);
+        var (changed, changedX) = Time.Split(changedAt);
+        return new ReadMarkerDocument
+        {
+            Id = marker.Id,
+            Room = marker.Room,
+            UserId = marker.UserId,
+            Seq = marker.Seq,
+            UpdatedAt = at,
+            UpdatedAtExtra = atX,
+            Version = marker.Version,
+            Position = position,
+            ChangedAt = changed,
+            ChangedAtExtra = changedX,
+        };
+    }
+
+    public ReadMarker ToModel() => new(Room, UserId, Seq, Time.Join(UpdatedAt, UpdatedAtExtra));
+
+    public ChangeRecord ToChange() => ChangeRecord.ForReadMarker(Position, Time.Join(ChangedAt, ChangedAtExtra), ToModel());
 }
 
 /// <summary>A membership in <c>{prefix}memberships</c>; <c>_id</c> is <see cref="RoomMembership.Id"/> (derived from room and user).</summary>

@@ -99,7 +99,19 @@ public sealed partial class MongoChatStore
 
             // One indexed top-1 read per room (ux_room_seq), never a scan of a room's history.
             var lastSeqs = await Task.WhenAll(names.Select(n => LastSeqAsync(n, ct))).ConfigureAwait(false);
-            return rooms.Select((r, i) => new RoomListEntry(r.ToModel(), mine.GetValueOrDefault(r.Name), lastSeqs[i], counts.GetValueOrDefault(r.Name))).ToArray();
+
+            // Read state of the member rooms only: a public room the user has not joined shows 0 read, 0 unread, 0 mentions.
+            var states = await ReadStatesAsync(userId, mine.Keys.Where(names.Contains).ToArray(), ct).ConfigureAwait(false);
+            return rooms.Select((r, i) =>
+            {
+                var state = states.GetValueOrDefault(r.Name);
+                return new RoomListEntry(r.ToModel(), mine.GetValueOrDefault(r.Name), lastSeqs[i], counts.GetValueOrDefault(r.Name))
+                {
+                    ReadSeq = state.Read,
+                    Unread = state.Unread,
+                    Mentions = state.Mentions,
+                };
+            }).ToArray();
         }, cancellationToken);
 
     Task<RoomMembership?> IMembershipStore.FindAsync(string room, Guid userId, CancellationToken cancellationToken)

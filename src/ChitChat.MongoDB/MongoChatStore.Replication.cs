@@ -26,12 +26,18 @@ public sealed partial class MongoChatStore
                     .Sort(MongoDefinitions.PositionAscending<MessageDocument>()).Limit(maxCount).ToListAsync(ct).ConfigureAwait(false);
                 var memberships = await _membershipsPrimary.Find(MongoDefinitions.PositionRange<MembershipDocument>(afterPosition, upTo))
                     .Sort(MongoDefinitions.PositionAscending<MembershipDocument>()).Limit(maxCount).ToListAsync(ct).ConfigureAwait(false);
+                var updates = await _updatesPrimary.Find(MongoDefinitions.PositionRange<MessageUpdateDocument>(afterPosition, upTo))
+                    .Sort(MongoDefinitions.PositionAscending<MessageUpdateDocument>()).Limit(maxCount).ToListAsync(ct).ConfigureAwait(false);
+                var markers = await _markersPrimary.Find(MongoDefinitions.PositionRange<ReadMarkerDocument>(afterPosition, upTo))
+                    .Sort(MongoDefinitions.PositionAscending<ReadMarkerDocument>()).Limit(maxCount).ToListAsync(ct).ConfigureAwait(false);
 
                 // Each list holds the lowest maxCount positions of its collection, so the lowest maxCount overall are among them.
                 changes.AddRange(users.Select(u => u.ToChange()));
                 changes.AddRange(rooms.Select(r => r.ToChange()));
                 changes.AddRange(messages.Select(m => m.ToChange()));
                 changes.AddRange(memberships.Select(m => m.ToChange()));
+                changes.AddRange(updates.Select(u => u.ToChange()));
+                changes.AddRange(markers.Select(m => m.ToChange()));
                 changes.Sort((a, b) => a.Position.CompareTo(b.Position));
                 if (changes.Count > maxCount)
                 {
@@ -90,13 +96,31 @@ public sealed partial class MongoChatStore
                 }
 
                 break;
-            default:
+            case DocumentKind.Message:
                 await foreach (var doc in ScanCollectionAsync(_messagesPrimary, MongoDefinitions.RoomThenSeq, cancellationToken).ConfigureAwait(false))
                 {
                     yield return doc.ToChange();
                 }
 
                 break;
+            case DocumentKind.MessageUpdate:
+                // Redo logs left by a writer that died become update events first, so that a scan sees every event.
+                await RunAsync("settle updates", async ct => { await SettleAllAsync(ct).ConfigureAwait(false); return true; }, cancellationToken).ConfigureAwait(false);
+                await foreach (var doc in ScanCollectionAsync(_updatesPrimary, MongoDefinitions.UpdateRoomThenSeq, cancellationToken).ConfigureAwait(false))
+                {
+                    yield return doc.ToChange();
+                }
+
+                break;
+            case DocumentKind.ReadMarker:
+                await foreach (var doc in ScanCollectionAsync(_markersPrimary, MongoDefinitions.MarkerRoomThenUser, cancellationToken).ConfigureAwait(false))
+                {
+                    yield return doc.ToChange();
+                }
+
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown document kind.");
         }
     }
 
@@ -121,7 +145,9 @@ public sealed partial class MongoChatStore
         var room = await MaxPositionAsync(_roomsPrimary, cancellationToken).ConfigureAwait(false);
         var message = await MaxPositionAsync(_messagesPrimary, cancellationToken).ConfigureAwait(false);
         var membership = await MaxPositionAsync(_membershipsPrimary, cancellationToken).ConfigureAwait(false);
-        return Math.Max(Math.Max(user, membership), Math.Max(room, message));
+        var update = await MaxPositionAsync(_updatesPrimary, cancellationToken).ConfigureAwait(false);
+        var marker = await MaxPositionAsync(_markersPrimary, cancellationToken).ConfigureAwait(false);
+        return new[] { user, room, message, membership, update, marker }.Max();
     }
 
     private static async Task<long> MaxPositionAsync<T>(IMongoCollection<T> collection, CancellationToken cancellationToken)
@@ -183,6 +209,22 @@ public sealed partial class MongoChatStore
                             m => MembershipDocument.From(m, position, now),
                             MongoDefinitions.NoOtherMemberships,
                             DocumentKind.Membership).ConfigureAwait(false),
+                        DocumentKind.MessageUpdate => await UpsertAsync(
+                            _updatesPrimary,
+                            change.Update ?? throw new ArgumentException("An update change has no update event.", nameof(write)),
+                            u => u.Id,
+                            u => u.Version,
+                            u => MessageUpdateDocument.From(u, position, now),
+                            MongoDefinitions.NoOtherUpdates,
+                            DocumentKind.MessageUpdate).ConfigureAwait(false),
+                        DocumentKind.ReadMarker => await UpsertAsync(
+                            _markersPrimary,
+                            change.ReadMarker ?? throw new ArgumentException("A read marker change has no marker.", nameof(write)),
+                            m => m.Id,
+                            m => m.Version,
+                            m => ReadMarkerDocument.From(m, position, now),
+                            MongoDefinitions.NoOtherMarkers,
+                            DocumentKind.ReadMarker).ConfigureAwait(false),
                         _ => await UpsertAsync(
                             _messagesPrimary,
                             change.Message ?? throw new ArgumentException("A message change has no message.", nameof(write)),

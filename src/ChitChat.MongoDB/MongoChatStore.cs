@@ -22,6 +22,12 @@ namespace ChitChat.MongoDB;
 /// (index <c>ux_room_cmid</c>, partial on <c>cmid</c> existing) returns the original message with <c>Created = false</c>.
 /// This works on every deployment (no transactions needed). Under heavy contention on one room writers retry; each retry
 /// costs one indexed read and one insert.</para>
+/// <para><b>Updates share the sequence</b> (edits, deletes, reactions): every message holds in <c>seqs</c> each number of the
+/// room's sequence it took (its own and its updates'), under the unique multikey index <c>ux_room_seqs</c>, so an update
+/// claims <c>last + 1</c> against appends and other updates with the same collision-and-retry rule. The new version, the
+/// claim and a redo log of the update event are one single-document compare-and-set on the message's version; the event
+/// is then stored in <c>message_updates</c> and the log dropped, and whoever meets a leftover log redoes that step (see
+/// docs/mongodb.md, "Updates in the event sequence").</para>
 /// <para><b>Change feed.</b> Every write stamps the document with a global position <c>pos</c> reserved from the counter
 /// document <c>{_id: "changes"}</c> in <c>{prefix}counters</c> by one atomic findOneAndUpdate. Positions are reserved in
 /// order but committed out of order: a reader that saw <c>pos</c> 11 committed could skip 10 if 10's writer is slow. So the
@@ -51,7 +57,7 @@ namespace ChitChat.MongoDB;
 /// writes nothing. <see cref="IRoomStore.ListForUserAsync"/> reads the user's memberships without settling every room:
 /// it can miss a change only while a writer that crashed mid-change has not been followed by any read of that room.</para>
 /// </remarks>
-public sealed partial class MongoChatStore : IChatStore, IUserStore, IRoomStore, IMessageStore, IMembershipStore, IReplicationStore, IAsyncDisposable, IDisposable
+public sealed partial class MongoChatStore : IChatStore, IUserStore, IRoomStore, IMessageStore, IMembershipStore, IReadStateStore, IReplicationStore, IAsyncDisposable, IDisposable
 {
     private readonly IMongoClient _client;
     private readonly bool _ownsClient;
@@ -66,6 +72,10 @@ public sealed partial class MongoChatStore : IChatStore, IUserStore, IRoomStore,
     private readonly IMongoCollection<UserDocument> _usersPrimary;
     private readonly IMongoCollection<RoomDocument> _roomsPrimary;
     private readonly IMongoCollection<MessageDocument> _messagesPrimary;
+    private readonly IMongoCollection<MessageUpdateDocument> _updates;
+    private readonly IMongoCollection<MessageUpdateDocument> _updatesPrimary;
+    private readonly IMongoCollection<ReadMarkerDocument> _markers;
+    private readonly IMongoCollection<ReadMarkerDocument> _markersPrimary;
     private readonly IMongoCollection<CounterDocument> _counters;
     private readonly IMongoCollection<CheckpointDocument> _checkpoints;
     private int _disposed;
@@ -104,6 +114,10 @@ public sealed partial class MongoChatStore : IChatStore, IUserStore, IRoomStore,
         _usersPrimary = _users.WithReadPreference(ReadPreference.Primary);
         _roomsPrimary = _rooms.WithReadPreference(ReadPreference.Primary);
         _messagesPrimary = _messages.WithReadPreference(ReadPreference.Primary);
+        _updates = Database.GetCollection<MessageUpdateDocument>(prefix + "message_updates");
+        _updatesPrimary = _updates.WithReadPreference(ReadPreference.Primary);
+        _markers = Database.GetCollection<ReadMarkerDocument>(prefix + "read_markers");
+        _markersPrimary = _markers.WithReadPreference(ReadPreference.Primary);
         _counters = Database.GetCollection<CounterDocument>(prefix + "counters").WithReadPreference(ReadPreference.Primary);
         _checkpoints = Database.GetCollection<CheckpointDocument>(prefix + "checkpoints").WithReadPreference(ReadPreference.Primary);
     }
@@ -150,6 +164,9 @@ public sealed partial class MongoChatStore : IChatStore, IUserStore, IRoomStore,
     public IMembershipStore Memberships => this;
 
     /// <inheritdoc />
+    public IReadStateStore ReadState => this;
+
+    /// <inheritdoc />
     public IReplicationStore Replication => this;
 
     internal MongoChatStoreOptions Options => _options;
@@ -162,7 +179,12 @@ public sealed partial class MongoChatStore : IChatStore, IUserStore, IRoomStore,
         {
             await _users.Indexes.CreateManyAsync(MongoDefinitions.UserIndexes(), ct).ConfigureAwait(false);
             await _rooms.Indexes.CreateManyAsync(MongoDefinitions.RoomIndexes(), ct).ConfigureAwait(false);
+            // Messages stored before updates shared the event sequence get their own seq as their claim, before the unique
+            // multikey index on (room, seqs) is built (idempotent: only documents without the field are touched).
+            await _messagesPrimary.UpdateManyAsync(MongoDefinitions.MessagesWithoutSeqClaims, MongoDefinitions.ClaimOwnSeq, null, ct).ConfigureAwait(false);
             await _messages.Indexes.CreateManyAsync(MongoDefinitions.MessageIndexes(), ct).ConfigureAwait(false);
+            await _updates.Indexes.CreateManyAsync(MongoDefinitions.MessageUpdateIndexes(), ct).ConfigureAwait(false);
+            await _markers.Indexes.CreateManyAsync(MongoDefinitions.ReadMarkerIndexes(), ct).ConfigureAwait(false);
             await _memberships.Indexes.CreateManyAsync(MongoDefinitions.MembershipIndexes(), ct).ConfigureAwait(false);
             try
             {
@@ -213,6 +235,8 @@ public sealed partial class MongoChatStore : IChatStore, IUserStore, IRoomStore,
                     _rooms.CollectionNamespace.CollectionName,
                     _messages.CollectionNamespace.CollectionName,
                     _memberships.CollectionNamespace.CollectionName,
+                    _updates.CollectionNamespace.CollectionName,
+                    _markers.CollectionNamespace.CollectionName,
                 };
                 var pipeline = new EmptyPipelineDefinition<ChangeStreamDocument<BsonDocument>>()
                     .Match(new BsonDocument("ns.coll", new BsonDocument("$in", collections)));
@@ -390,12 +414,12 @@ public sealed partial class MongoChatStore : IChatStore, IUserStore, IRoomStore,
             if (query.AfterSeq is not null)
             {
                 var earliest = await _messages.Find(filter).Sort(MongoDefinitions.SeqAscending).Limit(query.Limit).ToListAsync(ct).ConfigureAwait(false);
-                return earliest.ConvertAll(d => d.ToModel());
+                return await WithReplyCountsAsync(room, earliest.ConvertAll(d => d.ToModel()), ct).ConfigureAwait(false);
             }
 
             var latest = await _messages.Find(filter).Sort(MongoDefinitions.SeqDescending).Limit(query.Limit).ToListAsync(ct).ConfigureAwait(false);
             latest.Reverse();
-            return latest.ConvertAll(d => d.ToModel());
+            return await WithReplyCountsAsync(room, latest.ConvertAll(d => d.ToModel()), ct).ConfigureAwait(false);
         }, cancellationToken);
     }
 
@@ -412,20 +436,32 @@ public sealed partial class MongoChatStore : IChatStore, IUserStore, IRoomStore,
         return RunAsync("find message", ct => FindByClientIdAsync(room, clientMessageId, ct), cancellationToken);
     }
 
+    /// <summary>The room's last seq, messages and updates alike: the highest of the top message seq (ux_room_seq), the top
+    /// update seq a message holds (ix_room_useq; covers an update whose event is still settling) and the top update event
+    /// (ux_room_seq of message_updates; covers replicated events). Three one-key index reads on the primary.</summary>
     private async Task<long> LastSeqAsync(string room, CancellationToken cancellationToken)
     {
-        var last = await _messagesPrimary.Find(MongoDefinitions.MessagesInRoom(room))
-            .Sort(MongoDefinitions.SeqDescending)
+        var messageSeq = TopAsync(_messagesPrimary, MongoDefinitions.MessagesInRoom(room), MongoDefinitions.SeqDescending, Fields.Seq, cancellationToken);
+        var heldUpdateSeq = TopAsync(_messagesPrimary, MongoDefinitions.MessagesWithUpdates(room), MongoDefinitions.LastUpdateSeqDescending, Fields.LastUpdateSeq, cancellationToken);
+        var updateSeq = TopAsync(_updatesPrimary, MongoDefinitions.UpdatesInRoom(room), MongoDefinitions.UpdateSeqDescending, Fields.Seq, cancellationToken);
+        var all = await Task.WhenAll(messageSeq, heldUpdateSeq, updateSeq).ConfigureAwait(false);
+        return all.Max();
+    }
+
+    private static async Task<long> TopAsync<T>(IMongoCollection<T> collection, FilterDefinition<T> filter, SortDefinition<T> sort, string field, CancellationToken cancellationToken)
+    {
+        var top = await collection.Find(filter)
+            .Sort(sort)
             .Limit(1)
-            .Project(Builders<MessageDocument>.Projection.Include(Fields.Seq).Exclude(Fields.Id))
+            .Project(Builders<T>.Projection.Include(field).Exclude(Fields.Id))
             .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
-        return last is null ? 0 : last[Fields.Seq].ToInt64();
+        return top is not null && top.TryGetValue(field, out var value) && value.IsNumeric ? value.ToInt64() : 0;
     }
 
     private async Task<ChatMessage?> FindByClientIdAsync(string room, string clientMessageId, CancellationToken cancellationToken)
     {
         var doc = await _messagesPrimary.Find(MongoDefinitions.MessageByClientId(room, clientMessageId)).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
-        return doc?.ToModel();
+        return doc is null ? null : await WithReplyCountAsync(doc.ToModel(), cancellationToken).ConfigureAwait(false);
     }
 
     // ---- positions -------------------------------------------------------------------------------------------------

@@ -58,6 +58,46 @@ internal static class MongoDefinitions
                 PartialFilterExpression = Builders<MessageDocument>.Filter.Exists(Fields.ClientMessageId),
             }),
         new(Builders<MessageDocument>.IndexKeys.Ascending(Fields.Position), new CreateIndexOptions { Name = "ix_pos" }),
+        new(
+            Builders<MessageDocument>.IndexKeys.Ascending(Fields.Room).Ascending(Fields.SeqClaims),
+            new CreateIndexOptions<MessageDocument>
+            {
+                Name = "ux_room_seqs",
+                Unique = true,
+                PartialFilterExpression = Builders<MessageDocument>.Filter.Exists(Fields.SeqClaims),
+            }),
+        new(
+            Builders<MessageDocument>.IndexKeys.Ascending(Fields.Room).Ascending(Fields.LastUpdateSeq),
+            new CreateIndexOptions<MessageDocument> { Name = "ix_room_useq", PartialFilterExpression = Builders<MessageDocument>.Filter.Exists(Fields.LastUpdateSeq) }),
+        new(
+            Builders<MessageDocument>.IndexKeys.Ascending(Fields.Room).Ascending(Fields.PendingUpdate + ".s"),
+            new CreateIndexOptions<MessageDocument> { Name = "ix_room_pending", PartialFilterExpression = Builders<MessageDocument>.Filter.Exists(Fields.PendingUpdate) }),
+        new(
+            Builders<MessageDocument>.IndexKeys.Ascending(Fields.Room).Ascending(Fields.ThreadRoot).Ascending(Fields.Seq),
+            new CreateIndexOptions<MessageDocument> { Name = "ix_room_thread_seq", PartialFilterExpression = Builders<MessageDocument>.Filter.Exists(Fields.ThreadRoot) }),
+        new(
+            Builders<MessageDocument>.IndexKeys.Ascending(Fields.Room).Ascending(Fields.Seq).Ascending(Fields.AuthorId).Ascending(Fields.Deleted),
+            new CreateIndexOptions { Name = "ix_room_seq_author_deleted" }),
+        new(
+            Builders<MessageDocument>.IndexKeys.Ascending(Fields.Room).Ascending(Fields.Mentions).Ascending(Fields.Seq),
+            new CreateIndexOptions<MessageDocument> { Name = "ix_room_mentions_seq", PartialFilterExpression = Builders<MessageDocument>.Filter.Exists(Fields.Mentions) }),
+        new(
+            Builders<MessageDocument>.IndexKeys.Text(Fields.Text),
+            new CreateIndexOptions { Name = "tx_text", DefaultLanguage = "none", TextIndexVersion = 3 }),
+    ];
+
+    /// <summary>Update events: unique (room, seq) — with the <c>_id</c> derived from the same pair, one event per number — and the change-feed position.</summary>
+    public static IEnumerable<CreateIndexModel<MessageUpdateDocument>> MessageUpdateIndexes() =>
+    [
+        new(Builders<MessageUpdateDocument>.IndexKeys.Ascending(Fields.Room).Ascending(Fields.Seq), new CreateIndexOptions { Name = "ux_room_seq", Unique = true }),
+        new(Builders<MessageUpdateDocument>.IndexKeys.Ascending(Fields.Position), new CreateIndexOptions { Name = "ix_pos" }),
+    ];
+
+    /// <summary>Read markers (<c>_id</c> derived from room and user, the key every read uses): the change-feed position and (room, uid) for scans.</summary>
+    public static IEnumerable<CreateIndexModel<ReadMarkerDocument>> ReadMarkerIndexes() =>
+    [
+        new(Builders<ReadMarkerDocument>.IndexKeys.Ascending(Fields.Room).Ascending(Fields.UserId), new CreateIndexOptions { Name = "ix_room_uid" }),
+        new(Builders<ReadMarkerDocument>.IndexKeys.Ascending(Fields.Position), new CreateIndexOptions { Name = "ix_pos" }),
     ];
 
     // ---- ids -------------------------------------------------------------------------------------------------------
@@ -199,6 +239,239 @@ internal static class MongoDefinitions
 
     public static SortDefinition<MessageDocument> RoomThenSeq => Builders<MessageDocument>.Sort.Ascending(Fields.Room).Ascending(Fields.Seq);
 
+    /// <summary>A message of a room by id: <c>{_id, room}</c>.</summary>
+    public static FilterDefinition<MessageDocument> MessageInRoom(string room, Guid id) =>
+        IdEquals<MessageDocument>(id) & Builders<MessageDocument>.Filter.Eq(Fields.Room, room);
+
+    /// <summary>Messages written before the event sequence was shared with updates: <c>{seqs: {$exists: false}}</c>.</summary>
+    public static FilterDefinition<MessageDocument> MessagesWithoutSeqClaims => Builders<MessageDocument>.Filter.Exists(Fields.SeqClaims, false);
+
+    /// <summary>Gives them their own seq as their only claim: <c>[{$set: {seqs: ['$seq']}}]</c>.</summary>
+    public static UpdateDefinition<MessageDocument> ClaimOwnSeq =>
+        Builders<MessageDocument>.Update.Pipeline(PipelineDefinition<MessageDocument, MessageDocument>.Create(
+            new BsonDocument("$set", new BsonDocument(Fields.SeqClaims, new BsonArray { "$" + Fields.Seq }))));
+
+    /// <summary>The room's highest update seq held by a message: <c>{room, useq: {$exists: true}}</c> sorted <c>{useq: -1}</c> (ix_room_useq).</summary>
+    public static FilterDefinition<MessageDocument> MessagesWithUpdates(string room) =>
+        Builders<MessageDocument>.Filter.Eq(Fields.Room, room) & Builders<MessageDocument>.Filter.Exists(Fields.LastUpdateSeq);
+
+    public static SortDefinition<MessageDocument> LastUpdateSeqDescending => Builders<MessageDocument>.Sort.Descending(Fields.LastUpdateSeq);
+
+    /// <summary>
+    /// The compare-and-set of an update: the message at the version the mutation was applied to, with no earlier update
+    /// still settling: <c>{_id, room, v: version, pu: {$exists: false}}</c>.
+    /// </summary>
+    public static FilterDefinition<MessageDocument> MessageAtVersion(string room, Guid id, long version) =>
+        MessageInRoom(room, id)
+        & Builders<MessageDocument>.Filter.Eq(Fields.Version, version)
+        & Builders<MessageDocument>.Filter.Exists(Fields.PendingUpdate, false);
+
+    /// <summary>
+    /// Stores a message's new version and claims the update's seq in one single-document update:
+    /// <c>{$set: {text, deleted, edited_at?, reactions?, mentions?, v, useq: seq, pu: {s, c, mv, at, at_x}, pos, changed, changed_x},
+    /// $unset: {...absent fields}, $push: {seqs: seq}}</c>. The push makes it fail with a duplicate key on <c>ux_room_seqs</c>
+    /// when another message (or append) of the room already holds <paramref name="update"/>'s seq.
+    /// </summary>
+    public static UpdateDefinition<MessageDocument> ApplyMessageChange(ChatMessage next, MessageUpdate update, long position, DateTimeOffset now)
+    {
+        var u = Builders<MessageDocument>.Update;
+        var (changed, changedX) = Time.Split(now);
+        var updates = new List<UpdateDefinition<MessageDocument>>
+        {
+            u.Set(Fields.Text, next.Text),
+            u.Set(Fields.Version, next.Version),
+            u.Set(Fields.LastUpdateSeq, update.Seq),
+            u.Set(Fields.PendingUpdate, PendingUpdateDocument.From(update)),
+            u.Push(Fields.SeqClaims, update.Seq),
+            u.Set(Fields.Position, position),
+            u.Set(Fields.ChangedAt, changed),
+            u.Set(Fields.ChangedAtExtra, changedX),
+            next.Deleted ? u.Set(Fields.Deleted, true) : u.Unset(Fields.Deleted),
+        };
+        if (next.EditedAt is { } edited)
+        {
+            var (date, extra) = Time.Split(edited);
+            updates.Add(u.Set(Fields.EditedAt, date));
+            updates.Add(u.Set(Fields.EditedAtExtra, extra));
+        }
+        else
+        {
+            updates.Add(u.Unset(Fields.EditedAt));
+            updates.Add(u.Unset(Fields.EditedAtExtra));
+        }
+
+        updates.Add(ReactionDocument.From(next.Reactions) is { } reactions ? u.Set(Fields.Reactions, reactions) : u.Unset(Fields.Reactions));
+        updates.Add(MessageDocument.GuidList(next.Mentions) is { } mentions ? u.Set(Fields.Mentions, mentions) : u.Unset(Fields.Mentions));
+        return u.Combine(updates);
+    }
+
+    /// <summary>The message whose pending update of <paramref name="seq"/> is settled: <c>{_id, 'pu.s': seq}</c>.</summary>
+    public static FilterDefinition<MessageDocument> MessageSettling(Guid id, long seq) =>
+        IdEquals<MessageDocument>(id) & Builders<MessageDocument>.Filter.Eq(Fields.PendingUpdate + ".s", seq);
+
+    /// <summary>Drops a settled redo log: <c>{$unset: {pu: ''}}</c>.</summary>
+    public static UpdateDefinition<MessageDocument> EndMessageChange => Builders<MessageDocument>.Update.Unset(Fields.PendingUpdate);
+
+    /// <summary>Messages of a room with a pending update in <c>(after, upTo]</c>: <c>{room, 'pu.s': {$gt: after, $lte: upTo}}</c> (ix_room_pending).</summary>
+    public static FilterDefinition<MessageDocument> PendingUpdates(string room, long afterSeq, long upToSeq) =>
+        Builders<MessageDocument>.Filter.Eq(Fields.Room, room)
+        & Builders<MessageDocument>.Filter.Gt(Fields.PendingUpdate + ".s", afterSeq)
+        & Builders<MessageDocument>.Filter.Lte(Fields.PendingUpdate + ".s", upToSeq);
+
+    /// <summary>Every message with a pending update: <c>{pu: {$exists: true}}</c>.</summary>
+    public static FilterDefinition<MessageDocument> AnyPendingUpdate => Builders<MessageDocument>.Filter.Exists(Fields.PendingUpdate);
+
+    /// <summary>A range of a room's messages by their own seq: <c>{room, seq: {$gt: after, $lte: upTo}}</c> (ux_room_seq).</summary>
+    public static FilterDefinition<MessageDocument> MessageSeqRange(string room, long afterSeq, long upToSeq) =>
+        Builders<MessageDocument>.Filter.Eq(Fields.Room, room)
+        & Builders<MessageDocument>.Filter.Gt(Fields.Seq, afterSeq)
+        & Builders<MessageDocument>.Filter.Lte(Fields.Seq, upToSeq);
+
+    /// <summary>A range of a room's update events: <c>{room, seq: {$gt: after, $lte: upTo}}</c> (ux_room_seq of message_updates).</summary>
+    public static FilterDefinition<MessageUpdateDocument> UpdateSeqRange(string room, long afterSeq, long upToSeq) =>
+        Builders<MessageUpdateDocument>.Filter.Eq(Fields.Room, room)
+        & Builders<MessageUpdateDocument>.Filter.Gt(Fields.Seq, afterSeq)
+        & Builders<MessageUpdateDocument>.Filter.Lte(Fields.Seq, upToSeq);
+
+    public static FilterDefinition<MessageUpdateDocument> UpdatesInRoom(string room) => Builders<MessageUpdateDocument>.Filter.Eq(Fields.Room, room);
+
+    public static SortDefinition<MessageUpdateDocument> UpdateSeqAscending => Builders<MessageUpdateDocument>.Sort.Ascending(Fields.Seq);
+
+    public static SortDefinition<MessageUpdateDocument> UpdateSeqDescending => Builders<MessageUpdateDocument>.Sort.Descending(Fields.Seq);
+
+    public static SortDefinition<MessageUpdateDocument> UpdateRoomThenSeq => Builders<MessageUpdateDocument>.Sort.Ascending(Fields.Room).Ascending(Fields.Seq);
+
+    /// <summary>Messages of a room by id: <c>{room, _id: {$in: ids}}</c>.</summary>
+    public static FilterDefinition<MessageDocument> MessagesByIds(string room, IEnumerable<Guid> ids) =>
+        Builders<MessageDocument>.Filter.Eq(Fields.Room, room) & Builders<MessageDocument>.Filter.In(Fields.Id, ids.Select(StoredGuid));
+
+    /// <summary>A thread page: <c>{room, thread_root: root, seq: {$gt: after}}</c> sorted by seq (ix_room_thread_seq).</summary>
+    public static FilterDefinition<MessageDocument> ThreadPage(string room, Guid rootId, long? afterSeq)
+    {
+        var f = Builders<MessageDocument>.Filter;
+        var filter = f.Eq(Fields.Room, room) & f.Eq(Fields.ThreadRoot, StoredGuid(rootId));
+        return afterSeq is { } after ? filter & f.Gt(Fields.Seq, after) : filter;
+    }
+
+    /// <summary>The reply counts of some roots, on ix_room_thread_seq:
+    /// <c>[{$match: {room, thread_root: {$in: roots}, deleted: {$ne: true}}}, {$group: {_id: '$thread_root', n: {$sum: 1}}}]</c>.</summary>
+    public static BsonDocument[] ReplyCountsPipeline(string room, IEnumerable<Guid> roots) =>
+    [
+        new("$match", new BsonDocument
+        {
+            { Fields.Room, room },
+            { Fields.ThreadRoot, new BsonDocument("$in", new BsonArray(roots.Select(StoredGuid))) },
+            { Fields.Deleted, new BsonDocument("$ne", true) },
+        }),
+        new("$group", new BsonDocument { { "_id", "$" + Fields.ThreadRoot }, { "n", new BsonDocument("$sum", 1) } }),
+    ];
+
+    /// <summary>
+    /// Full-text search: <c>{$text: {$search: '"t1" "t2"'}, room: {$in: rooms}, deleted: {$ne: true}, $or: [cursor]}</c>. Every term
+    /// is a quoted phrase, so all must occur (unquoted terms would be OR'd), and whatever a term holds is text, never an
+    /// operator (the terms are words of <see cref="SearchText.Words"/>: letters and digits only).
+    /// </summary>
+    public static FilterDefinition<MessageDocument> Search(MessageSearch search)
+    {
+        var f = Builders<MessageDocument>.Filter;
+        var filter = f.Text(SearchExpression(search.Terms))
+            & f.In(Fields.Room, search.Rooms)
+            & f.Ne(Fields.Deleted, true);
+        if (search.Before is { } before)
+        {
+            var (date, extra) = Time.Split(before.SentAt);
+            filter &= f.Or(
+                f.Lt(Fields.SentAt, date),
+                f.Eq(Fields.SentAt, date) & f.Lt(Fields.SentAtExtra, extra),
+                f.Eq(Fields.SentAt, date) & f.Eq(Fields.SentAtExtra, extra) & f.Lt(Fields.Seq, before.Seq),
+                f.Eq(Fields.SentAt, date) & f.Eq(Fields.SentAtExtra, extra) & f.Eq(Fields.Seq, before.Seq) & f.Lt(Fields.Room, before.Room));
+        }
+
+        return filter;
+    }
+
+    /// <summary>The <c>$search</c> string: each term as a quoted phrase, any quote or backslash in it dropped.</summary>
+    public static string SearchExpression(IReadOnlyList<string> terms) =>
+        string.Join(' ', terms.Select(t => "\"" + t.Replace("\"", string.Empty, StringComparison.Ordinal).Replace("\\", string.Empty, StringComparison.Ordinal) + "\""));
+
+    /// <summary>Newest first: <c>{sent: -1, sent_x: -1, seq: -1, room: -1}</c> (the order of <see cref="MessageSearchCursor"/>).</summary>
+    public static SortDefinition<MessageDocument> SearchOrder =>
+        Builders<MessageDocument>.Sort.Descending(Fields.SentAt).Descending(Fields.SentAtExtra).Descending(Fields.Seq).Descending(Fields.Room);
+
+    // ---- read state ------------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Moves a read marker forward, as one upsert with an update pipeline (on <c>{_id}</c>, returning the document before):
+    /// <c>[{$set: {room, uid, at: moved ? at : '$at', at_x: ..., pos: moved ? pos : '$pos', changed: ..., seq: {$max: ['$seq', seq]}, v: {$max: ['$v', seq]}}}]</c>
+    /// where <c>moved</c> is <c>{$lt: [{$ifNull: ['$seq', -1]}, seq]}</c>. Every expression of one <c>$set</c> stage reads the
+    /// document as it was, so a lower or equal seq changes nothing, and concurrent calls end at the highest.
+    /// </summary>
+    public static UpdateDefinition<ReadMarkerDocument> MarkRead(string room, Guid userId, long seq, DateTimeOffset at, long position, DateTimeOffset now)
+    {
+        var (atDate, atX) = Time.Split(at);
+        var (changed, changedX) = Time.Split(now);
+        var moved = new BsonDocument("$lt", new BsonArray { new BsonDocument("$ifNull", new BsonArray { "$" + Fields.Seq, -1L }), seq });
+        BsonDocument IfMoved(BsonValue value, string field) => new("$cond", new BsonArray { moved, value, "$" + field });
+        var set = new BsonDocument
+        {
+            { Fields.Room, room },
+            { Fields.UserId, StoredGuid(userId) },
+            { Fields.At, IfMoved(atDate, Fields.At) },
+            { Fields.AtExtra, IfMoved(atX, Fields.AtExtra) },
+            { Fields.Position, IfMoved(position, Fields.Position) },
+            { Fields.ChangedAt, IfMoved(changed, Fields.ChangedAt) },
+            { Fields.ChangedAtExtra, IfMoved(changedX, Fields.ChangedAtExtra) },
+            { Fields.Seq, new BsonDocument("$max", new BsonArray { "$" + Fields.Seq, seq }) },
+            { Fields.Version, new BsonDocument("$max", new BsonArray { "$" + Fields.Version, seq }) },
+        };
+        return Builders<ReadMarkerDocument>.Update.Pipeline(PipelineDefinition<ReadMarkerDocument, ReadMarkerDocument>.Create(new BsonDocument("$set", set)));
+    }
+
+    /// <summary>Some read markers of a user: <c>{_id: {$in: ids}}</c> (ids derived from room and user).</summary>
+    public static FilterDefinition<ReadMarkerDocument> ReadMarkersOf(Guid userId, IEnumerable<string> rooms) =>
+        Builders<ReadMarkerDocument>.Filter.In(Fields.Id, rooms.Select(r => StoredGuid(ReadMarker.IdFor(r, userId))));
+
+    public static SortDefinition<ReadMarkerDocument> MarkerRoomThenUser => Builders<ReadMarkerDocument>.Sort.Ascending(Fields.Room).Ascending(Fields.UserId);
+
+    /// <summary>
+    /// Unread counts of a user's rooms, one aggregation with one <c>$or</c> clause per room, each a range of
+    /// ix_room_seq_author_deleted: <c>[{$match: {$or: [{room, seq: {$gt: read}}, ...], author_id: {$ne: user}, deleted: {$ne: true}}},
+    /// {$group: {_id: '$room', n: {$sum: 1}}}]</c>.
+    /// </summary>
+    public static BsonDocument[] UnreadCountsPipeline(Guid userId, IReadOnlyDictionary<string, long> readSeqs) =>
+        CountsPipeline(userId, readSeqs, mentions: false);
+
+    /// <summary>Mention counts of a user's rooms on ix_room_mentions_seq: like <see cref="UnreadCountsPipeline"/> with <c>mentions: user</c> in every clause.</summary>
+    public static BsonDocument[] MentionCountsPipeline(Guid userId, IReadOnlyDictionary<string, long> readSeqs) =>
+        CountsPipeline(userId, readSeqs, mentions: true);
+
+    private static BsonDocument[] CountsPipeline(Guid userId, IReadOnlyDictionary<string, long> readSeqs, bool mentions)
+    {
+        var clauses = new BsonArray();
+        foreach (var (room, read) in readSeqs.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            var clause = new BsonDocument(Fields.Room, room);
+            if (mentions)
+            {
+                clause.Add(Fields.Mentions, StoredGuid(userId));
+            }
+
+            clause.Add(Fields.Seq, new BsonDocument("$gt", read));
+            clauses.Add(clause);
+        }
+
+        return
+        [
+            new("$match", new BsonDocument
+            {
+                { "$or", clauses },
+                { Fields.AuthorId, new BsonDocument("$ne", StoredGuid(userId)) },
+                { Fields.Deleted, new BsonDocument("$ne", true) },
+            }),
+            new("$group", new BsonDocument { { "_id", "$" + Fields.Room }, { "n", new BsonDocument("$sum", 1) } }),
+        ];
+    }
+
     // ---- change feed -----------------------------------------------------------------------------------------------
 
     /// <summary>The changes of one collection in <c>(after, upTo]</c>: <c>{pos: {$gt: after, $lte: upTo}}</c>.</summary>
@@ -288,9 +561,20 @@ internal static class MongoDefinitions
     public static FilterDefinition<MessageDocument> OtherMessagesInSlot(Guid id, string room, long seq, string? clientMessageId)
     {
         var f = Builders<MessageDocument>.Filter;
-        var slot = clientMessageId is null ? f.Eq(Fields.Seq, seq) : f.Or(f.Eq(Fields.Seq, seq), f.Eq(Fields.ClientMessageId, clientMessageId));
+        var slot = clientMessageId is null
+            ? f.Or(f.Eq(Fields.Seq, seq), f.Eq(Fields.SeqClaims, seq))
+            : f.Or(f.Eq(Fields.Seq, seq), f.Eq(Fields.SeqClaims, seq), f.Eq(Fields.ClientMessageId, clientMessageId));
         return f.Eq(Fields.Room, room) & f.Ne(Fields.Id, StoredGuid(id)) & slot;
     }
+
+    /// <summary>An update event's only unique key besides <c>_id</c> is (room, seq), from which its <c>_id</c> is derived: no other
+    /// document can hold its slot. Matches nothing (<c>{_id, v: {$lt: 0}}</c>).</summary>
+    public static FilterDefinition<MessageUpdateDocument> NoOtherUpdates(MessageUpdate update) =>
+        IdEquals<MessageUpdateDocument>(update.Id) & Builders<MessageUpdateDocument>.Filter.Lt(Fields.Version, 0L);
+
+    /// <summary>A read marker's <c>_id</c> is derived from (room, user): no other document can hold its slot. Matches nothing.</summary>
+    public static FilterDefinition<ReadMarkerDocument> NoOtherMarkers(ReadMarker marker) =>
+        IdEquals<ReadMarkerDocument>(marker.Id) & Builders<ReadMarkerDocument>.Filter.Lt(Fields.Version, -1L);
 
     /// <summary>A membership has no unique key but its <c>_id</c> (derived from room and user): no other document can hold its slot.
     /// Matches nothing (<c>{_id, v: {$lt: 0}}</c>; versions start at 1).</summary>

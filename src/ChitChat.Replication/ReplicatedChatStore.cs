@@ -8,7 +8,7 @@ namespace ChitChat.Replication;
 /// <see cref="ReplicationOptions.MaxStaleness"/> or that have not yet applied this router's last write to what is read
 /// (read-your-writes). Writes fail fast with <see cref="ChatStoreUnavailableException"/> while the primary is down.
 /// </summary>
-internal sealed class ReplicatedChatStore : IChatStore, IUserStore, IRoomStore, IMessageStore, IMembershipStore
+internal sealed class ReplicatedChatStore : IChatStore, IUserStore, IRoomStore, IMessageStore, IMembershipStore, IReadStateStore
 {
     private const string RoomsKey = "rooms";
     private const string UsersKey = "users";
@@ -29,6 +29,8 @@ internal sealed class ReplicatedChatStore : IChatStore, IUserStore, IRoomStore, 
     public IMessageStore Messages => this;
 
     public IMembershipStore Memberships => this;
+
+    public IReadStateStore ReadState => this;
 
     /// <summary>Gets the primary's change feed (read directly: the sync service applies its own timeouts).</summary>
     public IReplicationStore Replication => _set.Primary.Store.Replication;
@@ -158,7 +160,71 @@ internal sealed class ReplicatedChatStore : IChatStore, IUserStore, IRoomStore, 
         return result;
     }
 
+    /// <remarks>A change takes the room's next seq like an append, so it is recorded under the same keys: the caller's reads
+    /// of the room's messages, events, threads, searches and room lists go to the primary until a replica has applied it.</remarks>
+    async Task<MessageUpdateResult> IMessageStore.UpdateAsync(string room, Guid id, MessageMutation mutation, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        ArgumentNullException.ThrowIfNull(mutation);
+        var result = await WriteAsync(ct => _set.Primary.Store.Messages.UpdateAsync(room, id, mutation, at, ct), cancellationToken).ConfigureAwait(false);
+        if (result.Status == MessageUpdateStatus.Updated)
+        {
+            await RecordWriteAsync(cancellationToken, MessagesKey(room), AnyMessagesKey).ConfigureAwait(false);
+        }
+
+        return result;
+    }
+
+    /// <remarks>Records the marker and the user's room list (its read seq and unread counts) for read-your-writes.</remarks>
+    async Task<(ReadMarker Marker, bool Moved)> IReadStateStore.MarkReadAsync(string room, Guid userId, long seq, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        ArgumentOutOfRangeException.ThrowIfNegative(seq);
+        var result = await WriteAsync(ct => _set.Primary.Store.ReadState.MarkReadAsync(room, userId, seq, at, ct), cancellationToken).ConfigureAwait(false);
+        if (result.Moved)
+        {
+            await RecordWriteAsync(cancellationToken, ReadMarkerKey(room, userId), RoomsOfUserKey(userId)).ConfigureAwait(false);
+        }
+
+        return result;
+    }
+
     // ---- reads: by read preference ----
+
+    Task<ChatMessage?> IMessageStore.FindAsync(string room, Guid id, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        return ReadAsync(MessagesKey(room), (s, ct) => s.Messages.FindAsync(room, id, ct), cancellationToken);
+    }
+
+    Task<IReadOnlyList<MessageEvent>> IMessageStore.ReadEventsAsync(string room, long afterSeq, long upToSeq, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        return ReadAsync(MessagesKey(room), (s, ct) => s.Messages.ReadEventsAsync(room, afterSeq, upToSeq, limit, ct), cancellationToken);
+    }
+
+    Task<IReadOnlyList<ChatMessage>> IMessageStore.QueryThreadAsync(string room, Guid rootId, long? afterSeq, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        return ReadAsync(MessagesKey(room), (s, ct) => s.Messages.QueryThreadAsync(room, rootId, afterSeq, limit, ct), cancellationToken);
+    }
+
+    /// <remarks>Served by a replica only when it holds this router's latest write to every searched room.</remarks>
+    Task<IReadOnlyList<ChatMessage>> IMessageStore.SearchAsync(MessageSearch search, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(search);
+        ArgumentNullException.ThrowIfNull(search.Rooms);
+        ArgumentOutOfRangeException.ThrowIfLessThan(search.Limit, 1);
+        return ReadAsync([.. search.Rooms.Select(MessagesKey)], (s, ct) => s.Messages.SearchAsync(search, ct), cancellationToken);
+    }
+
+    Task<ReadMarker?> IReadStateStore.FindAsync(string room, Guid userId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        return ReadAsync(ReadMarkerKey(room, userId), (s, ct) => s.ReadState.FindAsync(room, userId, ct), cancellationToken);
+    }
 
     Task<ChatUser?> IUserStore.FindByIdAsync(Guid id, CancellationToken cancellationToken) =>
         ReadAsync(UserIdKey(id), (s, ct) => s.Users.FindByIdAsync(id, ct), cancellationToken);
@@ -285,6 +351,9 @@ internal sealed class ReplicatedChatStore : IChatStore, IUserStore, IRoomStore, 
 
     /// <summary>The key of a user's memberships across rooms (their room list).</summary>
     internal static string RoomsOfUserKey(Guid userId) => $"mu:{userId:N}";
+
+    /// <summary>The key of a user's read marker in a room.</summary>
+    internal static string ReadMarkerKey(string room, Guid userId) => $"rm:{room}:{userId:N}";
 
     /// <summary>The key every append also records: reads that show the last seq of many rooms (room lists).</summary>
     internal const string AnyMessagesKey = "m:*";

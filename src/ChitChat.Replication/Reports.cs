@@ -111,6 +111,6 @@ public enum DifferenceType
 /// <param name="Type">How it differs.</param>
 /// <param name="PrimaryVersion">The version on the primary, if present.</param>
 /// <param name="ReplicaVersion">The version on the replica, if present.</param>
-/// <param name="Room">The room, for messages.</param>
-/// <param name="Seq">The sequence number, for messages.</param>
+/// <param name="Room">The room, for messages, update events and read markers.</param>
+/// <param name="Seq">The sequence number, for messages and update events.</param>
 public sealed record ReplicaDifference(DocumentKind Kind, Guid Id, DifferenceType Type, long? PrimaryVersion, long? ReplicaVersion, string? Room = null, long? Seq = null);

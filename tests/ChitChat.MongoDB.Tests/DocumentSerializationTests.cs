@@ -121,7 +121,7 @@ public sealed class DocumentSerializationTests
         Assert.Equal(12L, withBson["seq"].AsInt64);
         Assert.Equal(99L, withBson["pos"].AsInt64);
         Assert.Equal(
-            ["_id", "room", "seq", "author_id", "author", "text", "sent", "sent_x", "cmid", "v", "pos", "changed", "changed_x"],
+            ["_id", "room", "seq", "author_id", "author", "text", "sent", "sent_x", "cmid", "v", "seqs", "pos", "changed", "changed_x"],
             withBson.Names.ToArray());
     }
 
@@ -138,7 +138,7 @@ public sealed class DocumentSerializationTests
         Assert.Equal(MessageOrigins.Legacy, backLegacy.ToChange().Message!.Origin);
         Assert.Equal("legacy", legacyBson["origin"].AsString);
         Assert.Equal(
-            ["_id", "room", "seq", "author_id", "author", "text", "sent", "sent_x", "cmid", "v", "origin", "pos", "changed", "changed_x"],
+            ["_id", "room", "seq", "author_id", "author", "text", "sent", "sent_x", "cmid", "v", "origin", "seqs", "pos", "changed", "changed_x"],
             legacyBson.Names.ToArray());
         Assert.Equal(native, backNative.ToModel());
         Assert.Null(backNative.ToModel().Origin);

@@ -155,7 +155,7 @@ internal static class Data
 }
 
 /// <summary>A store wrapper that can go down (every call throws <see cref="ChatStoreUnavailableException"/>) and intercept replication writes.</summary>
-internal sealed class FaultyStore(IChatStore inner) : IChatStore, IUserStore, IRoomStore, IMessageStore, IMembershipStore, IReplicationStore
+internal sealed class FaultyStore(IChatStore inner) : IChatStore, IUserStore, IRoomStore, IMessageStore, IMembershipStore, IReadStateStore, IReplicationStore
 {
     public volatile bool Down;
 
@@ -178,6 +178,8 @@ internal sealed class FaultyStore(IChatStore inner) : IChatStore, IUserStore, IR
     public IMessageStore Messages => this;
 
     public IMembershipStore Memberships => this;
+
+    public IReadStateStore ReadState => this;
 
     public IReplicationStore Replication => this;
 
@@ -245,6 +247,20 @@ internal sealed class FaultyStore(IChatStore inner) : IChatStore, IUserStore, IR
     public Task<long> GetLastSeqAsync(string room, CancellationToken cancellationToken = default) => Guard(() => inner.Messages.GetLastSeqAsync(room, cancellationToken));
 
     public Task<ChatMessage?> FindByClientMessageIdAsync(string room, string clientMessageId, CancellationToken cancellationToken = default) => Guard(() => inner.Messages.FindByClientMessageIdAsync(room, clientMessageId, cancellationToken));
+
+    Task<ChatMessage?> IMessageStore.FindAsync(string room, Guid id, CancellationToken cancellationToken) => Guard(() => inner.Messages.FindAsync(room, id, cancellationToken));
+
+    public Task<MessageUpdateResult> UpdateAsync(string room, Guid id, MessageMutation mutation, DateTimeOffset at, CancellationToken cancellationToken = default) => Guard(() => inner.Messages.UpdateAsync(room, id, mutation, at, cancellationToken));
+
+    public Task<IReadOnlyList<MessageEvent>> ReadEventsAsync(string room, long afterSeq, long upToSeq, int limit, CancellationToken cancellationToken = default) => Guard(() => inner.Messages.ReadEventsAsync(room, afterSeq, upToSeq, limit, cancellationToken));
+
+    public Task<IReadOnlyList<ChatMessage>> QueryThreadAsync(string room, Guid rootId, long? afterSeq, int limit, CancellationToken cancellationToken = default) => Guard(() => inner.Messages.QueryThreadAsync(room, rootId, afterSeq, limit, cancellationToken));
+
+    public Task<IReadOnlyList<ChatMessage>> SearchAsync(MessageSearch search, CancellationToken cancellationToken = default) => Guard(() => inner.Messages.SearchAsync(search, cancellationToken));
+
+    public Task<(ReadMarker Marker, bool Moved)> MarkReadAsync(string room, Guid userId, long seq, DateTimeOffset at, CancellationToken cancellationToken = default) => Guard(() => inner.ReadState.MarkReadAsync(room, userId, seq, at, cancellationToken));
+
+    Task<ReadMarker?> IReadStateStore.FindAsync(string room, Guid userId, CancellationToken cancellationToken) => Guard(() => inner.ReadState.FindAsync(room, userId, cancellationToken));
 
     public Task<ChangeBatch> ReadChangesAsync(long afterPosition, int maxCount, CancellationToken cancellationToken = default) => Guard(() => inner.Replication.ReadChangesAsync(afterPosition, maxCount, cancellationToken));
 

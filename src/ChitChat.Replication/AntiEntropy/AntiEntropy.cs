@@ -147,8 +147,9 @@ internal sealed partial class AntiEntropy
             {
                 DocumentKind.User => (await store.Users.FindByNameAsync(c.User!.UserName, cancellationToken).ConfigureAwait(false))?.Id,
                 DocumentKind.Room => (await store.Rooms.FindByNameAsync(c.Room!.Name, cancellationToken).ConfigureAwait(false))?.Id,
-                DocumentKind.Membership => null, // its id is derived from (room, user): no other document can hold its slot
-                _ => (await store.Messages.QueryAsync(c.Message!.Room, new MessageQuery(c.Message.Seq - 1, c.Message.Seq + 1, 1), cancellationToken).ConfigureAwait(false)).FirstOrDefault()?.Id,
+                DocumentKind.Membership or DocumentKind.ReadMarker => null, // ids derived from (room, user): no other document can hold their slot
+                DocumentKind.MessageUpdate => await SeqHolderAsync(store, c.Update!.Room, c.Update.Seq, cancellationToken).ConfigureAwait(false),
+                _ => await SeqHolderAsync(store, c.Message!.Room, c.Message.Seq, cancellationToken).ConfigureAwait(false),
             };
             if (holderId is null || holderId == c.DocumentId)
             {
@@ -161,6 +162,18 @@ internal sealed partial class AntiEntropy
         }
 
         return kept;
+    }
+
+    /// <summary>The id of the document (a message or an update event) holding <paramref name="seq"/> in the room's event sequence on <paramref name="store"/>.</summary>
+    private static async Task<Guid?> SeqHolderAsync(IChatStore store, string room, long seq, CancellationToken cancellationToken)
+    {
+        var events = await store.Messages.ReadEventsAsync(room, seq - 1, seq, 1, cancellationToken).ConfigureAwait(false);
+        return events.FirstOrDefault() switch
+        {
+            null => null,
+            { Kind: MessageEventKind.Posted } e => e.Message.Id,
+            var e => MessageUpdate.IdFor(room, e.Seq),
+        };
     }
 
     private async Task<int> ApplyInChunksAsync(ReplicationNode target, IReadOnlyList<ChangeRecord> docs, string sourceId, ILease lease, string direction, string replicaName, CancellationToken cancellationToken)

@@ -17,8 +17,14 @@ internal sealed record DocumentDifference(DifferenceType Type, ChangeRecord? OnP
     /// <summary>Gets the copy the difference is described by: the replica's when the replica is ahead (replica-only, replica-newer), else the primary's.</summary>
     public ChangeRecord Described => Type is DifferenceType.MissingOnPrimary or DifferenceType.OlderOnPrimary ? OnReplica! : OnPrimary!;
 
+    /// <summary>Gets the room of the described copy (messages, update events, read markers), or <see langword="null"/>.</summary>
+    public string? Room => Described.Message?.Room ?? Described.Update?.Room ?? Described.ReadMarker?.Room;
+
+    /// <summary>Gets the sequence number of the described copy (messages, update events), or <see langword="null"/>.</summary>
+    public long? Seq => Described.Message?.Seq ?? Described.Update?.Seq;
+
     public ReplicaDifference ToReport() =>
-        new(Kind, Id, Type, OnPrimary?.DocumentVersion, OnReplica?.DocumentVersion, Described.Message?.Room, Described.Message?.Seq);
+        new(Kind, Id, Type, OnPrimary?.DocumentVersion, OnReplica?.DocumentVersion, Room, Seq);
 }
 
 /// <summary>
@@ -65,8 +71,8 @@ internal static class DigestDifference
 
         return differences
             .OrderBy(d => d.Kind)
-            .ThenBy(d => d.Described.Message?.Room, StringComparer.Ordinal)
-            .ThenBy(d => d.Described.Message?.Seq)
+            .ThenBy(d => d.Room, StringComparer.Ordinal)
+            .ThenBy(d => d.Seq)
             .ThenBy(d => d.Id)
             .ToList();
     }

@@ -3,9 +3,9 @@ using ChitChat.Storage;
 
 namespace ChitChat.Replication;
 
-/// <summary>A digest bucket: messages per room in ranges of <see cref="ReplicationOptions.AntiEntropyBucketSize"/> sequence numbers, users, rooms and memberships in 16 buckets by id.</summary>
+/// <summary>A digest bucket: messages and update events per room in ranges of <see cref="ReplicationOptions.AntiEntropyBucketSize"/> sequence numbers, users, rooms, memberships and read markers in 16 buckets by id.</summary>
 /// <param name="Kind">The kind of document.</param>
-/// <param name="Room">The room (messages), or empty.</param>
+/// <param name="Room">The room (messages, update events), or empty.</param>
 /// <param name="Bucket">The bucket number.</param>
 internal readonly record struct DigestBucket(DocumentKind Kind, string Room, long Bucket);
 
@@ -19,24 +19,44 @@ internal record struct BucketSummary(ulong Sum, long Count);
 internal sealed record DigestLayout(int BucketSize)
 {
     /// <summary>The kinds a digest covers, in scan order.</summary>
-    public static readonly DocumentKind[] Kinds = [DocumentKind.User, DocumentKind.Room, DocumentKind.Message, DocumentKind.Membership];
+    public static readonly DocumentKind[] Kinds =
+        [DocumentKind.User, DocumentKind.Room, DocumentKind.Message, DocumentKind.Membership, DocumentKind.MessageUpdate, DocumentKind.ReadMarker];
 
-    public DigestBucket Bucket(ChangeRecord change) => change.Kind == DocumentKind.Message
-        ? new DigestBucket(DocumentKind.Message, change.Message!.Room, (change.Message.Seq - 1) / BucketSize)
-        : new DigestBucket(change.Kind, string.Empty, (long)(Mix(IdBits(change.DocumentId).Low) & 0xF));
+    /// <summary>Messages and update events fall into per-room ranges of sequence numbers; the other kinds into 16 buckets by id.</summary>
+    public DigestBucket Bucket(ChangeRecord change) => change.Kind switch
+    {
+        DocumentKind.Message => new DigestBucket(DocumentKind.Message, change.Message!.Room, (change.Message.Seq - 1) / BucketSize),
+        DocumentKind.MessageUpdate => new DigestBucket(DocumentKind.MessageUpdate, change.Update!.Room, (change.Update.Seq - 1) / BucketSize),
+        _ => new DigestBucket(change.Kind, string.Empty, (long)(Mix(IdBits(change.DocumentId).Low) & 0xF)),
+    };
 
-    /// <summary>A deterministic 64-bit hash of (id, version) and, for messages, (room, seq): what "the same document" means to anti-entropy.</summary>
+    /// <summary>A deterministic 64-bit hash of (id, version) and, for messages, (room, seq), for update events (room, seq,
+    /// message, message version): what "the same document" means to anti-entropy. A message's version moves with every
+    /// edit, delete and reaction, so a replica holding an older state of a message differs here.</summary>
     public static ulong Hash(ChangeRecord change)
     {
         var (high, low) = IdBits(change.DocumentId);
         var h = Mix(high ^ Mix(low ^ Mix((ulong)change.DocumentVersion)));
         if (change.Message is { } m)
         {
-            h = Mix(h ^ (ulong)m.Seq);
-            foreach (var c in m.Room)
-            {
-                h = Mix(h ^ c);
-            }
+            h = MixRoomSeq(h, m.Room, m.Seq);
+        }
+        else if (change.Update is { } u)
+        {
+            h = MixRoomSeq(h, u.Room, u.Seq);
+            var (mHigh, mLow) = IdBits(u.MessageId);
+            h = Mix(h ^ Mix(mHigh ^ Mix(mLow ^ (ulong)u.MessageVersion)));
+        }
+
+        return h;
+    }
+
+    private static ulong MixRoomSeq(ulong h, string room, long seq)
+    {
+        h = Mix(h ^ (ulong)seq);
+        foreach (var c in room)
+        {
+            h = Mix(h ^ c);
         }
 
         return h;
