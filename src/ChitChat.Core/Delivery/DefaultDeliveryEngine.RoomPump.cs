@@ -570,7 +570,7 @@ internal sealed partial class DefaultDeliveryEngine
             {
                 while (_lastDelivered + 1 < upToExclusive)
                 {
-                    var page = await RoomEventReader.ReadAsync(owner._store.Messages, room, _lastDelivered, upToExclusive - 1, owner._delivery.GapFillPageSize, cancellationToken).ConfigureAwait(false);
+                    var page = await owner._store.Messages.ReadEventsAsync(room, _lastDelivered, upToExclusive - 1, owner._delivery.GapFillPageSize, cancellationToken).ConfigureAwait(false);
                     if (page.Count == 0)
                     {
                         owner.LogGapFillFailed(room, _lastDelivered, upToExclusive, null);

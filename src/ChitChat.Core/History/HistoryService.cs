@@ -138,7 +138,7 @@ public sealed class HistoryService
 
         // The room's events, not only its messages: updates take seqs too, and a client that joins with the last seq it saw
         // gets every later event exactly once (the updates beside the new messages), each message in its current state.
-        var events = await RoomEventReader.ReadAsync(_store.Messages, room.Value, after, lastSeq, _options.CatchUpLimit, cancellationToken).ConfigureAwait(false);
+        var events = await _store.Messages.ReadEventsAsync(room.Value, after, lastSeq, _options.CatchUpLimit, cancellationToken).ConfigureAwait(false);
         var missed = new List<ChatMessage>(events.Count);
         var updates = new List<MessageEvent>();
         foreach (var e in events)

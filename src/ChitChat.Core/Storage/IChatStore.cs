@@ -22,7 +22,7 @@ public interface IChatStore
     IMembershipStore Memberships { get; }
 
     /// <summary>Gets the read-state store (per user and room read markers).</summary>
-    IReadStateStore ReadState => throw Transitional.NotYet(ProviderName); // TODO(issue 13): remove once every store implements it
+    IReadStateStore ReadState { get; }
 
     /// <summary>Gets the change feed and replica sink of this store.</summary>
     IReplicationStore Replication { get; }
@@ -324,7 +324,7 @@ public interface IMessageStore
     /// <param name="id">The message id.</param>
     /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
     /// <returns>The message, or <see langword="null"/> when the room has no message with that id.</returns>
-    Task<ChatMessage?> FindAsync(string room, Guid id, CancellationToken cancellationToken = default) => throw Transitional.NotYet(GetType().Name); // TODO(issue 13)
+    Task<ChatMessage?> FindAsync(string room, Guid id, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Changes a message in one atomic step: reads its current state, calls <see cref="MessageMutation.Apply"/> on it, and
@@ -339,7 +339,7 @@ public interface IMessageStore
     /// <param name="at">The time of the change (for <see cref="MessageUpdate.At"/> and <see cref="ChatMessage.EditedAt"/>).</param>
     /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
     /// <returns>The outcome; <see cref="MessageUpdateResult.NotFound"/> for an unknown id in that room.</returns>
-    Task<MessageUpdateResult> UpdateAsync(string room, Guid id, MessageMutation mutation, DateTimeOffset at, CancellationToken cancellationToken = default) => throw Transitional.NotYet(GetType().Name); // TODO(issue 13)
+    Task<MessageUpdateResult> UpdateAsync(string room, Guid id, MessageMutation mutation, DateTimeOffset at, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Reads a room's events with <c><paramref name="afterSeq"/> &lt; seq &lt;= <paramref name="upToSeq"/></c>, ascending, at
@@ -351,7 +351,7 @@ public interface IMessageStore
     /// <param name="limit">The most events (at least 1).</param>
     /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
     /// <returns>The events, ascending by sequence number, with no gap in the range they cover.</returns>
-    Task<IReadOnlyList<MessageEvent>> ReadEventsAsync(string room, long afterSeq, long upToSeq, int limit, CancellationToken cancellationToken = default) => throw Transitional.NotYet(GetType().Name); // TODO(issue 13)
+    Task<IReadOnlyList<MessageEvent>> ReadEventsAsync(string room, long afterSeq, long upToSeq, int limit, CancellationToken cancellationToken = default);
 
     /// <summary>Reads a thread: the messages whose <see cref="ChatMessage.ThreadRoot"/> is <paramref name="rootId"/> (deleted
     /// ones as tombstones), ascending by sequence number, the earliest <paramref name="limit"/> with <c>seq &gt; afterSeq</c>.
@@ -362,7 +362,7 @@ public interface IMessageStore
     /// <param name="limit">The most replies (at least 1).</param>
     /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
     /// <returns>The replies, ascending.</returns>
-    Task<IReadOnlyList<ChatMessage>> QueryThreadAsync(string room, Guid rootId, long? afterSeq, int limit, CancellationToken cancellationToken = default) => throw Transitional.NotYet(GetType().Name); // TODO(issue 13)
+    Task<IReadOnlyList<ChatMessage>> QueryThreadAsync(string room, Guid rootId, long? afterSeq, int limit, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Full-text search in the given rooms: messages that are not deleted and whose current text has every term of
@@ -373,7 +373,7 @@ public interface IMessageStore
     /// <param name="search">The terms, rooms, cursor and limit.</param>
     /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
     /// <returns>The matching messages in their current state.</returns>
-    Task<IReadOnlyList<ChatMessage>> SearchAsync(MessageSearch search, CancellationToken cancellationToken = default) => throw Transitional.NotYet(GetType().Name); // TODO(issue 13)
+    Task<IReadOnlyList<ChatMessage>> SearchAsync(MessageSearch search, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Read markers: per user and room, the last <c>seq</c> read, moving forward only.</summary>
@@ -402,8 +402,3 @@ public interface IReadStateStore
 /// only when <paramref name="Durable"/> does.</param>
 /// <param name="Durable">Completes with the stored message when it is durable.</param>
 public readonly record struct PendingAppend(Task Sequenced, Task<AppendResult> Durable);
-
-internal static class Transitional
-{
-    public static NotSupportedException NotYet(string store) => new($"The store '{store}' does not implement protocol version 2's message lifecycle yet.");
-}
