@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
@@ -85,9 +86,15 @@ internal sealed class Participant : IAsyncDisposable
     private readonly long[] _sentTicks;
     private int _latencyCount;
     private int _warmupSeen;
+    private readonly bool _bySeq;
+    private readonly ConcurrentQueue<string> _unreacted = new();
+    private readonly List<string> _own = [];
 
-    public Participant(Target target, Uri server, string token, RoomPlan room, bool receiver, RunCounters counters)
+    /// <param name="countBySeq">Count deliveries by the room's <c>seq</c> (ChitChat's mixed scenario, where edits and
+    /// reactions are <c>messageUpdated</c> events with a <c>seq</c> of their own) instead of the driver's message index.</param>
+    public Participant(Target target, Uri server, string token, RoomPlan room, bool receiver, RunCounters counters, bool countBySeq = false)
     {
+        _bySeq = countBySeq;
         _target = target;
         _counters = counters;
         _room = room;
@@ -96,7 +103,7 @@ internal sealed class Participant : IAsyncDisposable
         _latencyTicks = receiver ? new long[room.TotalMessages] : [];
         _sentTicks = receiver ? new long[room.TotalMessages] : [];
         var path = target == Target.WebSocket ? "/ws" : ChitChatRoutes.Hub;
-        Connection = new RawHubConnection(new Uri(server, path), token, receiver ? OnMessage : null);
+        Connection = new RawHubConnection(new Uri(server, path), token, receiver ? OnMessage : null, receiver && countBySeq ? OnMessageUpdated : null);
     }
 
     public RawHubConnection Connection { get; }
@@ -139,7 +146,61 @@ internal sealed class Participant : IAsyncDisposable
             : Connection.InvokeAsync("SendMessage", ct, room, text);
     }
 
+    /// <summary>
+    /// The mixed scenario's operation with the driver's <paramref name="index"/>: 16 in 20 are sends, 3 reactions and 1 an
+    /// edit (ChitChat). Every operation changes something, so each takes exactly one <c>seq</c>: a reaction goes to one of
+    /// this sender's own messages it has not reacted to yet, an edit gives one of them a new text. Until there is such a
+    /// message the operation is a send.
+    /// </summary>
+    public async Task MixedAsync(int index, CancellationToken ct)
+    {
+        var kind = index % 20;
+        if (kind is >= 16 and < 19 && _unreacted.TryDequeue(out var target))
+        {
+            await Connection.InvokeAsync(HubMethods.React, ct, _room.Name, target, "👍");
+            return;
+        }
+
+        var text = string.Create(CultureInfo.InvariantCulture, $"{index}|{Stopwatch.GetTimestamp()}|load test message");
+        string? own = null;
+        if (kind == 19)
+        {
+            lock (_own)
+            {
+                own = _own.Count == 0 ? null : _own[index % _own.Count];
+            }
+        }
+
+        if (own is not null)
+        {
+            await Connection.InvokeAsync(HubMethods.EditMessage, ct, _room.Name, own, text);
+            return;
+        }
+
+        var ack = await Connection.InvokeWithResultAsync(HubMethods.SendMessage, ct, _room.Name, text, $"lt-{_room.Name}-{index}");
+        var id = ack.GetProperty("id").GetString()!;
+        _unreacted.Enqueue(id);
+        lock (_own)
+        {
+            _own.Add(id);
+        }
+    }
+
     public ValueTask DisposeAsync() => Connection.DisposeAsync();
+
+    private void OnMessageUpdated(ReadOnlySpan<byte> record)
+    {
+        var now = Stopwatch.GetTimestamp();
+        if (!RawHubConnection.TryReadSeq(record, out var seq))
+        {
+            Interlocked.Increment(ref _counters.Unexpected);
+            return;
+        }
+
+        // An edit carries its own send time in the new text; a reaction's message text is the original one's (no latency).
+        long? sentAt = record.IndexOf("\"change\":\"reactions\""u8) < 0 && RawHubConnection.TryReadIndexAndTimestamp(record, out _, out var editedAt) ? editedAt : null;
+        Count(now, seq, sentAt);
+    }
 
     private void OnMessage(ReadOnlySpan<byte> record)
     {
@@ -150,8 +211,24 @@ internal sealed class Participant : IAsyncDisposable
             return;
         }
 
+        if (_bySeq)
+        {
+            if (!RawHubConnection.TryReadSeq(record, out var seq))
+            {
+                Interlocked.Increment(ref _counters.Unexpected);
+                return;
+            }
+
+            Count(now, seq, sentAt);
+            return;
+        }
+
         // Position: the driver's message index + 1 (the same for every target; ChitChat's seq is not read).
-        var position = index + 1;
+        Count(now, index + 1L, sentAt);
+    }
+
+    private void Count(long now, long position, long? sentAt)
+    {
         if (position < 1 || position > _room.TotalMessages)
         {
             Interlocked.Increment(ref _counters.Unexpected);
@@ -171,8 +248,12 @@ internal sealed class Participant : IAsyncDisposable
             return;
         }
 
-        _sentTicks[_latencyCount] = sentAt;
-        _latencyTicks[_latencyCount++] = now - sentAt;
+        if (sentAt is { } at)
+        {
+            _sentTicks[_latencyCount] = at;
+            _latencyTicks[_latencyCount++] = now - at;
+        }
+
         _counters.Delivered();
     }
 }

@@ -15,7 +15,8 @@ internal sealed record RunSpec(
     double? DeliveriesPerSecond,
     int Nodes,
     bool MembersSend = false,
-    double WarmupSeconds = 10);
+    double WarmupSeconds = 10,
+    bool Mixed = false);
 
 /// <summary>One measurement's results.</summary>
 internal sealed record RunResult(
@@ -99,7 +100,7 @@ internal sealed class LoadRunner(string signingKey, string configuration, Uri? e
             {
                 for (var i = 0; i < spec.ReceiversPerRoom; i++, t++)
                 {
-                    var p = new Participant(spec.Target, urls[t % urls.Count], tokens[t], room, receiver: true, counters);
+                    var p = new Participant(spec.Target, urls[t % urls.Count], tokens[t], room, receiver: true, counters, countBySeq: spec.Mixed);
                     room.Receivers.Add(p);
                     participants.Add(p);
                     if (spec.MembersSend)
@@ -128,7 +129,7 @@ internal sealed class LoadRunner(string signingKey, string configuration, Uri? e
             while (spec.Warmup > 0 && warmSent < warmupCapacity
                 && (warmSent == 0 || Stopwatch.GetElapsedTime(warmStart).TotalSeconds < spec.WarmupSeconds))
             {
-                await SendAllAsync(senders, rooms, spec with { DeliveriesPerSecond = null }, warmSent, spec.Warmup, ct);
+                await SendAllAsync(senders, rooms, spec with { DeliveriesPerSecond = null, Mixed = false }, warmSent, spec.Warmup, ct); // warm-up: sends only, seq 1..warmSent
                 warmSent += spec.Warmup;
                 var expected = receiversTotal * warmSent;
                 var deadline = Stopwatch.GetTimestamp() + (120 * Stopwatch.Frequency);
@@ -267,7 +268,7 @@ internal sealed class LoadRunner(string signingKey, string configuration, Uri? e
                             }
 
                             await window.WaitAsync(ct);
-                            inflight.Add(SendOneAsync(sender, index, window, ct));
+                            inflight.Add(SendOneAsync(sender, index, spec.Mixed, window, ct));
                         }
 
                         await Task.WhenAll(inflight);
@@ -279,11 +280,11 @@ internal sealed class LoadRunner(string signingKey, string configuration, Uri? e
         await Task.WhenAll(sendTasks);
     }
 
-    private static async Task SendOneAsync(Participant sender, int index, SemaphoreSlim window, CancellationToken ct)
+    private static async Task SendOneAsync(Participant sender, int index, bool mixed, SemaphoreSlim window, CancellationToken ct)
     {
         try
         {
-            await sender.SendAsync(index, ct);
+            await (mixed ? sender.MixedAsync(index, ct) : sender.SendAsync(index, ct));
         }
         finally
         {

@@ -6,7 +6,7 @@ using System.Globalization;
 using System.Text.Json;
 using ChitChat.LoadTest;
 
-var scenarioOption = new Option<string>("--scenario") { Description = "fanout | paced | rooms | multinode | connections | soak | all", DefaultValueFactory = _ => "fanout" };
+var scenarioOption = new Option<string>("--scenario") { Description = "fanout | mixed | paced | rooms | multinode | connections | soak | all", DefaultValueFactory = _ => "fanout" };
 var receiversOption = new Option<string>("--receivers") { Description = "Receivers in the room (comma-separated list runs each)", DefaultValueFactory = _ => "10,100,500" };
 var sendersOption = new Option<int>("--senders") { Description = "Sender connections", DefaultValueFactory = _ => 10 };
 var messagesOption = new Option<int?>("--messages") { Description = "Messages per measured run (default: 2,000,000 deliveries / receivers, 2,000..20,000)" };
@@ -91,6 +91,12 @@ root.SetAction(async (parse, ct) =>
     if (Wants("paced"))
     {
         specs.AddRange(receiverCounts.SelectMany(n => targets.Select(t => new RunSpec("paced", t, 1, n, senders, (int)Math.Min(Messages(n), rate * 10 / n), warmup, rate, 1))));
+    }
+
+    if (Wants("mixed") && targets.Contains(Target.ChitChat))
+    {
+        // ChitChat only: 80% sends, 15% reactions, 5% edits, every one a room event counted by seq.
+        specs.AddRange(receiverCounts.Select(n => new RunSpec("mixed", Target.ChitChat, 1, n, senders, Messages(n), warmup, null, 1, Mixed: true)));
     }
 
     Target[] Hubs() => targets.Where(t => t != Target.WebSocket).ToArray(); // scenarios the WebSocket broadcast does not model

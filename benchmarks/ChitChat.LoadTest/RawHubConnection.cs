@@ -20,12 +20,14 @@ internal sealed class RawHubConnection : IAsyncDisposable
     private const byte RecordSeparator = 0x1e;
     private static readonly byte[] Handshake = Encoding.UTF8.GetBytes("{\"protocol\":\"json\",\"version\":1}\u001e");
     private static readonly byte[] Ping = Encoding.UTF8.GetBytes("{\"type\":6}\u001e");
-    private static readonly byte[] MessageTarget = Encoding.UTF8.GetBytes("\"target\":\"message\"");
+    private static readonly byte[] MessageTarget = Encoding.UTF8.GetBytes("\"target\":\"message\",");
+    private static readonly byte[] MessageUpdatedTarget = Encoding.UTF8.GetBytes("\"target\":\"messageUpdated\",");
 
     private readonly ClientWebSocket _socket = new();
     private readonly Uri _uri;
     private readonly Action<ReadOnlySpan<byte>>? _onMessage;
-    private readonly ConcurrentDictionary<long, TaskCompletionSource> _pending = new();
+    private readonly Action<ReadOnlySpan<byte>>? _onMessageUpdated;
+    private readonly ConcurrentDictionary<long, Pending> _pending = new();
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly TaskCompletionSource _handshake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
@@ -36,8 +38,10 @@ internal sealed class RawHubConnection : IAsyncDisposable
     /// <param name="hubUrl">The hub's URL (http or ws scheme); the token goes into the query as SignalR's WebSocket transport does.</param>
     /// <param name="accessToken">The bearer token, or <see langword="null"/>.</param>
     /// <param name="onMessage">Called on the receive loop with each <c>message</c> event's whole record (JSON, without the separator).</param>
-    public RawHubConnection(Uri hubUrl, string? accessToken, Action<ReadOnlySpan<byte>>? onMessage)
+    /// <param name="onMessageUpdated">Likewise for <c>messageUpdated</c> events (ChitChat's edits, deletes and reactions).</param>
+    public RawHubConnection(Uri hubUrl, string? accessToken, Action<ReadOnlySpan<byte>>? onMessage, Action<ReadOnlySpan<byte>>? onMessageUpdated = null)
     {
+        _onMessageUpdated = onMessageUpdated;
         var builder = new UriBuilder(hubUrl) { Scheme = hubUrl.Scheme == "https" ? "wss" : "ws" };
         if (accessToken is not null)
         {
@@ -60,11 +64,17 @@ internal sealed class RawHubConnection : IAsyncDisposable
     }
 
     /// <summary>Invokes a hub method and waits for its completion (its result is not read).</summary>
-    public async Task InvokeAsync(string method, CancellationToken ct, params object?[] arguments)
+    public Task InvokeAsync(string method, CancellationToken ct, params object?[] arguments) => InvokeCoreAsync(method, wantsResult: false, ct, arguments);
+
+    /// <summary>Invokes a hub method and returns its result (a clone of the completion's <c>result</c> value).</summary>
+    public async Task<JsonElement> InvokeWithResultAsync(string method, CancellationToken ct, params object?[] arguments) =>
+        await InvokeCoreAsync(method, wantsResult: true, ct, arguments);
+
+    private async Task<JsonElement> InvokeCoreAsync(string method, bool wantsResult, CancellationToken ct, object?[] arguments)
     {
         var id = Interlocked.Increment(ref _nextInvocationId);
-        var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _pending[id] = completion;
+        var completion = new TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[id] = new Pending(completion, wantsResult);
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(buffer))
         {
@@ -91,7 +101,7 @@ internal sealed class RawHubConnection : IAsyncDisposable
 
         buffer.Write([RecordSeparator]);
         await SendAsync(buffer.WrittenMemory, ct);
-        await completion.Task.WaitAsync(ct);
+        return await completion.Task.WaitAsync(ct);
     }
 
     public async ValueTask DisposeAsync()
@@ -196,7 +206,7 @@ internal sealed class RawHubConnection : IAsyncDisposable
         _handshake.TrySetException(closed);
         foreach (var pending in _pending.Values)
         {
-            pending.TrySetException(closed);
+            pending.Completion.TrySetException(closed);
         }
     }
 
@@ -220,6 +230,10 @@ internal sealed class RawHubConnection : IAsyncDisposable
             {
                 _onMessage(record);
             }
+            else if (_onMessageUpdated is not null && record.IndexOf(MessageUpdatedTarget) >= 0)
+            {
+                _onMessageUpdated(record);
+            }
 
             return;
         }
@@ -239,6 +253,7 @@ internal sealed class RawHubConnection : IAsyncDisposable
         var reader = new Utf8JsonReader(record);
         long id = 0;
         string? error = null;
+        JsonElement result = default;
         reader.Read();
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -252,6 +267,12 @@ internal sealed class RawHubConnection : IAsyncDisposable
                 reader.Read();
                 error = reader.GetString();
             }
+            else if (reader.ValueTextEquals("result"u8) && id != 0 && _pending.TryGetValue(id, out var waiting) && waiting.WantsResult)
+            {
+                reader.Read();
+                using var document = JsonDocument.ParseValue(ref reader);
+                result = document.RootElement.Clone();
+            }
             else
             {
                 reader.Read();
@@ -259,18 +280,36 @@ internal sealed class RawHubConnection : IAsyncDisposable
             }
         }
 
-        if (_pending.TryRemove(id, out var completion))
+        if (_pending.TryRemove(id, out var pending))
         {
             if (error is null)
             {
-                completion.TrySetResult();
+                pending.Completion.TrySetResult(result);
             }
             else
             {
-                completion.TrySetException(new InvalidOperationException("hub error: " + error));
+                pending.Completion.TrySetException(new InvalidOperationException("hub error: " + error));
             }
         }
     }
+
+    /// <summary>Reads the first <c>"seq":</c> number of a record's arguments: a <c>message</c>'s own seq, or a
+    /// <c>messageUpdated</c> event's seq (it precedes the message in the event).</summary>
+    public static bool TryReadSeq(ReadOnlySpan<byte> record, out long seq)
+    {
+        seq = 0;
+        var arguments = record.IndexOf("\"arguments\":"u8);
+        if (arguments < 0)
+        {
+            return false;
+        }
+
+        var rest = record[arguments..];
+        var at = rest.IndexOf("\"seq\":"u8);
+        return at >= 0 && Utf8Parser.TryParse(rest[(at + 6)..], out seq, out _);
+    }
+
+    private sealed record Pending(TaskCompletionSource<JsonElement> Completion, bool WantsResult);
 
     /// <summary>Reads the driver's two numbers from a <c>message</c> record: the text starts with <c>index|timestamp|</c>.</summary>
     public static bool TryReadIndexAndTimestamp(ReadOnlySpan<byte> record, out int index, out long sentAt)
