@@ -18,6 +18,9 @@ public static class ChitChatRoutes
     /// <summary><c>GET</c>: list rooms; <c>POST</c>: create one.</summary>
     public const string Rooms = "/api/rooms";
 
+    /// <summary><c>GET</c>: full-text search over the rooms the caller may read (<c>?q=&amp;room=&amp;limit=&amp;before=</c>).</summary>
+    public const string Search = "/api/search";
+
     /// <summary>The messages of a room (<c>GET</c> history, <c>POST</c> send).</summary>
     /// <param name="room">The room name.</param>
     /// <returns>The path, with the room name escaped.</returns>
@@ -25,6 +28,47 @@ public static class ChitChatRoutes
     {
         ArgumentNullException.ThrowIfNull(room);
         return $"{Rooms}/{Uri.EscapeDataString(room)}/messages";
+    }
+
+    /// <summary>One message of a room (<c>PATCH</c> edit, <c>DELETE</c> delete).</summary>
+    /// <param name="room">The room name.</param>
+    /// <param name="id">The message id.</param>
+    /// <returns>The path.</returns>
+    public static string Message(string room, Guid id) => $"{Messages(room)}/{id:D}";
+
+    /// <summary>A user's reaction to a message (<c>PUT</c> react, <c>DELETE</c> unreact).</summary>
+    /// <param name="room">The room name.</param>
+    /// <param name="id">The message id.</param>
+    /// <param name="emoji">The emoji.</param>
+    /// <returns>The path, with the emoji escaped.</returns>
+    public static string Reaction(string room, Guid id, string emoji)
+    {
+        ArgumentNullException.ThrowIfNull(emoji);
+        return $"{Message(room, id)}/reactions/{Uri.EscapeDataString(emoji)}";
+    }
+
+    /// <summary>The thread of a root message (<c>GET</c>, <c>?after=&amp;limit=</c>).</summary>
+    /// <param name="room">The room name.</param>
+    /// <param name="id">The root message's id.</param>
+    /// <returns>The path.</returns>
+    public static string Replies(string room, Guid id) => $"{Message(room, id)}/replies";
+
+    /// <summary>The room's event sequence (<c>GET</c>, <c>?after=&amp;limit=</c>).</summary>
+    /// <param name="room">The room name.</param>
+    /// <returns>The path.</returns>
+    public static string Events(string room)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        return $"{Rooms}/{Uri.EscapeDataString(room)}/events";
+    }
+
+    /// <summary>The caller's read marker in a room (<c>PUT</c> <see cref="MarkReadBody"/>).</summary>
+    /// <param name="room">The room name.</param>
+    /// <returns>The path.</returns>
+    public static string Read(string room)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        return $"{Rooms}/{Uri.EscapeDataString(room)}/read";
     }
 }
 
@@ -48,6 +92,30 @@ public static class HubMethods
 
     /// <summary><c>Typing(room)</c>.</summary>
     public const string Typing = "Typing";
+
+    /// <summary><c>EditMessage(room, id, text)</c> → <see cref="MessageDto"/> (the message in its new state).</summary>
+    public const string EditMessage = "EditMessage";
+
+    /// <summary><c>DeleteMessage(room, id)</c>.</summary>
+    public const string DeleteMessage = "DeleteMessage";
+
+    /// <summary><c>React(room, id, emoji)</c>.</summary>
+    public const string React = "React";
+
+    /// <summary><c>Unreact(room, id, emoji)</c>.</summary>
+    public const string Unreact = "Unreact";
+
+    /// <summary><c>Reply(room, replyTo, text, clientMessageId)</c> → <see cref="SendMessageAck"/>.</summary>
+    public const string Reply = "Reply";
+
+    /// <summary><c>GetReplies(room, id, afterSeq?, limit?)</c> → <see cref="MessageDto"/>[] ascending (the thread of a root).</summary>
+    public const string GetReplies = "GetReplies";
+
+    /// <summary><c>GetEvents(room, afterSeq, limit?)</c> → <see cref="RoomEventDto"/>[] ascending.</summary>
+    public const string GetEvents = "GetEvents";
+
+    /// <summary><c>MarkRead(room, seq)</c>.</summary>
+    public const string MarkRead = "MarkRead";
 }
 
 /// <summary>The hub's event names (server to client).</summary>
@@ -67,4 +135,13 @@ public static class HubEvents
 
     /// <summary>This connection was taken out of a room: its user was removed or banned (<see cref="RemovedEvent"/>).</summary>
     public const string Removed = "removed";
+
+    /// <summary>A message was edited or deleted or its reactions changed (<see cref="MessageUpdatedEvent"/>).</summary>
+    public const string MessageUpdated = "messageUpdated";
+
+    /// <summary>The user's read marker moved on another of their connections (<see cref="ReadEvent"/>).</summary>
+    public const string Read = "read";
+
+    /// <summary>A message mentions the user (<see cref="MentionEvent"/>).</summary>
+    public const string Mention = "mention";
 }

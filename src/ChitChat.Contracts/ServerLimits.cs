@@ -18,6 +18,13 @@ namespace ChitChat.Contracts;
 /// <param name="MinUserNameLength">The shortest user name.</param>
 /// <param name="MaxUserNameLength">The longest user name.</param>
 /// <param name="MinPasswordLength">The shortest password.</param>
+/// <param name="DefaultEventsPageSize">The <c>GetEvents</c> page size when <c>limit</c> is omitted (100).</param>
+/// <param name="MaxEventsPageSize">The largest <c>GetEvents</c> page (500).</param>
+/// <param name="DefaultSearchPageSize">The search page size when <c>limit</c> is omitted (20).</param>
+/// <param name="MaxSearchPageSize">The largest search page (100).</param>
+/// <param name="MaxReactionsPerMessage">The most distinct emojis on one message.</param>
+/// <param name="MaxEmojiLength">The longest emoji, in UTF-16 code units after NFC normalization.</param>
+/// <param name="EditWindowMs">How long after sending its author may edit a message, in milliseconds.</param>
 public sealed record ServerLimits(
     int MaxMessageLength,
     int MaxClientMessageIdLength,
@@ -32,4 +39,11 @@ public sealed record ServerLimits(
     long MaxHubMessageSize,
     int MinUserNameLength,
     int MaxUserNameLength,
-    int MinPasswordLength);
+    int MinPasswordLength,
+    int DefaultEventsPageSize = 100,
+    int MaxEventsPageSize = 500,
+    int DefaultSearchPageSize = 20,
+    int MaxSearchPageSize = 100,
+    int MaxReactionsPerMessage = 20,
+    int MaxEmojiLength = 32,
+    long EditWindowMs = 86_400_000);

@@ -99,6 +99,36 @@ public sealed class ChitChatOptions
     /// <value>Default 512.</value>
     [Range(1, 100_000)]
     public int MaxBanReasonLength { get; set; } = 512;
+
+    /// <summary>Gets or sets how long after sending its author may edit a message (<c>ChitChat:EditWindow</c>); deleting is not limited.</summary>
+    /// <value>Default 24 hours (<c>1.00:00:00</c>).</value>
+    [Range(typeof(TimeSpan), "00:00:00", "3650.00:00:00")]
+    public TimeSpan EditWindow { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Gets or sets the most distinct emojis on one message (<c>ChitChat:MaxReactionsPerMessage</c>).</summary>
+    /// <value>Default 20.</value>
+    [Range(1, 1000)]
+    public int MaxReactionsPerMessage { get; set; } = 20;
+
+    /// <summary>Gets or sets the page size of <c>GetEvents</c> and <c>GET .../events</c> when <c>limit</c> is omitted.</summary>
+    /// <value>Default 100.</value>
+    [Range(1, 10_000)]
+    public int DefaultEventsPageSize { get; set; } = 100;
+
+    /// <summary>Gets or sets the largest page of <c>GetEvents</c> and <c>GET .../events</c> (a larger <c>limit</c> is reduced to it).</summary>
+    /// <value>Default 500.</value>
+    [Range(1, 10_000)]
+    public int MaxEventsPageSize { get; set; } = 500;
+
+    /// <summary>Gets or sets the page size of a search when <c>limit</c> is omitted.</summary>
+    /// <value>Default 20.</value>
+    [Range(1, 1000)]
+    public int DefaultSearchPageSize { get; set; } = 20;
+
+    /// <summary>Gets or sets the largest page of a search (a larger <c>limit</c> is reduced to it).</summary>
+    /// <value>Default 100.</value>
+    [Range(1, 1000)]
+    public int MaxSearchPageSize { get; set; } = 100;
 }
 
 /// <summary>Cross-property validation of <see cref="ChitChatOptions"/>.</summary>
@@ -120,6 +150,16 @@ internal sealed class ChitChatOptionsValidator : IValidateOptions<ChitChatOption
         if (options.DefaultHistoryPageSize > options.MaxHistoryPageSize)
         {
             failures.Add($"ChitChat:DefaultHistoryPageSize ({options.DefaultHistoryPageSize}) must not exceed ChitChat:MaxHistoryPageSize ({options.MaxHistoryPageSize}).");
+        }
+
+        if (options.DefaultEventsPageSize > options.MaxEventsPageSize)
+        {
+            failures.Add($"ChitChat:DefaultEventsPageSize ({options.DefaultEventsPageSize}) must not exceed ChitChat:MaxEventsPageSize ({options.MaxEventsPageSize}).");
+        }
+
+        if (options.DefaultSearchPageSize > options.MaxSearchPageSize)
+        {
+            failures.Add($"ChitChat:DefaultSearchPageSize ({options.DefaultSearchPageSize}) must not exceed ChitChat:MaxSearchPageSize ({options.MaxSearchPageSize}).");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

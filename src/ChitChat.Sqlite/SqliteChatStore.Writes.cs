@@ -211,7 +211,7 @@ public sealed partial class SqliteChatStore
             {
                 var original = ctx.QueryMessage(SelectMessageByKey, ("$room", message.Room), ("$key", key))
                     ?? throw new InvalidOperationException($"Appending seq {stored.Seq} to room {message.Room} conflicted with a stored message that is not a retry.");
-                return new AppendResult(original, false);
+                return new AppendResult(WithReplies(ctx, original), false);
             }
 
             ctx.TakeNextPosition();
@@ -219,6 +219,128 @@ public sealed partial class SqliteChatStore
 
         ctx.SetLastSeq(message.Room, stored.Seq);
         return new AppendResult(stored, true);
+    }
+
+    private static readonly string SelectMessageInRoom = $"{SqliteRows.Messages.Select} WHERE id = $id AND room = $room;";
+
+    private const string UpdateMessageState =
+        "UPDATE messages SET text = $text, edited_at = $edited, deleted = $deleted, reactions = $reactions, mentions = $mentions, " +
+        "version = $version, position = $position, changed_at = $changed WHERE id = $id;";
+
+    private const string InsertUpdate =
+        $"INSERT INTO message_updates ({SqliteRows.UpdateColumns}) VALUES ($room, $seq, $id, $change, $version, $at, $position, $changed) " +
+        "ON CONFLICT (room, seq) DO NOTHING;";
+
+    private const string SelectMarker = $"SELECT {SqliteRows.MarkerColumns} FROM read_markers WHERE room = $room AND user_id = $user;";
+
+    private const string UpsertMarker =
+        $"INSERT INTO read_markers ({SqliteRows.MarkerColumns}) VALUES ($room, $user, $seq, $updated, $position, $changed) " +
+        "ON CONFLICT (room, user_id) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at, position = excluded.position, " +
+        "changed_at = excluded.changed_at WHERE excluded.seq > read_markers.seq;";
+
+    /// <summary>The one atomic step of an update: read the current state, apply the mutation's rules to it, store the new
+    /// version (the triggers keep the search index and the mentions in the same statement) and the update event with the
+    /// room's next seq. Inside BEGIN IMMEDIATE, so no writer of any process runs in between.</summary>
+    private static MessageUpdateResult UpdateMessage(WriteContext ctx, string room, Guid id, MessageMutation mutation, DateTimeOffset at)
+    {
+        var messageId = SqliteRows.Id(id);
+        var current = ctx.QueryMessage(SelectMessageInRoom, ("$id", messageId), ("$room", room));
+        if (current is null)
+        {
+            return MessageUpdateResult.NotFound;
+        }
+
+        var outcome = mutation.Apply(current, at);
+        if (outcome.Status != MutationStatus.Changed)
+        {
+            return MessageUpdateResult.From(outcome with { Message = WithReplies(ctx, outcome.Message) }, null);
+        }
+
+        var next = outcome.Message with { ReplyCount = 0 };
+        var seq = ctx.LastSeq(room) + 1;
+        ctx.NonQuery(
+            UpdateMessageState,
+            ("$text", next.Text),
+            ("$edited", next.EditedAt is { } edited ? SqliteRows.Ticks(edited) : (object)DBNull.Value),
+            ("$deleted", next.Deleted ? 1L : 0L),
+            ("$reactions", (object?)SqliteRows.ReactionsJson(next.Reactions) ?? DBNull.Value),
+            ("$mentions", (object?)SqliteRows.IdsJson(next.Mentions) ?? DBNull.Value),
+            ("$version", next.Version),
+            ("$position", ctx.NextPosition()),
+            ("$changed", SqliteRows.Ticks(ctx.Now)),
+            ("$id", messageId));
+        var update = new MessageUpdate(room, seq, id, mutation.Change, next.Version, at);
+        if (InsertUpdateRow(ctx, update) == 0)
+        {
+            throw new InvalidOperationException($"The update event at seq {seq} of room '{room}' is already stored.");
+        }
+
+        ctx.SetLastSeq(room, seq);
+        return MessageUpdateResult.From(outcome with { Message = WithReplies(ctx, next) }, update);
+    }
+
+    private static int InsertUpdateRow(WriteContext ctx, MessageUpdate update)
+    {
+        var command = ctx.Bind(
+            InsertUpdate,
+            ("$room", update.Room),
+            ("$seq", update.Seq),
+            ("$id", SqliteRows.Id(update.MessageId)),
+            ("$change", (long)update.Change),
+            ("$version", update.MessageVersion),
+            ("$at", SqliteRows.Ticks(update.At)),
+            ("$position", ctx.PeekNextPosition()),
+            ("$changed", SqliteRows.Ticks(ctx.Now)));
+        if (command.ExecuteNonQuery() == 0)
+        {
+            return 0;
+        }
+
+        ctx.TakeNextPosition();
+        return 1;
+    }
+
+    private static (ReadMarker Marker, bool Moved) MarkRead(WriteContext ctx, string room, Guid userId, long seq, DateTimeOffset at)
+    {
+        var user = SqliteRows.Id(userId);
+        if (seq > 0 && UpsertMarkerRow(ctx, new ReadMarker(room, userId, seq, at)) > 0)
+        {
+            return (new ReadMarker(room, userId, seq, at), true);
+        }
+
+        var current = ctx.QuerySingle(SelectMarker, SqliteRows.ReadMarker, ("$room", room), ("$user", user));
+        return (current ?? new ReadMarker(room, userId, 0, at), false);
+    }
+
+    /// <summary>Stores a marker unless the stored one is as far or further (one statement).</summary>
+    private static int UpsertMarkerRow(WriteContext ctx, ReadMarker marker)
+    {
+        var command = ctx.Bind(
+            UpsertMarker,
+            ("$room", marker.Room),
+            ("$user", SqliteRows.Id(marker.UserId)),
+            ("$seq", marker.Seq),
+            ("$updated", SqliteRows.Ticks(marker.UpdatedAt)),
+            ("$position", ctx.PeekNextPosition()),
+            ("$changed", SqliteRows.Ticks(ctx.Now)));
+        if (command.ExecuteNonQuery() == 0)
+        {
+            return 0;
+        }
+
+        ctx.TakeNextPosition();
+        return 1;
+    }
+
+    private static ChatMessage WithReplies(WriteContext ctx, ChatMessage message)
+    {
+        if (message.ThreadRoot is not null)
+        {
+            return message.ReplyCount == 0 ? message : message with { ReplyCount = 0 };
+        }
+
+        var count = (int)(ctx.Bind(CountReplies, ("$room", message.Room), ("$root", SqliteRows.Id(message.Id))).ExecuteScalar() is long n ? n : 0L);
+        return message.ReplyCount == count ? message : message with { ReplyCount = count };
     }
 
     private static bool CreateUser(WriteContext ctx, ChatUser user)
@@ -332,6 +454,8 @@ public sealed partial class SqliteChatStore
                 DocumentKind.User => UpsertUser(ctx, change.User!),
                 DocumentKind.Room => UpsertRoom(ctx, change.Room!),
                 DocumentKind.Membership => UpsertMembership(ctx, change.Membership!),
+                DocumentKind.MessageUpdate => UpsertUpdate(ctx, change.Update!),
+                DocumentKind.ReadMarker => UpsertMarkerRow(ctx, change.ReadMarker!),
                 _ => UpsertMessage(ctx, change.Message!),
             };
         }
@@ -343,7 +467,8 @@ public sealed partial class SqliteChatStore
             foreach (var room in rooms)
             {
                 ctx.NonQuery(
-                    "INSERT INTO room_sequences (room, last_seq) VALUES ($room, (SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room = $room)) " +
+                    "INSERT INTO room_sequences (room, last_seq) VALUES ($room, MAX((SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room = $room), " +
+                    "(SELECT COALESCE(MAX(seq), 0) FROM message_updates WHERE room = $room))) " +
                     "ON CONFLICT (room) DO UPDATE SET last_seq = excluded.last_seq;",
                     ("$room", room));
             }
@@ -435,8 +560,25 @@ public sealed partial class SqliteChatStore
         return fast >= 0 ? fast : throw new InvalidOperationException($"The membership of user {membership.UserId} in room '{membership.Room}' could not be stored.");
     }
 
+    private static int UpsertUpdate(WriteContext ctx, MessageUpdate update)
+    {
+        // Immutable and keyed by (room, seq): the same event twice is stored once.
+        var inserted = InsertUpdateRow(ctx, update);
+        if (inserted > 0)
+        {
+            ctx.TouchedRooms.Add(update.Room);
+        }
+
+        return inserted;
+    }
+
     private static int UpsertMessage(WriteContext ctx, ChatMessage message)
     {
+        if (message.ReplyCount != 0)
+        {
+            message = message with { ReplyCount = 0 }; // derived at read, never stored
+        }
+
         var fast = TryUpsert(ctx, SqliteRows.Messages, message);
         if (fast == 0)
         {

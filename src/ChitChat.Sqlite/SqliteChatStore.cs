@@ -16,7 +16,7 @@ namespace ChitChat.Sqlite;
 /// write the same file. Reads run on a few dedicated reader threads (<see cref="SqliteStoreOptions.ReaderThreads"/>), each with
 /// its own read-only connection, and see committed data only: a read never blocks the caller's thread (see <see cref="SqliteReaderPool"/>).
 /// </summary>
-public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore, IMessageStore, IMembershipStore, IReplicationStore, IAsyncDisposable, IDisposable
+public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore, IMessageStore, IMembershipStore, IReadStateStore, IReplicationStore, IAsyncDisposable, IDisposable
 {
     private const int ScanPageSize = 500;
     private const string SelectHead = "SELECT position FROM change_position WHERE id = 1;";
@@ -53,11 +53,53 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
     /// <summary>The room list of a user: the public rooms (index ix_rooms_kind_name) and the rooms of the user's memberships
     /// in state member (index ix_memberships_user_state), each with its last seq (room_sequences) and member count (a count
     /// on ix_memberships_room_state); the user's memberships are read by the second statement in the same snapshot.</summary>
+    /// <remarks>For the rooms the user is a member of, the read marker (read_markers' key), the unread count (a range of
+    /// ux_messages_room_seq after the marker) and the mention count (a range of message_mentions' key (user, room, seq)).</remarks>
     internal static readonly string SelectRoomList =
         "WITH visible(name) AS (SELECT name FROM rooms WHERE kind = 0 UNION SELECT room FROM memberships WHERE user_id = $user AND state = 0) " +
         $"SELECT {SqliteRows.Rooms.SelectListOf("r")}, COALESCE(s.last_seq, 0), " +
-        "(SELECT COUNT(*) FROM memberships c WHERE c.room = r.name AND c.state = 0) " +
-        "FROM visible v JOIN rooms r ON r.name = v.name LEFT JOIN room_sequences s ON s.room = r.name ORDER BY r.name;";
+        "(SELECT COUNT(*) FROM memberships c WHERE c.room = r.name AND c.state = 0), " +
+        "CASE WHEN me.room IS NULL THEN 0 ELSE COALESCE(rm.seq, 0) END, " +
+        "CASE WHEN me.room IS NULL THEN 0 ELSE (SELECT COUNT(*) FROM messages x WHERE x.room = r.name AND x.seq > COALESCE(rm.seq, 0) AND x.deleted = 0 AND x.author_id <> $user) END, " +
+        "CASE WHEN me.room IS NULL THEN 0 ELSE (SELECT COUNT(*) FROM message_mentions mm WHERE mm.user_id = $user AND mm.room = r.name AND mm.seq > COALESCE(rm.seq, 0) AND mm.author_id <> $user) END " +
+        "FROM visible v JOIN rooms r ON r.name = v.name LEFT JOIN room_sequences s ON s.room = r.name " +
+        "LEFT JOIN memberships me ON me.room = r.name AND me.user_id = $user AND me.state = 0 " +
+        "LEFT JOIN read_markers rm ON rm.room = r.name AND rm.user_id = $user ORDER BY r.name;";
+
+    /// <summary>A root's replies that are not deleted (index ix_messages_room_thread_root_seq).</summary>
+    internal const string CountReplies = "SELECT COUNT(*) FROM messages WHERE room = $room AND thread_root = $root AND deleted = 0;";
+
+    private static readonly string SelectMessageByIdInRoom = $"{SqliteRows.Messages.Select} WHERE id = $id AND room = $room;";
+    private static readonly string SelectThread = $"{SqliteRows.Messages.Select} WHERE room = $room AND thread_root = $root AND seq > $after ORDER BY seq LIMIT $limit;";
+    private static readonly string ChangesOfUpdates = $"SELECT {SqliteRows.UpdateColumns} FROM message_updates WHERE position > $after ORDER BY position LIMIT $limit;";
+    private static readonly string ChangesOfMarkers = $"SELECT {SqliteRows.MarkerColumns} FROM read_markers WHERE position > $after ORDER BY position LIMIT $limit;";
+    private static readonly string ScanUpdatesFirst = $"SELECT {SqliteRows.UpdateColumns} FROM message_updates ORDER BY room, seq LIMIT $limit;";
+    private static readonly string ScanUpdatesAfter = $"SELECT {SqliteRows.UpdateColumns} FROM message_updates WHERE (room, seq) > ($key, $seq) ORDER BY room, seq LIMIT $limit;";
+    private static readonly string ScanMarkersFirst = $"SELECT {SqliteRows.MarkerColumns} FROM read_markers ORDER BY room, user_id LIMIT $limit;";
+    private static readonly string ScanMarkersAfter = $"SELECT {SqliteRows.MarkerColumns} FROM read_markers WHERE (room, user_id) > ($key, $user) ORDER BY room, user_id LIMIT $limit;";
+    private const string SelectMarkerForRead = $"SELECT {SqliteRows.MarkerColumns} FROM read_markers WHERE room = $room AND user_id = $user;";
+
+    /// <summary>A room's events in a range: the earliest messages and the earliest updates (each a range of its table's
+    /// (room, seq) key, at most $limit), merged by seq, each with its message's current state.</summary>
+    private static readonly string SelectEvents =
+        $"SELECT {SqliteRows.Messages.SelectListOf("m")}, e.seq, e.kind, e.change FROM (" +
+        "SELECT * FROM (SELECT seq, 0 AS kind, NULL AS change, id AS mid FROM messages WHERE room = $room AND seq > $after AND seq <= $upto ORDER BY seq LIMIT $limit) " +
+        "UNION ALL " +
+        "SELECT * FROM (SELECT seq, 1 AS kind, change, message_id AS mid FROM message_updates WHERE room = $room AND seq > $after AND seq <= $upto ORDER BY seq LIMIT $limit)" +
+        ") e JOIN messages m ON m.id = e.mid ORDER BY e.seq LIMIT $limit;";
+
+    /// <summary>Full-text search: the FTS5 index finds the rows, the messages table filters rooms, tombstones and the cursor;
+    /// newest first by (sent_at, seq, room).</summary>
+    private static readonly string[] SearchMessages =
+    [
+        $"SELECT {SqliteRows.Messages.SelectListOf("m")} FROM messages_fts f JOIN messages m ON m.rowid = f.rowid " +
+        "WHERE messages_fts MATCH $match AND m.room IN (SELECT value FROM json_each($rooms)) AND m.deleted = 0 " +
+        "ORDER BY m.sent_at DESC, m.seq DESC, m.room DESC LIMIT $limit;",
+        $"SELECT {SqliteRows.Messages.SelectListOf("m")} FROM messages_fts f JOIN messages m ON m.rowid = f.rowid " +
+        "WHERE messages_fts MATCH $match AND m.room IN (SELECT value FROM json_each($rooms)) AND m.deleted = 0 " +
+        "AND (m.sent_at < $sent OR (m.sent_at = $sent AND (m.seq < $seq OR (m.seq = $seq AND m.room < $cursorRoom)))) " +
+        "ORDER BY m.sent_at DESC, m.seq DESC, m.room DESC LIMIT $limit;",
+    ];
 
     internal static readonly string SelectMembershipsOfUser = $"{SqliteRows.Memberships.Select} WHERE user_id = $user AND state = 0;";
     private const string SelectCheckpoint = "SELECT source_id, position, fencing_token, updated_at FROM replica_checkpoints WHERE source_id = $source;";
@@ -137,6 +179,9 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
 
     /// <inheritdoc />
     public IReplicationStore Replication => this;
+
+    /// <inheritdoc />
+    IReadStateStore IChatStore.ReadState => this;
 
     /// <summary>Gets the number of write transactions committed by this instance (for tests of group commit).</summary>
     internal long CommittedTransactions => Interlocked.Read(ref _committedTransactions);
@@ -277,7 +322,12 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
                     r =>
                     {
                         var room = SqliteRows.Rooms.Read(r);
-                        return new RoomListEntry(room, mine.GetValueOrDefault(room.Name), r.GetInt64(at), r.GetInt64(at + 1));
+                        return new RoomListEntry(room, mine.GetValueOrDefault(room.Name), r.GetInt64(at), r.GetInt64(at + 1))
+                        {
+                            ReadSeq = r.GetInt64(at + 2),
+                            Unread = r.GetInt64(at + 3),
+                            Mentions = r.GetInt64(at + 4),
+                        };
                     });
             }),
             cancellationToken);
@@ -355,7 +405,7 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
         ArgumentNullException.ThrowIfNull(room);
         ArgumentOutOfRangeException.ThrowIfLessThan(query.Limit, 1);
         return ReadAsync<IReadOnlyList<ChatMessage>>(
-            c =>
+            c => c.InSnapshot(() =>
             {
                 var (after, before) = (query.AfterSeq, query.BeforeSeq);
                 var command = c.Command(
@@ -370,8 +420,8 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
                     page.Reverse(); // the latest page was read descending
                 }
 
-                return page;
-            },
+                return WithReplies(c, page);
+            }),
             cancellationToken);
     }
 
@@ -386,8 +436,125 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
         ArgumentNullException.ThrowIfNull(room);
         ArgumentNullException.ThrowIfNull(clientMessageId);
         return ReadAsync(
-            c => QuerySingle(c.Command(SelectMessageByKey, ("$room", room), ("$key", clientMessageId)), SqliteRows.Messages.Read),
+            c => c.InSnapshot(() => WithReplies(c, QuerySingle(c.Command(SelectMessageByKey, ("$room", room), ("$key", clientMessageId)), SqliteRows.Messages.Read))),
             cancellationToken);
+    }
+
+    Task<ChatMessage?> IMessageStore.FindAsync(string room, Guid id, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        var key = SqliteRows.Id(id);
+        return ReadAsync(
+            c => c.InSnapshot(() => WithReplies(c, QuerySingle(c.Command(SelectMessageByIdInRoom, ("$id", key), ("$room", room)), SqliteRows.Messages.Read))),
+            cancellationToken);
+    }
+
+    Task<MessageUpdateResult> IMessageStore.UpdateAsync(string room, Guid id, MessageMutation mutation, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        ArgumentNullException.ThrowIfNull(mutation);
+        return WriteAsync(ctx => UpdateMessage(ctx, room, id, mutation, at), cancellationToken, multiStatement: true);
+    }
+
+    Task<IReadOnlyList<MessageEvent>> IMessageStore.ReadEventsAsync(string room, long afterSeq, long upToSeq, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        return ReadAsync<IReadOnlyList<MessageEvent>>(
+            c => c.InSnapshot(() =>
+            {
+                var at = SqliteRows.Messages.SelectedCount;
+                var rows = Read(
+                    c.Command(SelectEvents, ("$room", room), ("$after", afterSeq), ("$upto", upToSeq), ("$limit", limit)),
+                    r => (Message: SqliteRows.Messages.Read(r), Seq: r.GetInt64(at), Kind: r.GetInt64(at + 1), Change: r.IsDBNull(at + 2) ? 0L : r.GetInt64(at + 2)));
+                var counts = new Dictionary<Guid, ChatMessage>();
+                var events = new List<MessageEvent>(rows.Count);
+                foreach (var row in rows)
+                {
+                    if (!counts.TryGetValue(row.Message.Id, out var message))
+                    {
+                        counts[row.Message.Id] = message = WithReplies(c, row.Message)!;
+                    }
+
+                    events.Add(row.Kind == 0 ? MessageEvent.Posted(message) : MessageEvent.Updated(row.Seq, (MessageChange)row.Change, message));
+                }
+
+                return events;
+            }),
+            cancellationToken);
+    }
+
+    Task<IReadOnlyList<ChatMessage>> IMessageStore.QueryThreadAsync(string room, Guid rootId, long? afterSeq, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        var root = SqliteRows.Id(rootId);
+        return ReadAsync<IReadOnlyList<ChatMessage>>(
+            c => Read(c.Command(SelectThread, ("$room", room), ("$root", root), ("$after", afterSeq ?? 0L), ("$limit", limit)), SqliteRows.Messages.Read),
+            cancellationToken);
+    }
+
+    Task<IReadOnlyList<ChatMessage>> IMessageStore.SearchAsync(MessageSearch search, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(search);
+        ArgumentNullException.ThrowIfNull(search.Terms);
+        ArgumentNullException.ThrowIfNull(search.Rooms);
+        ArgumentOutOfRangeException.ThrowIfLessThan(search.Limit, 1);
+        var match = SqliteSearch.MatchExpression(search.Terms);
+        if (match is null || search.Rooms.Count == 0)
+        {
+            return Task.FromResult<IReadOnlyList<ChatMessage>>([]);
+        }
+
+        var rooms = SqliteSearch.JsonArray(search.Rooms);
+        var cursor = search.Before;
+        return ReadAsync<IReadOnlyList<ChatMessage>>(
+            c => c.InSnapshot(() => WithReplies(c, Read(
+                c.Command(
+                    SearchMessages[cursor is null ? 0 : 1],
+                    ("$match", match),
+                    ("$rooms", rooms),
+                    ("$limit", search.Limit),
+                    ("$sent", cursor is { } b ? SqliteRows.Ticks(b.SentAt) : 0L),
+                    ("$seq", cursor?.Seq ?? 0L),
+                    ("$cursorRoom", cursor?.Room ?? string.Empty)),
+                SqliteRows.Messages.Read))),
+            cancellationToken);
+    }
+
+    Task<(ReadMarker Marker, bool Moved)> IReadStateStore.MarkReadAsync(string room, Guid userId, long seq, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        ArgumentOutOfRangeException.ThrowIfNegative(seq);
+        return WriteAsync(ctx => MarkRead(ctx, room, userId, seq, at), cancellationToken);
+    }
+
+    Task<ReadMarker?> IReadStateStore.FindAsync(string room, Guid userId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        var user = SqliteRows.Id(userId);
+        return ReadAsync(c => QuerySingle(c.Command(SelectMarkerForRead, ("$room", room), ("$user", user)), SqliteRows.ReadMarker), cancellationToken);
+    }
+
+    private static ChatMessage? WithReplies(SqliteReadConnection c, ChatMessage? message)
+    {
+        if (message is null || message.ThreadRoot is not null)
+        {
+            return message;
+        }
+
+        var count = (int)Scalar(c.Command(CountReplies, ("$room", message.Room), ("$root", SqliteRows.Id(message.Id))));
+        return count == message.ReplyCount ? message : message with { ReplyCount = count };
+    }
+
+    private static List<ChatMessage> WithReplies(SqliteReadConnection c, List<ChatMessage> messages)
+    {
+        for (var i = 0; i < messages.Count; i++)
+        {
+            messages[i] = WithReplies(c, messages[i])!;
+        }
+
+        return messages;
     }
 
     Task<ChangeBatch> IReplicationStore.ReadChangesAsync(long afterPosition, int maxCount, CancellationToken cancellationToken)
@@ -403,6 +570,8 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
                 changes.AddRange(ReadChangesOf(c, ChangesOfRooms, SqliteRows.Rooms.ReadChange, afterPosition, maxCount));
                 changes.AddRange(ReadChangesOf(c, ChangesOfMessages, SqliteRows.Messages.ReadChange, afterPosition, maxCount));
                 changes.AddRange(ReadChangesOf(c, ChangesOfMemberships, SqliteRows.Memberships.ReadChange, afterPosition, maxCount));
+                changes.AddRange(ReadChangesOf(c, ChangesOfUpdates, SqliteRows.ReadUpdateChange, afterPosition, maxCount));
+                changes.AddRange(ReadChangesOf(c, ChangesOfMarkers, SqliteRows.ReadMarkerChange, afterPosition, maxCount));
                 var head = Scalar(c.Command(SelectHead));
                 changes.Sort(static (x, y) => x.Position.CompareTo(y.Position));
                 if (changes.Count > maxCount)
@@ -467,6 +636,8 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
             {
                 DocumentKind.Message => (last.Message!.Room, last.Message.Seq, string.Empty),
                 DocumentKind.Membership => (last.Membership!.Room, 0L, SqliteRows.Id(last.Membership.UserId)),
+                DocumentKind.MessageUpdate => (last.Update!.Room, last.Update.Seq, string.Empty),
+                DocumentKind.ReadMarker => (last.ReadMarker!.Room, 0L, SqliteRows.Id(last.ReadMarker.UserId)),
                 _ => (SqliteRows.Id(last.DocumentId), 0L, string.Empty),
             };
         }
@@ -481,6 +652,8 @@ public sealed partial class SqliteChatStore : IChatStore, IUserStore, IRoomStore
             DocumentKind.Room => (first ? ScanRoomsFirst : ScanRoomsAfter, SqliteRows.Rooms.ReadChange),
             DocumentKind.Message => (first ? ScanMessagesFirst : ScanMessagesAfter, (Func<SqliteDataReader, ChangeRecord>)SqliteRows.Messages.ReadChange),
             DocumentKind.Membership => (first ? ScanMembershipsFirst : ScanMembershipsAfter, SqliteRows.Memberships.ReadChange),
+            DocumentKind.MessageUpdate => (first ? ScanUpdatesFirst : ScanUpdatesAfter, SqliteRows.ReadUpdateChange),
+            DocumentKind.ReadMarker => (first ? ScanMarkersFirst : ScanMarkersAfter, SqliteRows.ReadMarkerChange),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown document kind."),
         };
         return Read(c.Command(sql, ("$limit", ScanPageSize), ("$key", afterKey ?? string.Empty), ("$seq", afterSeq), ("$user", afterUser)), read);

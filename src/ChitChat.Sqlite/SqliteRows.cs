@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using ChitChat.Storage;
 using Microsoft.Data.Sqlite;
 
@@ -97,6 +98,12 @@ internal static class SqliteRows
     private static readonly int MessageClientMessageId = MessageMap.Column("client_message_id", m => m.ClientMessageId);
     private static readonly int MessageVersion = MessageMap.Column("version", m => m.Version);
     private static readonly int MessageOrigin = MessageMap.Column("origin", m => m.Origin); // schema version 2
+    private static readonly int MessageEditedAt = MessageMap.Column("edited_at", m => m.EditedAt is { } t ? Ticks(t) : null); // schema version 4
+    private static readonly int MessageDeleted = MessageMap.Column("deleted", m => m.Deleted ? 1L : 0L);
+    private static readonly int MessageReplyTo = MessageMap.Column("reply_to", m => m.ReplyTo is { } id ? Id(id) : null);
+    private static readonly int MessageThreadRoot = MessageMap.Column("thread_root", m => m.ThreadRoot is { } id ? Id(id) : null);
+    private static readonly int MessageReactions = MessageMap.Column("reactions", m => ReactionsJson(m.Reactions));
+    private static readonly int MessageMentions = MessageMap.Column("mentions", m => IdsJson(m.Mentions));
 
     /// <summary>The <c>messages</c> table.</summary>
     public static readonly SqliteTable<ChatMessage> Messages = MessageMap.Build(
@@ -112,8 +119,103 @@ internal static class SqliteRows
             r.GetInt64(MessageVersion))
         {
             Origin = NullableString(r, MessageOrigin),
+            EditedAt = NullableTime(r, MessageEditedAt),
+            Deleted = r.GetInt64(MessageDeleted) != 0,
+            ReplyTo = r.IsDBNull(MessageReplyTo) ? null : Guid.Parse(r.GetString(MessageReplyTo)),
+            ThreadRoot = r.IsDBNull(MessageThreadRoot) ? null : Guid.Parse(r.GetString(MessageThreadRoot)),
+            Reactions = r.IsDBNull(MessageReactions) ? [] : ParseReactions(r.GetString(MessageReactions)),
+            Mentions = r.IsDBNull(MessageMentions) ? [] : ParseIds(r.GetString(MessageMentions)),
         },
         ChangeRecord.ForMessage);
+
+    /// <summary>The <c>reactions</c> column: <c>[{"e": emoji, "u": [user ids]}]</c>, or <see langword="null"/> when there is none.</summary>
+    public static string? ReactionsJson(IReadOnlyList<MessageReaction> reactions)
+    {
+        if (reactions.Count == 0)
+        {
+            return null;
+        }
+
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartArray();
+            foreach (var reaction in reactions)
+            {
+                json.WriteStartObject();
+                json.WriteString("e", reaction.Emoji);
+                json.WriteStartArray("u");
+                foreach (var user in reaction.UserIds)
+                {
+                    json.WriteStringValue(Id(user));
+                }
+
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>The <c>mentions</c> column: a JSON array of user ids (the triggers read it with <c>json_each</c>), or <see langword="null"/> when empty.</summary>
+    public static string? IdsJson(IReadOnlyList<Guid> ids)
+    {
+        if (ids.Count == 0)
+        {
+            return null;
+        }
+
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartArray();
+            foreach (var id in ids)
+            {
+                json.WriteStringValue(Id(id));
+            }
+
+            json.WriteEndArray();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private static MessageReaction[] ParseReactions(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        return document.RootElement.EnumerateArray()
+            .Select(e => new MessageReaction(e.GetProperty("e").GetString()!, e.GetProperty("u").EnumerateArray().Select(u => Guid.Parse(u.GetString()!)).ToArray()))
+            .ToArray();
+    }
+
+    private static Guid[] ParseIds(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        return document.RootElement.EnumerateArray().Select(u => Guid.Parse(u.GetString()!)).ToArray();
+    }
+
+    /// <summary>The columns of <c>message_updates</c> in reading order.</summary>
+    public const string UpdateColumns = "room, seq, message_id, change, message_version, at, position, changed_at";
+
+    /// <summary>Reads a row of <see cref="UpdateColumns"/>.</summary>
+    public static MessageUpdate ReadUpdate(SqliteDataReader r, int at = 0) =>
+        new(r.GetString(at), r.GetInt64(at + 1), Guid.Parse(r.GetString(at + 2)), (MessageChange)r.GetInt64(at + 3), r.GetInt64(at + 4), Time(r.GetInt64(at + 5)));
+
+    /// <summary>Reads a row of <see cref="UpdateColumns"/> as a change.</summary>
+    public static ChangeRecord ReadUpdateChange(SqliteDataReader r) => ChangeRecord.ForUpdate(r.GetInt64(6), Time(r.GetInt64(7)), ReadUpdate(r));
+
+    /// <summary>The columns of <c>read_markers</c> in reading order.</summary>
+    public const string MarkerColumns = "room, user_id, seq, updated_at, position, changed_at";
+
+    /// <summary>Reads a row of <see cref="MarkerColumns"/>.</summary>
+    public static ReadMarker ReadMarker(SqliteDataReader r) =>
+        new(r.GetString(0), Guid.Parse(r.GetString(1)), r.GetInt64(2), Time(r.GetInt64(3)));
+
+    /// <summary>Reads a row of <see cref="MarkerColumns"/> as a change.</summary>
+    public static ChangeRecord ReadMarkerChange(SqliteDataReader r) => ChangeRecord.ForReadMarker(r.GetInt64(4), Time(r.GetInt64(5)), ReadMarker(r));
 
     public static string Id(Guid id) => id.ToString("D", CultureInfo.InvariantCulture);
 

@@ -111,6 +111,82 @@ internal static class SqliteSchema
         -- A room's members in listing order, its bans, and its member count (covering).
         CREATE INDEX ix_memberships_room_state ON memberships (room, state, role, user_name);
         """,
+
+        // 3 -> 4: the message lifecycle (protocol version 2): edits, tombstones, replies, reactions, mentions; update events
+        // on the room's sequence; read markers; full-text search. Existing messages are version 1, not deleted, no reply.
+        """
+        ALTER TABLE messages ADD COLUMN edited_at INTEGER NULL;
+        ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE messages ADD COLUMN reply_to TEXT NULL;
+        ALTER TABLE messages ADD COLUMN thread_root TEXT NULL;
+        -- JSON: [{"e": emoji, "u": [user ids]}], NULL when none.
+        ALTER TABLE messages ADD COLUMN reactions TEXT NULL;
+        -- JSON: [user ids], NULL when none.
+        ALTER TABLE messages ADD COLUMN mentions TEXT NULL;
+        -- A thread's replies in order, and a root's reply count.
+        CREATE INDEX ix_messages_room_thread_root_seq ON messages (room, thread_root, seq) WHERE thread_root IS NOT NULL;
+
+        -- The update events of each room's sequence (room_sequences.last_seq covers them too); immutable.
+        CREATE TABLE message_updates (
+            room TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            message_id TEXT NOT NULL,
+            change INTEGER NOT NULL,
+            message_version INTEGER NOT NULL,
+            at INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            changed_at INTEGER NOT NULL,
+            PRIMARY KEY (room, seq));
+        CREATE UNIQUE INDEX ux_message_updates_position ON message_updates (position);
+
+        -- Who each message mentions, kept by the triggers below from messages.mentions: the mention counts of the room list.
+        CREATE TABLE message_mentions (
+            user_id TEXT NOT NULL,
+            room TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            author_id TEXT NOT NULL,
+            PRIMARY KEY (user_id, room, seq)) WITHOUT ROWID;
+        CREATE TRIGGER tr_messages_mentions_insert AFTER INSERT ON messages WHEN new.mentions IS NOT NULL BEGIN
+            INSERT OR REPLACE INTO message_mentions (user_id, room, seq, author_id) SELECT value, new.room, new.seq, new.author_id FROM json_each(new.mentions);
+        END;
+        CREATE TRIGGER tr_messages_mentions_delete AFTER DELETE ON messages WHEN old.mentions IS NOT NULL BEGIN
+            DELETE FROM message_mentions WHERE user_id IN (SELECT value FROM json_each(old.mentions)) AND room = old.room AND seq = old.seq;
+        END;
+        CREATE TRIGGER tr_messages_mentions_update AFTER UPDATE ON messages
+            WHEN old.mentions IS NOT new.mentions OR old.room IS NOT new.room OR old.seq IS NOT new.seq OR old.author_id IS NOT new.author_id BEGIN
+            DELETE FROM message_mentions WHERE old.mentions IS NOT NULL AND user_id IN (SELECT value FROM json_each(old.mentions)) AND room = old.room AND seq = old.seq;
+            INSERT OR REPLACE INTO message_mentions (user_id, room, seq, author_id) SELECT value, new.room, new.seq, new.author_id FROM json_each(COALESCE(new.mentions, '[]'));
+        END;
+
+        -- Per (room, user): the last seq read; moves forward only.
+        CREATE TABLE read_markers (
+            room TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            changed_at INTEGER NOT NULL,
+            PRIMARY KEY (room, user_id));
+        CREATE UNIQUE INDEX ux_read_markers_position ON read_markers (position);
+
+        -- Full-text search over the current text of messages that are not deleted (external content: the text is stored
+        -- once, in messages). The triggers keep it in the same statement, so in the same transaction, as every insert,
+        -- update and delete of a message (an append, an edit, a delete, a replicated version). A tombstone's text is empty.
+        CREATE VIRTUAL TABLE messages_fts USING fts5(text, content = 'messages', content_rowid = 'rowid', tokenize = "unicode61 remove_diacritics 2");
+        CREATE TRIGGER tr_messages_fts_insert AFTER INSERT ON messages WHEN new.deleted = 0 BEGIN
+            INSERT INTO messages_fts (rowid, text) VALUES (new.rowid, new.text);
+        END;
+        CREATE TRIGGER tr_messages_fts_delete AFTER DELETE ON messages WHEN old.deleted = 0 BEGIN
+            INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+        END;
+        CREATE TRIGGER tr_messages_fts_update AFTER UPDATE OF text, deleted ON messages
+            WHEN old.text IS NOT new.text OR old.deleted IS NOT new.deleted BEGIN
+            INSERT INTO messages_fts (messages_fts, rowid, text) SELECT 'delete', old.rowid, old.text WHERE old.deleted = 0;
+            INSERT INTO messages_fts (rowid, text) SELECT new.rowid, new.text WHERE new.deleted = 0;
+        END;
+        -- Index the messages already stored (none is deleted yet).
+        INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
+        """,
     ];
 
     /// <summary>Gets the schema version this build creates and understands.</summary>

@@ -55,4 +55,30 @@ public sealed class MessagePackTests(SharedServer shared)
 
         Assert.DoesNotContain("\"AuthorId\"", json, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Version_2_members_round_trip_through_MessagePack_with_camelCase_keys()
+    {
+        var options = new MessagePackHubProtocolOptions().SerializerOptions;
+        var user = Guid.NewGuid();
+        var message = new MessageDto(Guid.NewGuid(), "r", 7, user, "alice", "hi @bob", new DateTime(2026, 12, 1, 0, 0, 0, DateTimeKind.Utc), null)
+        {
+            EditedAt = new DateTime(2026, 12, 1, 0, 1, 0, DateTimeKind.Utc),
+            ReplyTo = Guid.NewGuid(),
+            ThreadRoot = Guid.NewGuid(),
+            ReplyCount = 2,
+            Reactions = [new ReactionDto("👍", 1, [user])],
+            Mentions = [user],
+        };
+        var join = new JoinRoomResult("r", 8, [], HasMore: false) { Updates = [new MessageUpdatedEvent("r", 8, MessageChanges.Edited, message)] };
+        var bytes = MessagePackSerializer.Serialize(join, options);
+        var json = MessagePackSerializer.ConvertToJson(bytes);
+        foreach (var key in new[] { "\"updates\"", "\"change\"", "\"editedAt\"", "\"deleted\"", "\"replyTo\"", "\"threadRoot\"", "\"replyCount\"", "\"reactions\"", "\"emoji\"", "\"count\"", "\"userIds\"", "\"mentions\"" })
+        {
+            Assert.Contains(key, json, StringComparison.Ordinal);
+        }
+
+        var back = MessagePackSerializer.Deserialize<JoinRoomResult>(bytes, options);
+        Assert.Equal(message, Assert.Single(back.Updates).Message);
+    }
 }

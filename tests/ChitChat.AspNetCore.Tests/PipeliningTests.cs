@@ -3,6 +3,7 @@ using ChitChat.AspNetCore.Tests.Infrastructure;
 using ChitChat.InMemory;
 using ChitChat.Presence;
 using ChitChat.Storage;
+using ChitChat.Testing;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -156,37 +157,22 @@ public sealed class PipeliningTests : IAsyncDisposable
 }
 
 /// <summary>Appends after a random 0–3 ms delay, numbering them when they complete (as a store with round trips does).</summary>
-internal sealed class JitteredStore(InMemoryChatStore inner) : IChatStore, IMessageStore
+internal sealed class JitteredStore(InMemoryChatStore inner) : DelegatingChatStore(inner)
 {
-    public string ProviderName => "jittered";
+    public override string ProviderName => "jittered";
 
-    public IUserStore Users => inner.Users;
-
-    public IRoomStore Rooms => inner.Rooms;
-
-    public IMessageStore Messages => this;
-
-    public IMembershipStore Memberships => inner.Memberships;
-
-    public IReplicationStore Replication => inner.Replication;
-
-    public Task InitializeAsync(CancellationToken cancellationToken = default) => inner.InitializeAsync(cancellationToken);
-
-    public Task PingAsync(CancellationToken cancellationToken = default) => inner.PingAsync(cancellationToken);
-
-    public async Task<AppendResult> AppendAsync(NewMessage message, CancellationToken cancellationToken = default)
+    // Numbered when the delayed append completes (the default BeginAppend: sequenced only when durable).
+    public override PendingAppend BeginAppend(NewMessage message, CancellationToken cancellationToken = default)
     {
-        await Task.Delay(Random.Shared.Next(0, 4), cancellationToken);
-        return await inner.Messages.AppendAsync(message, cancellationToken);
+        var durable = AppendAsync(message, cancellationToken);
+        return new PendingAppend(durable, durable);
     }
 
-    public Task<IReadOnlyList<ChatMessage>> QueryAsync(string room, MessageQuery query, CancellationToken cancellationToken = default) =>
-        inner.Messages.QueryAsync(room, query, cancellationToken);
-
-    public Task<long> GetLastSeqAsync(string room, CancellationToken cancellationToken = default) => inner.Messages.GetLastSeqAsync(room, cancellationToken);
-
-    public Task<ChatMessage?> FindByClientMessageIdAsync(string room, string clientMessageId, CancellationToken cancellationToken = default) =>
-        inner.Messages.FindByClientMessageIdAsync(room, clientMessageId, cancellationToken);
+    public override async Task<AppendResult> AppendAsync(NewMessage message, CancellationToken cancellationToken = default)
+    {
+        await Task.Delay(Random.Shared.Next(0, 4), cancellationToken);
+        return await Inner.Messages.AppendAsync(message, cancellationToken);
+    }
 }
 
 /// <summary>Presence whose leave takes 50 ms.</summary>

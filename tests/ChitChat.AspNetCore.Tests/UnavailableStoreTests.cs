@@ -4,6 +4,7 @@ using System.Text.Json;
 using ChitChat.AspNetCore.Tests.Infrastructure;
 using ChitChat.InMemory;
 using ChitChat.Storage;
+using ChitChat.Testing;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -47,37 +48,41 @@ public sealed class UnavailableStoreTests
         await a.WaitUntilAsync(c => c.Messages(room).Length == 1, "the message after the outage arrives");
     }
 
-    private sealed class SwitchableStore(InMemoryChatStore inner) : IChatStore, IMessageStore
+    private sealed class SwitchableStore(InMemoryChatStore inner) : DelegatingChatStore(inner)
     {
         public volatile bool Down;
 
-        public string ProviderName => "switchable";
+        public override string ProviderName => "switchable";
 
-        public IUserStore Users => inner.Users;
+        public override Task PingAsync(CancellationToken cancellationToken = default) => Down ? throw Unavailable() : base.PingAsync(cancellationToken);
 
-        public IRoomStore Rooms => inner.Rooms;
+        // Every message operation fails while down, the new ones included.
+        public override PendingAppend BeginAppend(NewMessage message, CancellationToken cancellationToken = default)
+        {
+            var durable = AppendAsync(message, cancellationToken);
+            return new PendingAppend(durable, durable);
+        }
 
-        public IMessageStore Messages => this;
+        public override Task<AppendResult> AppendAsync(NewMessage message, CancellationToken cancellationToken = default) =>
+            Down ? throw Unavailable() : base.AppendAsync(message, cancellationToken);
 
-        public IMembershipStore Memberships => inner.Memberships;
+        public override Task<IReadOnlyList<ChatMessage>> QueryAsync(string room, MessageQuery query, CancellationToken cancellationToken = default) =>
+            Down ? throw Unavailable() : base.QueryAsync(room, query, cancellationToken);
 
-        public IReplicationStore Replication => inner.Replication;
+        public override Task<long> GetLastSeqAsync(string room, CancellationToken cancellationToken = default) =>
+            Down ? throw Unavailable() : base.GetLastSeqAsync(room, cancellationToken);
 
-        public Task InitializeAsync(CancellationToken cancellationToken = default) => inner.InitializeAsync(cancellationToken);
+        public override Task<ChatMessage?> FindByClientMessageIdAsync(string room, string clientMessageId, CancellationToken cancellationToken = default) =>
+            Down ? throw Unavailable() : base.FindByClientMessageIdAsync(room, clientMessageId, cancellationToken);
 
-        public Task PingAsync(CancellationToken cancellationToken = default) => Down ? throw Unavailable() : inner.PingAsync(cancellationToken);
+        public override Task<ChatMessage?> FindAsync(string room, Guid id, CancellationToken cancellationToken = default) =>
+            Down ? throw Unavailable() : base.FindAsync(room, id, cancellationToken);
 
-        public Task<AppendResult> AppendAsync(NewMessage message, CancellationToken cancellationToken = default) =>
-            Down ? throw Unavailable() : inner.Messages.AppendAsync(message, cancellationToken);
+        public override Task<MessageUpdateResult> UpdateAsync(string room, Guid id, MessageMutation mutation, DateTimeOffset at, CancellationToken cancellationToken = default) =>
+            Down ? throw Unavailable() : base.UpdateAsync(room, id, mutation, at, cancellationToken);
 
-        public Task<IReadOnlyList<ChatMessage>> QueryAsync(string room, MessageQuery query, CancellationToken cancellationToken = default) =>
-            Down ? throw Unavailable() : inner.Messages.QueryAsync(room, query, cancellationToken);
-
-        public Task<long> GetLastSeqAsync(string room, CancellationToken cancellationToken = default) =>
-            Down ? throw Unavailable() : inner.Messages.GetLastSeqAsync(room, cancellationToken);
-
-        public Task<ChatMessage?> FindByClientMessageIdAsync(string room, string clientMessageId, CancellationToken cancellationToken = default) =>
-            Down ? throw Unavailable() : inner.Messages.FindByClientMessageIdAsync(room, clientMessageId, cancellationToken);
+        public override Task<IReadOnlyList<MessageEvent>> ReadEventsAsync(string room, long afterSeq, long upToSeq, int limit, CancellationToken cancellationToken = default) =>
+            Down ? throw Unavailable() : base.ReadEventsAsync(room, afterSeq, upToSeq, limit, cancellationToken);
 
         private static ChatStoreUnavailableException Unavailable() => new("The test store is down.", TimeSpan.FromSeconds(2));
     }

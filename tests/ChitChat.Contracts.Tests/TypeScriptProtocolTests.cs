@@ -89,7 +89,7 @@ public sealed partial class TypeScriptProtocolTests
 
         if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(IReadOnlyList<>))
         {
-            return TypeScriptName(type.GetGenericArguments()[0]) + "[]";
+            return Expected(type.GetGenericArguments()[0]) + "[]";
         }
 
         if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(IReadOnlyDictionary<,>))

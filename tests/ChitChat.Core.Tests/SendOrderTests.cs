@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using ChitChat.InMemory;
 using ChitChat.Storage;
+using ChitChat.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using ChitChat.Contracts;
@@ -116,9 +117,8 @@ public sealed class SendOrderTests
     /// assigned when AppendAsync is called (as the SQLite writer queue does); otherwise when the append is released, so
     /// that the release order decides it (as a store with concurrent round trips would).
     /// </summary>
-    private sealed class HeldAppendStore(bool sequencesInCallOrder) : IChatStore, IMessageStore
+    private sealed class HeldAppendStore(bool sequencesInCallOrder) : DelegatingChatStore(new InMemoryChatStore())
     {
-        private readonly InMemoryChatStore _inner = new();
         private readonly Lock _gate = new();
         private readonly List<(NewMessage Message, TaskCompletionSource<AppendResult> Done, Task<AppendResult>? Assigned)> _held = [];
         private readonly ConcurrentDictionary<int, TaskCompletionSource> _calls = new();
@@ -128,27 +128,13 @@ public sealed class SendOrderTests
 
         public int CallCount => Volatile.Read(ref _callCount);
 
-        public string ProviderName => "held";
+        public override string ProviderName => "held";
 
-        public IUserStore Users => _inner.Users;
-
-        public IRoomStore Rooms => _inner.Rooms;
-
-        public IMessageStore Messages => this;
-
-        public IMembershipStore Memberships => _inner.Memberships;
-
-        public IReplicationStore Replication => _inner.Replication;
-
-        PendingAppend IMessageStore.BeginAppend(NewMessage message, CancellationToken cancellationToken)
+        public override PendingAppend BeginAppend(NewMessage message, CancellationToken cancellationToken = default)
         {
-            var durable = ((IMessageStore)this).AppendAsync(message, cancellationToken);
+            var durable = AppendAsync(message, cancellationToken);
             return new PendingAppend(sequencesInCallOrder ? Task.CompletedTask : durable, durable);
         }
-
-        public Task InitializeAsync(CancellationToken cancellationToken = default) => _inner.InitializeAsync(cancellationToken);
-
-        public Task PingAsync(CancellationToken cancellationToken = default) => _inner.PingAsync(cancellationToken);
 
         public Task AppendsCalled(int count) => _calls.GetOrAdd(count, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
 
@@ -174,17 +160,17 @@ public sealed class SendOrderTests
                     continue;
                 }
 
-                var result = assigned ?? _inner.Messages.AppendAsync(message);
+                var result = assigned ?? Inner.Messages.AppendAsync(message);
                 done.SetResult(result.GetAwaiter().GetResult());
             }
         }
 
-        Task<AppendResult> IMessageStore.AppendAsync(NewMessage message, CancellationToken cancellationToken)
+        public override Task<AppendResult> AppendAsync(NewMessage message, CancellationToken cancellationToken = default)
         {
             var done = new TaskCompletionSource<AppendResult>(TaskCreationOptions.RunContinuationsAsynchronously);
             lock (_gate)
             {
-                var assigned = sequencesInCallOrder && message.Text != FailText ? _inner.Messages.AppendAsync(message, cancellationToken) : null;
+                var assigned = sequencesInCallOrder && message.Text != FailText ? Inner.Messages.AppendAsync(message, cancellationToken) : null;
                 _held.Add((message, done, assigned));
             }
 
@@ -192,13 +178,5 @@ public sealed class SendOrderTests
             _calls.GetOrAdd(count, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
             return done.Task;
         }
-
-        Task<IReadOnlyList<ChatMessage>> IMessageStore.QueryAsync(string room, MessageQuery query, CancellationToken cancellationToken) =>
-            _inner.Messages.QueryAsync(room, query, cancellationToken);
-
-        Task<long> IMessageStore.GetLastSeqAsync(string room, CancellationToken cancellationToken) => _inner.Messages.GetLastSeqAsync(room, cancellationToken);
-
-        Task<ChatMessage?> IMessageStore.FindByClientMessageIdAsync(string room, string clientMessageId, CancellationToken cancellationToken) =>
-            _inner.Messages.FindByClientMessageIdAsync(room, clientMessageId, cancellationToken);
     }
 }

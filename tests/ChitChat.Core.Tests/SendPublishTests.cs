@@ -1,5 +1,6 @@
 using ChitChat.InMemory;
 using ChitChat.Storage;
+using ChitChat.Testing;
 using ChitChat.Transport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -60,53 +61,30 @@ public sealed class SendPublishTests
     }
 
     /// <summary>An in-memory store that stores an append at once but reports it durable only when released.</summary>
-    private sealed class GatedDurableStore : IChatStore, IMessageStore
+    private sealed class GatedDurableStore() : DelegatingChatStore(new InMemoryChatStore())
     {
-        private readonly InMemoryChatStore _inner = new();
         private readonly TaskCompletionSource _durable = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         /// <summary>Gets a task that completes once an append is stored (durable in the inner store).</summary>
         public Task Durable => _durable.Task;
 
-        public string ProviderName => "gated";
-
-        public IUserStore Users => _inner.Users;
-
-        public IRoomStore Rooms => _inner.Rooms;
-
-        public IMessageStore Messages => this;
-
-        public IMembershipStore Memberships => _inner.Memberships;
-
-        public IReplicationStore Replication => _inner.Replication;
+        public override string ProviderName => "gated";
 
         public void Release() => _release.TrySetResult();
 
-        public Task InitializeAsync(CancellationToken cancellationToken = default) => _inner.InitializeAsync(cancellationToken);
-
-        public Task PingAsync(CancellationToken cancellationToken = default) => _inner.PingAsync(cancellationToken);
-
-        PendingAppend IMessageStore.BeginAppend(NewMessage message, CancellationToken cancellationToken)
+        public override PendingAppend BeginAppend(NewMessage message, CancellationToken cancellationToken = default)
         {
-            var durable = ((IMessageStore)this).AppendAsync(message, cancellationToken);
+            var durable = AppendAsync(message, cancellationToken);
             return new PendingAppend(Task.CompletedTask, durable);
         }
 
-        async Task<AppendResult> IMessageStore.AppendAsync(NewMessage message, CancellationToken cancellationToken)
+        public override async Task<AppendResult> AppendAsync(NewMessage message, CancellationToken cancellationToken = default)
         {
-            var result = await _inner.Messages.AppendAsync(message, CancellationToken.None);
+            var result = await Inner.Messages.AppendAsync(message, CancellationToken.None);
             _durable.TrySetResult();
             await _release.Task;
             return result;
         }
-
-        Task<IReadOnlyList<ChatMessage>> IMessageStore.QueryAsync(string room, MessageQuery query, CancellationToken cancellationToken) =>
-            _inner.Messages.QueryAsync(room, query, cancellationToken);
-
-        Task<long> IMessageStore.GetLastSeqAsync(string room, CancellationToken cancellationToken) => _inner.Messages.GetLastSeqAsync(room, cancellationToken);
-
-        Task<ChatMessage?> IMessageStore.FindByClientMessageIdAsync(string room, string clientMessageId, CancellationToken cancellationToken) =>
-            _inner.Messages.FindByClientMessageIdAsync(room, clientMessageId, cancellationToken);
     }
 }

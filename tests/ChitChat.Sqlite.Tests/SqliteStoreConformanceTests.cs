@@ -8,12 +8,28 @@ public sealed class SqliteStoreConformanceTests : StoreConformanceTests
 {
     private readonly TempDirectory _directory = new();
     private int _files;
+    private bool _sameFile;
 
     protected override async Task<IChatStore> CreateStoreAsync()
     {
-        var store = new SqliteChatStore(new SqliteStoreOptions { ConnectionString = $"Data Source={_directory.File($"store{++_files}.db")}" });
+        var file = _sameFile ? _directory.File("store1.db") : _directory.File($"store{++_files}.db");
+        var store = new SqliteChatStore(new SqliteStoreOptions { ConnectionString = $"Data Source={file}" });
         await store.InitializeAsync(TestContext.Current.CancellationToken);
         return store;
+    }
+
+    /// <summary>A second store instance (its own writer loop and connections, as another process has) on the test store's file.</summary>
+    protected override async Task<IChatStore?> OpenSecondInstanceAsync()
+    {
+        _sameFile = true;
+        try
+        {
+            return await NewStoreAsync();
+        }
+        finally
+        {
+            _sameFile = false;
+        }
     }
 
     public override async ValueTask DisposeAsync()

@@ -35,7 +35,7 @@ public sealed class SqliteStoreTests : IDisposable
 
         using var raw = Raw(file);
         Assert.Equal(SqliteChatStore.SchemaVersion, Convert.ToInt32(Scalar(raw, "PRAGMA user_version;")));
-        Assert.Equal(3, SqliteChatStore.SchemaVersion);
+        Assert.Equal(4, SqliteChatStore.SchemaVersion);
         Assert.Equal("wal", Scalar(raw, "PRAGMA journal_mode;"));
         Assert.Equal(1L, Scalar(raw, "SELECT COUNT(*) FROM rooms;"));
         foreach (var table in new[] { "users", "rooms", "messages", "room_sequences", "change_position", "replica_checkpoints", "memberships" })
@@ -286,10 +286,17 @@ public sealed class SqliteStoreTests : IDisposable
             var changes = (await store.Replication.ReadChangesAsync(0, 10).WaitAsync(Timeout)).Changes;
             Assert.Equal([DocumentKind.Message, DocumentKind.Membership, DocumentKind.Room], changes.Select(c => c.Kind));
             Assert.Equal((2L, 1L), (changes[2].Room!.Version, changes[2].Room!.MembershipVersion));
+
+            // Schema 4: the old message is version 1, not deleted, in the search index (backfilled), and can be changed.
+            var message = Assert.Single(await store.Messages.SearchAsync(new MessageSearch(["v2"], ["old"], null, 10)).WaitAsync(Timeout));
+            Assert.Equal(("from v2", false, 0, (Guid?)null), (message.Text, message.Deleted, message.ReplyCount, message.ThreadRoot));
+            Assert.Equal(2, (await store.Messages.UpdateAsync("old", message.Id, new EditMessageText("edited after the upgrade", []), DateTimeOffset.UtcNow).WaitAsync(Timeout)).Update!.Seq);
+            Assert.Empty(await store.Messages.SearchAsync(new MessageSearch(["v2"], ["old"], null, 10)).WaitAsync(Timeout));
+            Assert.Single(await store.Messages.SearchAsync(new MessageSearch(["upgrade"], ["old"], null, 10)).WaitAsync(Timeout));
         }
 
         using var check = Raw(file);
-        Assert.Equal(3, Convert.ToInt32(Scalar(check, "PRAGMA user_version;")));
+        Assert.Equal(SqliteChatStore.SchemaVersion, Convert.ToInt32(Scalar(check, "PRAGMA user_version;")));
         Assert.Equal("ok", Scalar(check, "PRAGMA integrity_check;"));
     }
 
@@ -366,11 +373,14 @@ public sealed class SqliteStoreTests : IDisposable
     public void Every_statement_of_a_table_comes_from_its_one_column_map()
     {
         var messages = SqliteRows.Messages;
-        const string columns = "id, room, seq, author_id, author_name, text, sent_at, client_message_id, version, origin, position, changed_at";
+        const string columns = "id, room, seq, author_id, author_name, text, sent_at, client_message_id, version, origin, "
+            + "edited_at, deleted, reply_to, thread_root, reactions, mentions, position, changed_at";
         Assert.Equal(columns, messages.SelectList);
         Assert.Equal($"INSERT INTO messages ({columns}) VALUES ({string.Join(", ", columns.Split(", ").Select(c => "$" + c))}) ON CONFLICT DO NOTHING;", messages.InsertUnlessExists);
         Assert.EndsWith("ON CONFLICT (id) DO UPDATE SET room = excluded.room, seq = excluded.seq, author_id = excluded.author_id, author_name = excluded.author_name, "
             + "text = excluded.text, sent_at = excluded.sent_at, client_message_id = excluded.client_message_id, version = excluded.version, origin = excluded.origin, "
+            + "edited_at = excluded.edited_at, deleted = excluded.deleted, reply_to = excluded.reply_to, thread_root = excluded.thread_root, "
+            + "reactions = excluded.reactions, mentions = excluded.mentions, "
             + "position = excluded.position, changed_at = excluded.changed_at WHERE excluded.version > messages.version;", messages.UpsertIfNewer, StringComparison.Ordinal);
 
         // The normalized user name is written (its unique index decides registrations) but not read back.

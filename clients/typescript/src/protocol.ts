@@ -1,4 +1,4 @@
-// The ChitChat wire types (protocol version 1), field names exactly as on the wire (camelCase JSON).
+// The ChitChat wire types (protocol versions 1 and 2), field names exactly as on the wire (camelCase JSON).
 // Ids are strings (GUIDs), times are ISO-8601 UTC strings, sequence numbers are numbers.
 // Keep this file a plain list of `export interface X { field: type; }` declarations, one field per line: a .NET test
 // compares it with the C# contracts.
@@ -13,13 +13,56 @@ export interface Message {
   text: string;
   sentAt: string;
   clientMessageId: string | null;
+  editedAt: string | null;
+  deleted: boolean;
+  replyTo: string | null;
+  threadRoot: string | null;
+  replyCount: number;
+  reactions: Reaction[];
+  mentions: string[];
 }
 
-/** The result of the hub method `JoinRoom(room, afterSeq?)`. */
+/** The users who reacted to a message with one emoji (C# `ReactionDto`). */
+export interface Reaction {
+  emoji: string;
+  count: number;
+  userIds: string[];
+}
+
+/** The `messageUpdated` event: `change` is `edited`, `deleted` or `reactions`; `seq` is the event's, `message.seq` the message's own. */
+export interface MessageUpdatedEvent {
+  room: string;
+  seq: number;
+  change: string;
+  message: Message;
+}
+
+/** One event of a room's sequence (`GetEvents`, `GET /api/rooms/{room}/events`; C# `RoomEventDto`): `type` `message` or `messageUpdated`. */
+export interface RoomEvent {
+  type: string;
+  seq: number;
+  message: Message;
+  change: string | null;
+}
+
+/** The `read` event (no `seq`): the user's read marker moved on another of their connections. */
+export interface ReadEvent {
+  room: string;
+  seq: number;
+}
+
+/** The `mention` event (no `seq`): a message mentions the user, also in a room this connection has not joined. */
+export interface MentionEvent {
+  room: string;
+  message: Message;
+}
+
+/** The result of the hub method `JoinRoom(room, afterSeq?)`: `missed` and `updates` together hold every event after `afterSeq`. */
 export interface JoinRoomResult {
   room: string;
   lastSeq: number;
   missed: Message[];
+  updates: MessageUpdatedEvent[];
   hasMore: boolean;
 }
 
@@ -42,7 +85,7 @@ export interface Room {
   memberCount: number;
 }
 
-/** A room of the caller's room list (`GET /api/rooms`); `lastReadSeq`, `unread`, `mentions` are 0 until read state exists. */
+/** A room of the caller's room list (`GET /api/rooms`); `lastReadSeq`, `unread`, `mentions` are the caller's read state (0 in a public room not joined). */
 export interface RoomListEntry {
   id: string;
   name: string;
@@ -139,6 +182,17 @@ export interface CreateRoomBody {
 export interface SendMessageBody {
   text: string;
   clientMessageId?: string | null;
+  replyTo?: string | null;
+}
+
+/** The body of `PATCH /api/rooms/{room}/messages/{id}`. */
+export interface EditMessageBody {
+  text: string;
+}
+
+/** The body of `PUT /api/rooms/{room}/read`. */
+export interface MarkReadBody {
+  seq: number;
 }
 
 /** One entry of the hub method `GetPresence(room)`. */
@@ -193,6 +247,13 @@ export interface ServerLimits {
   minUserNameLength: number;
   maxUserNameLength: number;
   minPasswordLength: number;
+  defaultEventsPageSize: number;
+  maxEventsPageSize: number;
+  defaultSearchPageSize: number;
+  maxSearchPageSize: number;
+  maxReactionsPerMessage: number;
+  maxEmojiLength: number;
+  editWindowMs: number;
 }
 
 /** An RFC 9457 problem details body with ChitChat's `code` extension (C# `ChatProblem`). */
@@ -216,6 +277,14 @@ export const HubMethods = {
   GetHistory: 'GetHistory',
   GetPresence: 'GetPresence',
   Typing: 'Typing',
+  EditMessage: 'EditMessage',
+  DeleteMessage: 'DeleteMessage',
+  React: 'React',
+  Unreact: 'Unreact',
+  Reply: 'Reply',
+  GetReplies: 'GetReplies',
+  GetEvents: 'GetEvents',
+  MarkRead: 'MarkRead',
 } as const;
 
 /** The hub's event names (server to client; C# `HubEvents`). */
@@ -225,6 +294,9 @@ export const HubEvents = {
   Typing: 'typing',
   Member: 'member',
   Removed: 'removed',
+  MessageUpdated: 'messageUpdated',
+  Read: 'read',
+  Mention: 'mention',
 } as const;
 
 /** The paths of the HTTP API and the hub (C# `ChitChatRoutes`). */
@@ -234,7 +306,23 @@ export const ChitChatRoutes = {
   Login: '/api/auth/login',
   Limits: '/api/limits',
   Rooms: '/api/rooms',
+  Search: '/api/search',
 } as const;
 
 /** The path of a room's messages (C# `ChitChatRoutes.Messages(room)`). */
 export const messagesRoute = (room: string): string => `${ChitChatRoutes.Rooms}/${encodeURIComponent(room)}/messages`;
+
+/** The path of one message of a room (C# `ChitChatRoutes.Message(room, id)`). */
+export const messageRoute = (room: string, id: string): string => `${messagesRoute(room)}/${id}`;
+
+/** The path of a user's reaction to a message (C# `ChitChatRoutes.Reaction(room, id, emoji)`). */
+export const reactionRoute = (room: string, id: string, emoji: string): string => `${messageRoute(room, id)}/reactions/${encodeURIComponent(emoji)}`;
+
+/** The path of a thread (C# `ChitChatRoutes.Replies(room, id)`). */
+export const repliesRoute = (room: string, id: string): string => `${messageRoute(room, id)}/replies`;
+
+/** The path of a room's event sequence (C# `ChitChatRoutes.Events(room)`). */
+export const eventsRoute = (room: string): string => `${ChitChatRoutes.Rooms}/${encodeURIComponent(room)}/events`;
+
+/** The path of the caller's read marker in a room (C# `ChitChatRoutes.Read(room)`). */
+export const readRoute = (room: string): string => `${ChitChatRoutes.Rooms}/${encodeURIComponent(room)}/read`;

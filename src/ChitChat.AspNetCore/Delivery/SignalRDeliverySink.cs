@@ -28,6 +28,16 @@ internal sealed partial class SignalRDeliverySink(IHubContext<ChatHub> hub, ILog
             case MessagePosted posted:
                 Send(room, HubEvents.Message, posted.Message.ToDto());
                 break;
+            case MessageUpdated updated:
+                Send(room, HubEvents.MessageUpdated, updated.ToDto());
+                break;
+            case ReadMarkerMoved read:
+                // The user's channel: every connection of the user but the one that moved the marker.
+                Send(room, HubEvents.Read, new ReadEvent(read.ChatRoom, read.Seq), read.ExceptConnectionId);
+                break;
+            case UserMentioned mentioned:
+                Send(room, HubEvents.Mention, new MentionEvent(mentioned.Message.Room, mentioned.Message.ToDto()));
+                break;
             case PresenceChanged p:
                 Send(room, HubEvents.Presence, new PresenceEvent(p.Room, p.UserId, p.UserName, p.Online));
                 break;
@@ -81,14 +91,15 @@ internal sealed partial class SignalRDeliverySink(IHubContext<ChatHub> hub, ILog
         _ => change.ToString().ToLowerInvariant(),
     };
 
-    private void Send(string room, string method, object payload)
+    private void Send(string room, string method, object payload, string? exceptConnectionId = null)
     {
         // Not awaited: SignalR starts the write to every connection of the group synchronously and in call order, so
         // per-connection order holds, while a stalled connection's pending write never holds up the room.
         Task send;
         try
         {
-            send = hub.Clients.Group(room).SendAsync(method, payload, CancellationToken.None);
+            var group = exceptConnectionId is null ? hub.Clients.Group(room) : hub.Clients.GroupExcept(room, exceptConnectionId);
+            send = group.SendAsync(method, payload, CancellationToken.None);
         }
         catch (Exception ex)
         {

@@ -157,6 +157,65 @@ internal static class ChatApi
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
+        rooms.MapPatch("/{room}/messages/{id}", EditMessageAsync)
+            .WithName("ChitChatEditMessage")
+            .WithSummary("Edits a message's text (its author, within ChitChat:EditWindow).")
+            .Produces<MessageDto>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+        rooms.MapDelete("/{room}/messages/{id}", DeleteMessageAsync)
+            .WithName("ChitChatDeleteMessage")
+            .WithSummary("Deletes a message (its author, an owner or a moderator): a tombstone keeps its place.")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        rooms.MapPut("/{room}/messages/{id}/reactions/{emoji}", ReactAsync)
+            .WithName("ChitChatReact")
+            .WithSummary("Adds the caller's reaction (repeating it changes nothing).")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        rooms.MapDelete("/{room}/messages/{id}/reactions/{emoji}", UnreactAsync)
+            .WithName("ChitChatUnreact")
+            .WithSummary("Removes the caller's reaction.")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        rooms.MapGet("/{room}/messages/{id}/replies", GetRepliesAsync)
+            .WithName("ChitChatGetReplies")
+            .WithSummary("Reads a thread: the replies of a root message, ascending by seq (query: after, limit).")
+            .Produces<MessageDto[]>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        rooms.MapGet("/{room}/events", GetEventsAsync)
+            .WithName("ChitChatGetEvents")
+            .WithSummary("Reads the room's event sequence after a seq: new messages and updates, ascending (query: after, limit 1 to 500, default 100).")
+            .Produces<RoomEventDto[]>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        rooms.MapPut("/{room}/read", MarkReadAsync)
+            .WithName("ChitChatMarkRead")
+            .WithSummary("Moves the caller's read marker forward (clamped to the room's last seq).")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        api.MapGet("/search", SearchAsync)
+            .RequireAuthorization(ChitChatAuthenticationDefaults.AuthorizationPolicy)
+            .WithName("ChitChatSearch")
+            .WithSummary("Searches the messages of the rooms the caller may read, newest first (query: q, room, limit 1 to 100, default 20, before: a message id).")
+            .Produces<MessageDto[]>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
         api.MapPost("/direct", CreateDirectAsync)
             .RequireAuthorization(ChitChatAuthenticationDefaults.AuthorizationPolicy)
             .WithName("ChitChatDirect")
@@ -427,11 +486,122 @@ internal static class ChatApi
         var identity = ChatClaims.GetIdentity(context.User);
         await RoomAuthorization.AuthorizeAsync(authorization, membership, context.User, RoomName.Parse(room), RoomOperation.Send, context.RequestAborted).ConfigureAwait(false);
         var body = await JsonBody.ReadAsync<SendMessageBody>(context, options.Value.Http.MaxRequestBodySize).ConfigureAwait(false);
-        var request = new SendMessageRequest(RoomName.Parse(room), body.Text, body.ClientMessageId);
+        var request = new SendMessageRequest(RoomName.Parse(room), body.Text, body.ClientMessageId) { ReplyTo = body.ReplyTo };
         var result = await sender.SendAsync(identity, request, cancellationToken: context.RequestAborted).ConfigureAwait(false);
         var dto = result.Message.ToDto();
         return result.Created ? TypedResults.Created((string?)null, dto) : TypedResults.Ok(dto);
     }
+
+    private static async Task<IResult> EditMessageAsync(HttpContext context, string room, string id, MessageOperations operations, MembershipService membership, IAuthorizationService authorization, IOptions<ChitChatAspNetCoreOptions> options)
+    {
+        var roomName = RoomName.Parse(room);
+        await RoomAuthorization.AuthorizeAsync(authorization, membership, context.User, roomName, RoomOperation.Send, context.RequestAborted).ConfigureAwait(false);
+        var messageId = ParseMessageId(id);
+        var body = await JsonBody.ReadAsync<EditMessageBody>(context, options.Value.Http.MaxRequestBodySize).ConfigureAwait(false);
+        var message = await operations.EditAsync(ChatClaims.GetIdentity(context.User), roomName, messageId, body.Text, context.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Ok(message.ToDto());
+    }
+
+    private static async Task<IResult> DeleteMessageAsync(HttpContext context, string room, string id, MessageOperations operations, MembershipService membership, IAuthorizationService authorization)
+    {
+        var roomName = RoomName.Parse(room);
+        await RoomAuthorization.AuthorizeAsync(authorization, membership, context.User, roomName, RoomOperation.Read, context.RequestAborted).ConfigureAwait(false);
+        var messageId = ParseMessageId(id);
+        await operations.DeleteAsync(ChatClaims.GetIdentity(context.User), roomName, messageId, context.RequestAborted).ConfigureAwait(false);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<IResult> ReactAsync(HttpContext context, string room, string id, string emoji, MessageOperations operations, MembershipService membership, IAuthorizationService authorization)
+    {
+        var roomName = RoomName.Parse(room);
+        await RoomAuthorization.AuthorizeAsync(authorization, membership, context.User, roomName, RoomOperation.Send, context.RequestAborted).ConfigureAwait(false);
+        var messageId = ParseMessageId(id);
+        await operations.ReactAsync(ChatClaims.GetIdentity(context.User), roomName, messageId, emoji, context.RequestAborted).ConfigureAwait(false);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<IResult> UnreactAsync(HttpContext context, string room, string id, string emoji, MessageOperations operations, MembershipService membership, IAuthorizationService authorization)
+    {
+        var roomName = RoomName.Parse(room);
+        await RoomAuthorization.AuthorizeAsync(authorization, membership, context.User, roomName, RoomOperation.Read, context.RequestAborted).ConfigureAwait(false);
+        var messageId = ParseMessageId(id);
+        await operations.UnreactAsync(ChatClaims.GetIdentity(context.User), roomName, messageId, emoji, context.RequestAborted).ConfigureAwait(false);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<IResult> GetRepliesAsync(HttpContext context, string room, string id, HistoryService history, MembershipService membership, IAuthorizationService authorization)
+    {
+        var roomName = RoomName.Parse(room);
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var limit = ParseQuery(context.Request.Query["limit"], "limit", errors);
+        var after = ParseQuery(context.Request.Query["after"], "after", errors);
+        ThrowIfAny(errors);
+        await RoomAuthorization.AuthorizeAsync(authorization, membership, context.User, roomName, RoomOperation.Read, context.RequestAborted).ConfigureAwait(false);
+        var messageId = ParseMessageId(id);
+        var page = await history.GetRepliesAsync(roomName, messageId, after, ToInt(limit), context.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Ok(page.Select(static m => m.ToDto()).ToArray());
+    }
+
+    private static async Task<IResult> GetEventsAsync(HttpContext context, string room, HistoryService history, MembershipService membership, IAuthorizationService authorization)
+    {
+        var roomName = RoomName.Parse(room);
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var limit = ParseQuery(context.Request.Query["limit"], "limit", errors);
+        var after = ParseQuery(context.Request.Query["after"], "after", errors);
+        ThrowIfAny(errors);
+        await RoomAuthorization.AuthorizeAsync(authorization, membership, context.User, roomName, RoomOperation.Read, context.RequestAborted).ConfigureAwait(false);
+        var page = await history.GetEventsAsync(roomName, after, ToInt(limit), context.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Ok(page.Select(static e => e.ToDto()).ToArray());
+    }
+
+    private static async Task<IResult> MarkReadAsync(HttpContext context, string room, ReadState.ReadStateService readState, MembershipService membership, IAuthorizationService authorization, IOptions<ChitChatAspNetCoreOptions> options)
+    {
+        var roomName = RoomName.Parse(room);
+        await RoomAuthorization.AuthorizeAsync(authorization, membership, context.User, roomName, RoomOperation.Read, context.RequestAborted).ConfigureAwait(false);
+        var body = await JsonBody.ReadAsync<MarkReadBody>(context, options.Value.Http.MaxRequestBodySize).ConfigureAwait(false);
+
+        // No connection to spare: every connection of the caller gets the read event.
+        await readState.MarkReadAsync(ChatClaims.GetIdentity(context.User), roomName, body.Seq, null, context.RequestAborted).ConfigureAwait(false);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<IResult> SearchAsync(HttpContext context, Search.SearchService search)
+    {
+        var identity = ChatClaims.GetIdentity(context.User);
+        var query = context.Request.Query;
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var limit = ParseQuery(query["limit"], "limit", errors);
+        Guid? before = null;
+        if (!string.IsNullOrEmpty(query["before"]))
+        {
+            if (Guid.TryParse(query["before"], out var id))
+            {
+                before = id;
+            }
+            else
+            {
+                errors["before"] = ["before is the id of a message."];
+            }
+        }
+
+        ThrowIfAny(errors);
+        var room = string.IsNullOrEmpty(query["room"]) ? null : query["room"].ToString();
+        var found = await search.SearchAsync(identity, new Search.SearchRequest(query["q"].ToString(), room, ToInt(limit), before), context.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Ok(found.Select(static m => m.ToDto()).ToArray());
+    }
+
+    /// <summary>An id that is no GUID names no message: <c>message_not_found</c>, like an unknown one (checked after the room's access).</summary>
+    private static Guid ParseMessageId(string id) => Guid.TryParse(id, out var parsed) ? parsed : throw MessageOperations.MessageNotFoundError(id);
+
+    private static void ThrowIfAny(Dictionary<string, string[]> errors)
+    {
+        if (errors.Count > 0)
+        {
+            throw new ChatException(ChatErrorCodes.ValidationFailed, "The query is not valid.", errors);
+        }
+    }
+
+    private static int? ToInt(long? value) => value is null ? null : (int)Math.Clamp(value.Value, int.MinValue, int.MaxValue);
 
     private static long? ParseQuery(string? value, string name, Dictionary<string, string[]> errors)
     {

@@ -6,17 +6,43 @@ namespace ChitChat.AspNetCore.Http;
 internal static class WireMapping
 {
     public static MessageDto ToDto(this ChatMessage message) =>
-        new(message.Id, message.Room, message.Seq, message.AuthorId, message.AuthorName, message.Text, message.SentAt.UtcDateTime, message.ClientMessageId);
+        new(message.Id, message.Room, message.Seq, message.AuthorId, message.AuthorName, message.Text, message.SentAt.UtcDateTime, message.ClientMessageId)
+        {
+            EditedAt = message.EditedAt?.UtcDateTime,
+            Deleted = message.Deleted,
+            ReplyTo = message.ReplyTo,
+            ThreadRoot = message.ThreadRoot,
+            ReplyCount = message.ReplyCount,
+            Reactions = message.Reactions.Count == 0 ? [] : [.. message.Reactions.Select(static r => new ReactionDto(r.Emoji, r.Count, r.UserIds))],
+            Mentions = message.Mentions,
+        };
+
+    public static string ToWire(MessageChange change) => change switch
+    {
+        MessageChange.Edited => MessageChanges.Edited,
+        MessageChange.Deleted => MessageChanges.Deleted,
+        _ => MessageChanges.Reactions,
+    };
+
+    public static MessageUpdatedEvent ToDto(this ChitChat.Transport.MessageUpdated updated) =>
+        new(updated.Message.Room, updated.Seq, ToWire(updated.Change), updated.Message.ToDto());
+
+    public static MessageUpdatedEvent ToUpdatedDto(this MessageEvent e) =>
+        new(e.Message.Room, e.Seq, ToWire(e.Change ?? MessageChange.Edited), e.Message.ToDto());
+
+    public static RoomEventDto ToDto(this MessageEvent e) => e.Kind == MessageEventKind.Posted
+        ? new(RoomEventTypes.Message, e.Seq, e.Message.ToDto(), null)
+        : new(RoomEventTypes.MessageUpdated, e.Seq, e.Message.ToDto(), ToWire(e.Change ?? MessageChange.Edited));
 
     public static RoomDto ToDto(this ChatRoom room, long lastSeq, long memberCount) =>
         new(room.Id, room.Name, ToWire(room.Kind), room.Topic, room.CreatedAt.UtcDateTime, room.CreatedBy, lastSeq, memberCount);
 
     public static RoomDto ToDto(this RoomListEntry entry) => entry.Room.ToDto(entry.LastSeq, entry.MemberCount);
 
-    // lastReadSeq, unread and mentions are 0 until read state exists (a later issue).
+    // The store derives the read state (0 for a public room the caller has not joined).
     public static RoomListEntryDto ToListDto(this RoomListEntry entry) =>
         new(entry.Room.Id, entry.Room.Name, ToWire(entry.Room.Kind), entry.Room.Topic, entry.Room.CreatedAt.UtcDateTime, entry.Room.CreatedBy,
-            entry.LastSeq, entry.MemberCount, entry.Role is { } role ? ToWire(role) : null, 0, 0, 0);
+            entry.LastSeq, entry.MemberCount, entry.Role is { } role ? ToWire(role) : null, entry.ReadSeq, entry.Unread, entry.Mentions);
 
     public static MemberDto ToMemberDto(this RoomMembership member) =>
         new(member.UserId, member.UserName, ToWire(member.Role), member.MutedUntil?.UtcDateTime);
@@ -74,5 +100,12 @@ internal static class WireMapping
             MaxHubMessageSize: host.Hub.MaximumReceiveMessageSize,
             MinUserNameLength: chat.MinUserNameLength,
             MaxUserNameLength: chat.MaxUserNameLength,
-            MinPasswordLength: chat.MinPasswordLength);
+            MinPasswordLength: chat.MinPasswordLength,
+            DefaultEventsPageSize: chat.DefaultEventsPageSize,
+            MaxEventsPageSize: chat.MaxEventsPageSize,
+            DefaultSearchPageSize: chat.DefaultSearchPageSize,
+            MaxSearchPageSize: chat.MaxSearchPageSize,
+            MaxReactionsPerMessage: chat.MaxReactionsPerMessage,
+            MaxEmojiLength: MessageMutation.MaxEmojiLength,
+            EditWindowMs: (long)chat.EditWindow.TotalMilliseconds);
 }

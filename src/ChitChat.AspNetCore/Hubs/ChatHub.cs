@@ -8,6 +8,7 @@ using ChitChat.History;
 using ChitChat.Membership;
 using ChitChat.Messaging;
 using ChitChat.Presence;
+using ChitChat.ReadState;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
@@ -31,6 +32,8 @@ public sealed class ChatHub : Hub
     private readonly MessageSender _sender;
     private readonly HistoryService _history;
     private readonly PresenceService _presence;
+    private readonly MessageOperations _operations;
+    private readonly ReadStateService _readState;
     private readonly DeliveryEngine _delivery;
     private readonly SignalRDeliverySink _sink;
     private readonly ChitChatHubOptions _options;
@@ -43,7 +46,7 @@ public sealed class ChatHub : Hub
     /// <param name="presence">The presence and typing service.</param>
     /// <param name="delivery">The delivery engine.</param>
     /// <param name="options">The options.</param>
-    /// <param name="services">The request services (for the hub's internal delivery sink).</param>
+    /// <param name="services">The request services (for the hub's internal delivery sink, the message operations and the read state).</param>
     public ChatHub(MembershipService membership, IAuthorizationService authorization, MessageSender sender, HistoryService history, PresenceService presence, DeliveryEngine delivery, IOptions<ChitChatAspNetCoreOptions> options, IServiceProvider services)
     {
         ArgumentNullException.ThrowIfNull(membership);
@@ -62,6 +65,16 @@ public sealed class ChatHub : Hub
         _options = options.Value.Hub;
         _delivery = delivery;
         _sink = services.GetRequiredService<SignalRDeliverySink>();
+        _operations = services.GetRequiredService<MessageOperations>();
+        _readState = services.GetRequiredService<ReadStateService>();
+    }
+
+    /// <inheritdoc />
+    public override async Task OnConnectedAsync()
+    {
+        // Every connection receives its user's events (read, mention) from the start, whatever rooms it joins.
+        await _delivery.ConnectAsync(Connection, Context.ConnectionAborted).ConfigureAwait(false);
+        await base.OnConnectedAsync().ConfigureAwait(false);
     }
 
     /// <summary>
@@ -96,7 +109,10 @@ public sealed class ChatHub : Hub
             turn.TrySetResult();
         }
 
-        return new JoinRoomResult(join.Room, join.LastSeq, join.Missed.Select(static m => m.ToDto()).ToArray(), join.HasMore);
+        return new JoinRoomResult(join.Room, join.LastSeq, join.Missed.Select(static m => m.ToDto()).ToArray(), join.HasMore)
+        {
+            Updates = join.Updates.Select(static e => e.ToUpdatedDto()).ToArray(),
+        };
     }
 
     /// <summary>Leaves a room: no more events from it, and the user goes offline there when this was their last connection in it.</summary>
@@ -136,6 +152,109 @@ public sealed class ChatHub : Hub
         var connection = Connection;
         var result = await _sender.SendAsync(connection.User, request, connection, Context.ConnectionAborted).ConfigureAwait(false);
         return new SendMessageAck(result.Message.Id, result.Message.Seq, result.Message.SentAt.UtcDateTime);
+    }
+
+    /// <summary>Sends a reply to a message of the same room (<paramref name="replyTo"/>); it joins that message's thread.
+    /// Otherwise the same as <see cref="SendMessage"/>: the same ack, the same retry guarantee.</summary>
+    /// <param name="room">The room name.</param>
+    /// <param name="replyTo">The id of the message answered.</param>
+    /// <param name="text">The text.</param>
+    /// <param name="clientMessageId">The idempotency key (recommended).</param>
+    /// <returns>The acknowledgement.</returns>
+    public async Task<SendMessageAck> Reply(string room, Guid replyTo, string text, string? clientMessageId)
+    {
+        var roomName = RoomName.Parse(room);
+        var request = new SendMessageRequest(roomName, text, clientMessageId) { ReplyTo = replyTo, Authorize = _ => AuthorizeAsync(roomName, RoomOperation.Send) };
+        var connection = Connection;
+        var result = await _sender.SendAsync(connection.User, request, connection, Context.ConnectionAborted).ConfigureAwait(false);
+        return new SendMessageAck(result.Message.Id, result.Message.Seq, result.Message.SentAt.UtcDateTime);
+    }
+
+    /// <summary>Edits a message's text (its author, within the edit window).</summary>
+    /// <param name="room">The room name.</param>
+    /// <param name="id">The message id.</param>
+    /// <param name="text">The new text.</param>
+    /// <returns>The message in its current state.</returns>
+    public async Task<MessageDto> EditMessage(string room, Guid id, string text)
+    {
+        var roomName = RoomName.Parse(room);
+        await AuthorizeAsync(roomName, RoomOperation.Send).ConfigureAwait(false);
+        var message = await _operations.EditAsync(Connection.User, roomName, id, text, Context.ConnectionAborted).ConfigureAwait(false);
+        return message.ToDto();
+    }
+
+    /// <summary>Deletes a message (its author, an owner or a moderator).</summary>
+    /// <param name="room">The room name.</param>
+    /// <param name="id">The message id.</param>
+    /// <returns>A task that completes when deleted.</returns>
+    public async Task DeleteMessage(string room, Guid id)
+    {
+        var roomName = RoomName.Parse(room);
+        await AuthorizeAsync(roomName, RoomOperation.Read).ConfigureAwait(false);
+        await _operations.DeleteAsync(Connection.User, roomName, id, Context.ConnectionAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>Adds the caller's reaction to a message (repeating it changes nothing).</summary>
+    /// <param name="room">The room name.</param>
+    /// <param name="id">The message id.</param>
+    /// <param name="emoji">The emoji.</param>
+    /// <returns>A task that completes when stored.</returns>
+    public async Task React(string room, Guid id, string emoji)
+    {
+        var roomName = RoomName.Parse(room);
+        await AuthorizeAsync(roomName, RoomOperation.Send).ConfigureAwait(false);
+        await _operations.ReactAsync(Connection.User, roomName, id, emoji, Context.ConnectionAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>Removes the caller's reaction from a message.</summary>
+    /// <param name="room">The room name.</param>
+    /// <param name="id">The message id.</param>
+    /// <param name="emoji">The emoji.</param>
+    /// <returns>A task that completes when stored.</returns>
+    public async Task Unreact(string room, Guid id, string emoji)
+    {
+        var roomName = RoomName.Parse(room);
+        await AuthorizeAsync(roomName, RoomOperation.Read).ConfigureAwait(false);
+        await _operations.UnreactAsync(Connection.User, roomName, id, emoji, Context.ConnectionAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads a thread: the replies of a root message, ascending by seq (on a reply: <c>validation_failed</c>).</summary>
+    /// <param name="room">The room name.</param>
+    /// <param name="id">The root message's id.</param>
+    /// <param name="afterSeq">Only replies after this seq.</param>
+    /// <param name="limit">The page size.</param>
+    /// <returns>The replies.</returns>
+    public async Task<IReadOnlyList<MessageDto>> GetReplies(string room, Guid id, long? afterSeq, int? limit)
+    {
+        var roomName = RoomName.Parse(room);
+        await AuthorizeAsync(roomName, RoomOperation.Read).ConfigureAwait(false);
+        var page = await _history.GetRepliesAsync(roomName, id, afterSeq, limit, Context.ConnectionAborted).ConfigureAwait(false);
+        return page.Select(static m => m.ToDto()).ToArray();
+    }
+
+    /// <summary>Reads a page of the room's event sequence after <paramref name="afterSeq"/>: new messages and updates, ascending
+    /// (the page after a capped <see cref="JoinRoom"/>).</summary>
+    /// <param name="room">The room name.</param>
+    /// <param name="afterSeq">The last seq the client has.</param>
+    /// <param name="limit">The page size (default 100, at most 500).</param>
+    /// <returns>The events.</returns>
+    public async Task<IReadOnlyList<RoomEventDto>> GetEvents(string room, long afterSeq, int? limit)
+    {
+        var roomName = RoomName.Parse(room);
+        await AuthorizeAsync(roomName, RoomOperation.Read).ConfigureAwait(false);
+        var page = await _history.GetEventsAsync(roomName, afterSeq, limit, Context.ConnectionAborted).ConfigureAwait(false);
+        return page.Select(static e => e.ToDto()).ToArray();
+    }
+
+    /// <summary>Moves the caller's read marker forward (clamped to the room's last seq); the caller's other connections get a <c>read</c> event.</summary>
+    /// <param name="room">The room name.</param>
+    /// <param name="seq">The last seq read.</param>
+    /// <returns>A task that completes when stored.</returns>
+    public async Task MarkRead(string room, long seq)
+    {
+        var roomName = RoomName.Parse(room);
+        await AuthorizeAsync(roomName, RoomOperation.Read).ConfigureAwait(false);
+        await _readState.MarkReadAsync(Connection.User, roomName, seq, Context.ConnectionId, Context.ConnectionAborted).ConfigureAwait(false);
     }
 
     /// <summary>Reads a page of history, ascending by seq.</summary>

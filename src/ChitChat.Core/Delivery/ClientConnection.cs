@@ -67,6 +67,10 @@ public sealed class ClientConnection
     /// chained; a join waits for them. Guarded by locking <see cref="Joined"/>.</summary>
     internal Task Removals { get; set; } = Task.CompletedTask;
 
+    /// <summary>Whether the connection is in its user's channel (<see cref="Transport.UserChannels"/>: <c>read</c> and
+    /// <c>mention</c> events); guarded by locking <see cref="Joined"/>.</summary>
+    internal bool InUserChannel { get; set; }
+
     /// <summary>Set once the connection is closed; guarded by locking <see cref="Joined"/>.</summary>
     internal bool Closed { get; set; }
 

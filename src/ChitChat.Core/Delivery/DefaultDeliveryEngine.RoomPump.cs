@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using ChitChat.Contracts;
 using ChitChat.Diagnostics;
+using ChitChat.History;
 using ChitChat.Storage;
 using ChitChat.Transport;
 
@@ -12,7 +13,23 @@ internal sealed partial class DefaultDeliveryEngine
 
     private sealed record EventItem(int Generation, RoomEvent Event) : PumpItem;
 
-    private sealed record MessageItem(int Generation, MessagePosted Posted) : PumpItem;
+    /// <summary>An event of the room's sequence: a <see cref="MessagePosted"/> or a <see cref="MessageUpdated"/>, ordered by <see cref="Seq"/>.</summary>
+    private sealed record MessageItem(int Generation, RoomEvent Event) : PumpItem
+    {
+        public long Seq => SeqOf(Event);
+    }
+
+    /// <summary>The <c>seq</c> of an event of the room's sequence (a new message's own, an update's).</summary>
+    private static long SeqOf(RoomEvent e) => e switch
+    {
+        MessagePosted posted => posted.Message.Seq,
+        MessageUpdated updated => updated.Seq,
+        _ => throw new ArgumentException("Not an event of the room's sequence.", nameof(e)),
+    };
+
+    /// <summary>The live form of an event read from the store.</summary>
+    private static RoomEvent ToRoomEvent(MessageEvent e) =>
+        e.Kind == MessageEventKind.Posted ? new MessagePosted(e.Message) : new MessageUpdated(e.Seq, e.Change ?? MessageChange.Edited, e.Message);
 
     private sealed record ResetItem(int Generation) : PumpItem;
 
@@ -39,7 +56,7 @@ internal sealed partial class DefaultDeliveryEngine
         private int _memberCount;
 
         // Ordering state, touched only by the pump loop.
-        private readonly SortedList<long, MessagePosted> _held = [];
+        private readonly SortedList<long, RoomEvent> _held = [];
         private long _heldSince;
         private int _currentGeneration;
         private bool _initialized;
@@ -70,7 +87,7 @@ internal sealed partial class DefaultDeliveryEngine
                         room,
                         (e, _) =>
                         {
-                            _queue.Writer.TryWrite(e is MessagePosted posted ? new MessageItem(generation, posted) : new EventItem(generation, e));
+                            _queue.Writer.TryWrite(e is MessagePosted or MessageUpdated ? new MessageItem(generation, e) : new EventItem(generation, e));
                             return ValueTask.CompletedTask;
                         },
                         cancellationToken).ConfigureAwait(false);
@@ -298,7 +315,7 @@ internal sealed partial class DefaultDeliveryEngine
                     break;
 
                 case MessageItem m when m.Generation == _currentGeneration:
-                    await DeliverMessageAsync(m.Posted, cancellationToken).ConfigureAwait(false);
+                    await DeliverSequencedAsync(m.Event, m.Seq, cancellationToken).ConfigureAwait(false);
                     break;
 
                 case EventItem { Event: TransportResumed } e when e.Generation == _currentGeneration:
@@ -315,7 +332,7 @@ internal sealed partial class DefaultDeliveryEngine
 
                     break;
 
-                case EventItem { Event: PresenceChanged or UserTyping } e when e.Generation == _currentGeneration:
+                case EventItem { Event: PresenceChanged or UserTyping or ReadMarkerMoved or UserMentioned } e when e.Generation == _currentGeneration:
                     DeliverToSinks(e.Event);
                     break;
 
@@ -328,6 +345,11 @@ internal sealed partial class DefaultDeliveryEngine
         /// <summary>Whether the engine still counts the room among the connection's rooms.</summary>
         private bool IsJoined(ClientConnection connection)
         {
+            if (UserChannels.IsUserChannel(room))
+            {
+                return true; // nobody is removed from their own channel
+            }
+
             lock (connection.Joined)
             {
                 return connection.Joined.Any(joined => string.Equals(joined.Value, room, StringComparison.Ordinal));
@@ -419,6 +441,12 @@ internal sealed partial class DefaultDeliveryEngine
         /// <summary>Initializes the pump from the store's last seq, or delivers what the store has beyond the last delivered one.</summary>
         private async Task CatchUpWithStoreAsync(CancellationToken cancellationToken)
         {
+            if (UserChannels.IsUserChannel(room))
+            {
+                _initialized = true; // a user's channel has no sequence: read and mention events go out as they come
+                return;
+            }
+
             var storeLast = await owner._store.Messages.GetLastSeqAsync(room, cancellationToken).ConfigureAwait(false);
             if (!_initialized)
             {
@@ -433,32 +461,32 @@ internal sealed partial class DefaultDeliveryEngine
             }
         }
 
-        private async Task DeliverMessageAsync(MessagePosted posted, CancellationToken cancellationToken)
+        /// <summary>Delivers an event of the room's sequence in <c>seq</c> order: new messages and updates alike.</summary>
+        private async Task DeliverSequencedAsync(RoomEvent sequenced, long seq, CancellationToken cancellationToken)
         {
-            var message = posted.Message;
             if (!_initialized)
             {
                 try
                 {
-                    // The message was stored before it was published, so the store's last seq includes it: it is dropped
+                    // The event was stored before it was published, so the store's last seq includes it: it is dropped
                     // below and members get it from their join's catch-up instead.
                     _lastDelivered = await owner._store.Messages.GetLastSeqAsync(room, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     owner.LogInitFailed(room, ex);
-                    _lastDelivered = message.Seq - 1;
+                    _lastDelivered = seq - 1;
                 }
 
                 _initialized = true;
             }
 
-            if (message.Seq <= _lastDelivered)
+            if (seq <= _lastDelivered)
             {
                 return; // already delivered (or covered by the joins' catch-up): never a duplicate
             }
 
-            if (message.Seq > _lastDelivered + 1)
+            if (seq > _lastDelivered + 1)
             {
                 // Usually only reordered by concurrent publishers: hold it until its predecessors arrive or the window ends.
                 if (_held.Count == 0)
@@ -466,7 +494,7 @@ internal sealed partial class DefaultDeliveryEngine
                     _heldSince = owner._time.GetTimestamp();
                 }
 
-                _held.TryAdd(message.Seq, posted);
+                _held.TryAdd(seq, sequenced);
                 if (_held.Count >= owner._delivery.MaxHeldMessages)
                 {
                     await FillHeldGapAsync(cancellationToken).ConfigureAwait(false);
@@ -475,7 +503,7 @@ internal sealed partial class DefaultDeliveryEngine
                 return;
             }
 
-            Deliver(posted);
+            Deliver(sequenced, seq);
             FlushHeld(force: false);
         }
 
@@ -511,19 +539,20 @@ internal sealed partial class DefaultDeliveryEngine
             while (_held.Count > 0)
             {
                 var next = _held.Values[0];
-                if (next.Message.Seq <= _lastDelivered)
+                var seq = _held.Keys[0];
+                if (seq <= _lastDelivered)
                 {
                     _held.RemoveAt(0);
                     continue;
                 }
 
-                if (next.Message.Seq != _lastDelivered + 1 && !force)
+                if (seq != _lastDelivered + 1 && !force)
                 {
                     break;
                 }
 
                 _held.RemoveAt(0);
-                Deliver(next);
+                Deliver(next, seq);
                 flushed = true;
             }
 
@@ -533,14 +562,15 @@ internal sealed partial class DefaultDeliveryEngine
             }
         }
 
-        /// <summary>Delivers the messages after the last delivered one and before <paramref name="upToExclusive"/> from the store; false when it could not.</summary>
+        /// <summary>Delivers the events (new messages and updates, each message in its current state) after the last delivered
+        /// one and before <paramref name="upToExclusive"/> from the store's event sequence; false when it could not.</summary>
         private async Task<bool> FillGapAsync(long upToExclusive, CancellationToken cancellationToken)
         {
             try
             {
                 while (_lastDelivered + 1 < upToExclusive)
                 {
-                    var page = await owner._store.Messages.QueryAsync(room, new MessageQuery(_lastDelivered, upToExclusive, owner._delivery.GapFillPageSize), cancellationToken).ConfigureAwait(false);
+                    var page = await RoomEventReader.ReadAsync(owner._store.Messages, room, _lastDelivered, upToExclusive - 1, owner._delivery.GapFillPageSize, cancellationToken).ConfigureAwait(false);
                     if (page.Count == 0)
                     {
                         owner.LogGapFillFailed(room, _lastDelivered, upToExclusive, null);
@@ -551,7 +581,7 @@ internal sealed partial class DefaultDeliveryEngine
                     {
                         if (missing.Seq > _lastDelivered)
                         {
-                            Deliver(new MessagePosted(missing));
+                            Deliver(ToRoomEvent(missing), missing.Seq);
                         }
                     }
                 }
@@ -565,11 +595,11 @@ internal sealed partial class DefaultDeliveryEngine
             return true;
         }
 
-        private void Deliver(MessagePosted posted)
+        private void Deliver(RoomEvent sequenced, long seq)
         {
-            _lastDelivered = posted.Message.Seq;
-            DeliverToSinks(posted);
-            if (_members.Count > 0)
+            _lastDelivered = seq;
+            DeliverToSinks(sequenced);
+            if (_members.Count > 0 && sequenced is MessagePosted)
             {
                 owner._metrics.MessagesDelivered.Add(_members.Count);
             }

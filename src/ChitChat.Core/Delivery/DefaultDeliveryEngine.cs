@@ -141,6 +141,56 @@ internal sealed partial class DefaultDeliveryEngine : DeliveryEngine, IAsyncDisp
     }
 
     /// <inheritdoc />
+    public override async Task ConnectAsync(ClientConnection connection, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        if (connection.User.UserId == Guid.Empty)
+        {
+            return; // anonymous connections (legacy sockets) have no user channel
+        }
+
+        await connection.Membership.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            lock (connection.Joined)
+            {
+                if (connection.Closed)
+                {
+                    throw new OperationCanceledException("The connection is closed.", cancellationToken);
+                }
+
+                if (connection.InUserChannel)
+                {
+                    return;
+                }
+            }
+
+            // The user's channel is a room of the engine without a sequence: the same subscription per node, acquired by the
+            // first local connection of the user and released by the last, and the same sink add and remove in its pump.
+            var pump = await AcquireAsync(UserChannels.For(connection.User.UserId), cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await pump.JoinAsync(connection, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                await pump.LeaveAsync(connection).ConfigureAwait(false);
+                await ReleaseAsync(pump).ConfigureAwait(false);
+                throw;
+            }
+
+            lock (connection.Joined)
+            {
+                connection.InUserChannel = true;
+            }
+        }
+        finally
+        {
+            connection.Membership.Release();
+        }
+    }
+
+    /// <inheritdoc />
     public override async Task DisconnectAsync(ClientConnection connection)
     {
         ArgumentNullException.ThrowIfNull(connection);
@@ -161,15 +211,24 @@ internal sealed partial class DefaultDeliveryEngine : DeliveryEngine, IAsyncDisp
         try
         {
             RoomName[] joined;
+            bool inUserChannel;
             lock (connection.Joined)
             {
                 joined = [.. connection.Joined];
                 connection.Joined.Clear();
+                inUserChannel = connection.InUserChannel;
+                connection.InUserChannel = false;
             }
 
             foreach (var room in joined)
             {
                 await ExitAsync(connection, room).ConfigureAwait(false);
+            }
+
+            if (inUserChannel && _rooms.TryGetValue(UserChannels.For(connection.User.UserId), out var channel))
+            {
+                await channel.LeaveAsync(connection).ConfigureAwait(false);
+                await ReleaseAsync(channel).ConfigureAwait(false);
             }
         }
         finally
@@ -359,7 +418,7 @@ internal sealed partial class DefaultDeliveryEngine : DeliveryEngine, IAsyncDisp
         }
 
         var catchUp = await _history.CatchUpAsync(request.Room, request.AfterSeq, boundary, cancellationToken).ConfigureAwait(false);
-        return new RoomJoin(request.Room.Value, boundary, catchUp.Missed, catchUp.HasMore);
+        return new RoomJoin(request.Room.Value, boundary, catchUp.Missed, catchUp.HasMore) { Updates = catchUp.Updates };
     }
 
     /// <summary>Counts one more local member of the room; the first one subscribes the node to it.</summary>

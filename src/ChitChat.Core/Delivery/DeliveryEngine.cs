@@ -16,8 +16,9 @@ namespace ChitChat.Delivery;
 /// must pass the delivery specification suite (<c>ChitChat.Specification.Tests</c>, <c>DeliveryEngineSpecification</c>).
 /// </para>
 /// <para>
-/// The guarantee: a connection that joins a room with the last <c>seq</c> it saw receives every later message of the
-/// room exactly once and in <c>seq</c> order, part in <see cref="RoomJoin.Missed"/> and the rest live through its sink,
+/// The guarantee: a connection that joins a room with the last <c>seq</c> it saw receives every later event of the room's
+/// sequence (<see cref="ChitChat.Transport.MessagePosted"/> and <see cref="ChitChat.Transport.MessageUpdated"/>) exactly once
+/// and in <c>seq</c> order, part in <see cref="RoomJoin.Missed"/> and <see cref="RoomJoin.Updates"/> and the rest live through its sink,
 /// whether the transport reordered, duplicated or lost events.
 /// </para>
 /// </remarks>
@@ -49,7 +50,18 @@ public abstract class DeliveryEngine
     /// <returns>A task that completes when the connection has left.</returns>
     public abstract Task LeaveAsync(ClientConnection connection, RoomName room, CancellationToken cancellationToken = default);
 
-    /// <summary>Removes a closed connection from every room it joined; later joins of it fail. Called by the sink's host when
+    /// <summary>
+    /// Subscribes a connection to its user's channel (<see cref="ChitChat.Transport.UserChannels.For"/>): from then on it
+    /// receives the events addressed to its user on every node, whatever rooms it joined (a <see cref="ChitChat.Transport.ReadMarkerMoved"/>
+    /// unless it is the connection that moved the marker, every <see cref="ChitChat.Transport.UserMentioned"/>), until it is
+    /// disconnected. Calling it again does nothing. Hosts call it when an authenticated connection opens.
+    /// </summary>
+    /// <param name="connection">The connection.</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>A task that completes when the connection receives its user's events.</returns>
+    public virtual Task ConnectAsync(ClientConnection connection, CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+    /// <summary>Removes a closed connection from every room it joined (and from its user's channel); later joins of it fail. Called by the sink's host when
     /// the connection ends (it takes no token: it must run to completion).</summary>
     /// <param name="connection">The connection.</param>
     /// <returns>A task that completes when the connection is gone from every room.</returns>
@@ -71,6 +83,11 @@ public sealed record RoomJoinRequest(RoomName Room, long? AfterSeq, int RecentLi
 /// <param name="Room">The room name.</param>
 /// <param name="LastSeq">The join boundary: every message up to it is in <paramref name="Missed"/> or was there before
 /// <c>AfterSeq</c>; every later one arrives live.</param>
-/// <param name="Missed">The messages the connection missed, ascending by <c>seq</c>.</param>
+/// <param name="Missed">The new messages the connection missed (current state), ascending by <c>seq</c>.</param>
 /// <param name="HasMore">Whether messages before the boundary were left out (page them with history).</param>
-public sealed record RoomJoin(string Room, long LastSeq, IReadOnlyList<ChatMessage> Missed, bool HasMore);
+public sealed record RoomJoin(string Room, long LastSeq, IReadOnlyList<ChatMessage> Missed, bool HasMore)
+{
+    /// <summary>Gets the update events the connection missed, ascending by their <c>seq</c>: with <see cref="Missed"/> every event
+    /// with <c>AfterSeq &lt; seq &lt;= </c><see cref="LastSeq"/> (up to the cap). Empty for a join without <c>AfterSeq</c>.</summary>
+    public IReadOnlyList<MessageEvent> Updates { get; init; } = [];
+}

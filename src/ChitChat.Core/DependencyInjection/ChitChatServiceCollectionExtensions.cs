@@ -9,6 +9,8 @@ using ChitChat.InMemory;
 using ChitChat.Leases;
 using ChitChat.Membership;
 using ChitChat.Messaging;
+using ChitChat.ReadState;
+using ChitChat.Search;
 using ChitChat.Presence;
 using ChitChat.RateLimiting;
 using ChitChat.Rooms;
@@ -72,6 +74,9 @@ public static class ChitChatServiceCollectionExtensions
             services.TryAddSingleton<MembershipService>();
             services.TryAddSingleton<MessageSender>();
             services.TryAddSingleton<HistoryService>();
+            services.TryAddSingleton<MessageOperations>();
+            services.TryAddSingleton<ReadStateService>();
+            services.TryAddSingleton<SearchService>();
             services.TryAddSingleton<PresenceService>();
 
             // The delivery engine: what each local connection receives (ChitChat:Delivery).

@@ -39,6 +39,7 @@ internal sealed class ChitChatMetrics
         MessagesDelivered = Meter.CreateCounter<long>(ChitChatInstrumentNames.MessagesDelivered, "{message}", "Messages delivered to client connections.");
         SendDuration = Meter.CreateHistogram<double>(ChitChatInstrumentNames.SendDuration, "s", "Time to validate, persist and publish a message.", tags: null, advice: LatencyAdvice);
         SendRejected = Meter.CreateCounter<long>(ChitChatInstrumentNames.MessagesRejected, "{message}", "Sends rejected, tagged by error code.");
+        MessagesUpdated = Meter.CreateCounter<long>(ChitChatInstrumentNames.MessagesUpdated, "{message}", "Message changes stored (edits, deletes, reaction changes; changes that changed nothing are not counted), tagged by change.");
         DeliveryEvents = Meter.CreateCounter<long>(ChitChatInstrumentNames.DeliveryEvents, "{event}", "Room events handed to a sink (once per sink with members in the room), tagged by sink and event.");
         Connections = Meter.CreateUpDownCounter<long>(ChitChatInstrumentNames.Connections, "{connection}", "Client connections the delivery engine delivers to on this node (from the first join until closed), tagged by sink.");
     }
@@ -67,11 +68,24 @@ internal sealed class ChitChatMetrics
     /// <summary>Gets the counter of rejected sends (tag <c>code</c>).</summary>
     public Counter<long> SendRejected { get; }
 
+    /// <summary>Gets the counter of stored message changes (tag <c>change</c>).</summary>
+    public Counter<long> MessagesUpdated { get; }
+
     /// <summary>Gets the counter of events handed to sinks (tags <c>sink</c>, <c>event</c>).</summary>
     public Counter<long> DeliveryEvents { get; }
 
     /// <summary>Gets the up-down counter of connections the engine delivers to (tag <c>sink</c>).</summary>
     public UpDownCounter<long> Connections { get; }
+
+    /// <summary>Gets the <c>change</c> tag of a message change: <c>edited</c>, <c>deleted</c> or <c>reactions</c>.</summary>
+    /// <param name="change">The change.</param>
+    /// <returns>The tag value.</returns>
+    public static string ChangeTag(MessageChange change) => change switch
+    {
+        MessageChange.Edited => "edited",
+        MessageChange.Deleted => "deleted",
+        _ => "reactions",
+    };
 
     /// <summary>Gets the <c>sink</c> tag of a sink: its type name without the <c>DeliverySink</c> suffix, lower case
     /// (<c>signalr</c>, <c>legacy</c>). One value per sink type, never per connection.</summary>
@@ -87,10 +101,13 @@ internal sealed class ChitChatMetrics
 
     /// <summary>Gets the <c>event</c> tag of a room event.</summary>
     /// <param name="roomEvent">The event.</param>
-    /// <returns><c>message</c>, <c>presence</c>, <c>typing</c>, <c>member</c> or <c>other</c>.</returns>
+    /// <returns><c>message</c>, <c>messageUpdated</c>, <c>read</c>, <c>mention</c>, <c>presence</c>, <c>typing</c>, <c>member</c> or <c>other</c>.</returns>
     public static string EventTag(RoomEvent roomEvent) => roomEvent switch
     {
         MessagePosted => "message",
+        MessageUpdated => "messageUpdated",
+        ReadMarkerMoved => "read",
+        UserMentioned => "mention",
         PresenceChanged => "presence",
         UserTyping => "typing",
         MembershipChanged => "member",

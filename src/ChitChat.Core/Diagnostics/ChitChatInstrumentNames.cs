@@ -16,6 +16,10 @@ public static class ChitChatInstrumentNames
     /// <summary><c>chitchat.messages.sent</c>: counter of messages persisted (a deduplicated retry is not counted), unit <c>{message}</c>.</summary>
     public const string MessagesSent = "chitchat.messages.sent";
 
+    /// <summary><c>chitchat.messages.updated</c>: counter of message changes stored (edits, deletes, reaction changes; a change
+    /// that changed nothing is not counted), tag <c>change</c> (<c>edited</c>, <c>deleted</c>, <c>reactions</c>), unit <c>{message}</c>.</summary>
+    public const string MessagesUpdated = "chitchat.messages.updated";
+
     /// <summary><c>chitchat.messages.rejected</c>: counter of sends rejected, tag <c>code</c> (a ChitChat error code), unit <c>{message}</c>.</summary>
     public const string MessagesRejected = "chitchat.messages.rejected";
 

@@ -136,8 +136,91 @@ public sealed class HistoryService
             return new CatchUpResult(room.Value, lastSeq, [], false);
         }
 
-        var page = await _store.Messages.QueryAsync(room.Value, new MessageQuery(after, lastSeq + 1, _options.CatchUpLimit), cancellationToken).ConfigureAwait(false);
-        var hasMore = page.Count > 0 ? page[^1].Seq < lastSeq : lastSeq > after;
-        return new CatchUpResult(room.Value, lastSeq, page, hasMore);
+        // The room's events, not only its messages: updates take seqs too, and a client that joins with the last seq it saw
+        // gets every later event exactly once (the updates beside the new messages), each message in its current state.
+        var events = await RoomEventReader.ReadAsync(_store.Messages, room.Value, after, lastSeq, _options.CatchUpLimit, cancellationToken).ConfigureAwait(false);
+        var missed = new List<ChatMessage>(events.Count);
+        var updates = new List<MessageEvent>();
+        foreach (var e in events)
+        {
+            if (e.Kind == MessageEventKind.Posted)
+            {
+                missed.Add(e.Message);
+            }
+            else
+            {
+                updates.Add(e);
+            }
+        }
+
+        var hasMore = events.Count > 0 ? events[^1].Seq < lastSeq : lastSeq > after;
+        return new CatchUpResult(room.Value, lastSeq, missed, hasMore) { Updates = updates };
+    }
+
+    /// <summary>
+    /// Reads a page of the room's event sequence after <paramref name="afterSeq"/>: new messages and updates, ascending by
+    /// <c>seq</c>, each message in its current state (the page after a capped catch-up).
+    /// </summary>
+    /// <param name="room">The room (the caller has checked access).</param>
+    /// <param name="afterSeq">The last <c>seq</c> the client has (0 for the start).</param>
+    /// <param name="limit">The page size (<see cref="ChitChatOptions.DefaultEventsPageSize"/> when <see langword="null"/>;
+    /// reduced to <see cref="ChitChatOptions.MaxEventsPageSize"/>).</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The events.</returns>
+    /// <exception cref="ChatException"><see cref="ChatErrorCodes.ValidationFailed"/> (naming <c>after</c> or <c>limit</c>) or <see cref="ChatErrorCodes.RoomNotFound"/>.</exception>
+    public async Task<IReadOnlyList<MessageEvent>> GetEventsAsync(RoomName room, long? afterSeq, int? limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        if (afterSeq is < 0)
+        {
+            throw ChatException.Validation("after", "after must not be negative.");
+        }
+
+        if (limit is < 1)
+        {
+            throw ChatException.Validation("limit", "limit must be at least 1.");
+        }
+
+        await _rooms.GetAsync(room, cancellationToken).ConfigureAwait(false);
+        var pageSize = Math.Min(limit ?? _options.DefaultEventsPageSize, _options.MaxEventsPageSize);
+        return await _store.Messages.ReadEventsAsync(room.Value, afterSeq ?? 0, long.MaxValue, pageSize, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Reads a thread: the replies of a root message (the whole thread, replies to replies included, deleted ones as
+    /// tombstones), ascending by <c>seq</c>. Asking for the replies of a reply is <c>validation_failed</c>: a thread is
+    /// listed from its root (<see cref="ChatMessage.ThreadRoot"/>).
+    /// </summary>
+    /// <param name="room">The room (the caller has checked access).</param>
+    /// <param name="rootId">The root message.</param>
+    /// <param name="afterSeq">Only replies with a higher <c>seq</c>.</param>
+    /// <param name="limit">The page size (history's default and maximum).</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The replies.</returns>
+    /// <exception cref="ChatException"><see cref="ChatErrorCodes.ValidationFailed"/>, <see cref="ChatErrorCodes.RoomNotFound"/>
+    /// or <see cref="ChatErrorCodes.MessageNotFound"/>.</exception>
+    public async Task<IReadOnlyList<ChatMessage>> GetRepliesAsync(RoomName room, Guid rootId, long? afterSeq, int? limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        if (afterSeq is < 0)
+        {
+            throw ChatException.Validation("after", "after must not be negative.");
+        }
+
+        if (limit is < 1)
+        {
+            throw ChatException.Validation("limit", "limit must be at least 1.");
+        }
+
+        await _rooms.GetAsync(room, cancellationToken).ConfigureAwait(false);
+        var root = await _store.Messages.FindAsync(room.Value, rootId, cancellationToken).ConfigureAwait(false)
+            ?? throw Messaging.MessageOperations.MessageNotFound(rootId);
+        if (root.ThreadRoot is { } threadRoot)
+        {
+            throw ChatException.Validation("id", $"The message is a reply; its thread is listed from its root '{threadRoot}'.");
+        }
+
+        var pageSize = Math.Min(limit ?? _options.DefaultHistoryPageSize, _options.MaxHistoryPageSize);
+        return await _store.Messages.QueryThreadAsync(room.Value, rootId, afterSeq, pageSize, cancellationToken).ConfigureAwait(false);
     }
 }

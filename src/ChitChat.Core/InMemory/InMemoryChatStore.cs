@@ -4,7 +4,7 @@ using ChitChat.Storage;
 namespace ChitChat.InMemory;
 
 /// <summary>A complete store in process memory: for tests, demos and as the reference implementation of the contracts. Nothing survives a restart.</summary>
-public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMessageStore, IMembershipStore, IReplicationStore
+public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMessageStore, IMembershipStore, IReadStateStore, IReplicationStore
 {
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
@@ -20,6 +20,11 @@ public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMes
     private readonly SortedSet<string> _sortedUserNames = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Dictionary<Guid, (RoomMembership Membership, long Position)>> _memberships = new(StringComparer.Ordinal);
     private readonly Dictionary<Guid, HashSet<string>> _roomsOfUser = [];
+    private readonly Dictionary<Guid, ChatMessage> _byId = [];
+    private readonly Dictionary<string, List<(MessageUpdate Update, long Position)>> _updates = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Room, Guid Root), SortedDictionary<long, Guid>> _threads = [];
+    private readonly Dictionary<(string Room, Guid Root), int> _replyCounts = [];
+    private readonly Dictionary<(string Room, Guid User), (ReadMarker Marker, long Position)> _readMarkers = [];
     private long _position;
 
     /// <summary>Initializes a new instance.</summary>
@@ -46,6 +51,9 @@ public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMes
 
     /// <inheritdoc />
     public IReplicationStore Replication => this;
+
+    /// <inheritdoc />
+    IReadStateStore IChatStore.ReadState => this;
 
     /// <inheritdoc />
     public Task InitializeAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
@@ -159,7 +167,15 @@ public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMes
                     continue;
                 }
 
-                entries.Add(new RoomListEntry(room, isMember ? membership : null, LastSeq(room.Name), CountMembers(room.Name)));
+                var entry = new RoomListEntry(room, isMember ? membership : null, LastSeq(room.Name), CountMembers(room.Name));
+                if (isMember)
+                {
+                    var readSeq = _readMarkers.TryGetValue((room.Name, userId), out var marker) ? marker.Marker.Seq : 0L;
+                    var (unread, mentions) = CountUnread(room.Name, userId, readSeq);
+                    entry = entry with { ReadSeq = readSeq, Unread = unread, Mentions = mentions };
+                }
+
+                entries.Add(entry);
             }
 
             entries.Sort(static (a, b) => string.CompareOrdinal(a.Room.Name, b.Room.Name));
@@ -267,13 +283,12 @@ public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMes
         {
             if (message.ClientMessageId is { } key && _idempotency.TryGetValue((message.Room, key), out var original))
             {
-                return Task.FromResult(new AppendResult(original, false));
+                return Task.FromResult(new AppendResult(Fill(original), false));
             }
 
-            var list = RoomList(message.Room);
-            var stored = message.ToMessage(list.Count == 0 ? 1 : list[^1].Seq + 1);
+            var stored = message.ToMessage(LastSeq(message.Room) + 1);
             PutMessage(stored);
-            return Task.FromResult(new AppendResult(stored, true));
+            return Task.FromResult(new AppendResult(Fill(stored), true));
         }
     }
 
@@ -306,7 +321,7 @@ public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMes
 
             var count = Math.Min(query.Limit, end - start);
             var first = query.AfterSeq is not null ? start : end - count; // the earliest page after 'after', else the latest
-            return Task.FromResult<IReadOnlyList<ChatMessage>>(list.GetRange(first, count).ToArray());
+            return Task.FromResult<IReadOnlyList<ChatMessage>>(list.GetRange(first, count).Select(Fill).ToArray());
         }
     }
 
@@ -322,7 +337,162 @@ public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMes
     {
         lock (_gate)
         {
-            return Task.FromResult(_idempotency.TryGetValue((room, clientMessageId), out var m) ? m : null);
+            return Task.FromResult(_idempotency.TryGetValue((room, clientMessageId), out var m) ? Fill(m) : null);
+        }
+    }
+
+    Task<ChatMessage?> IMessageStore.FindAsync(string room, Guid id, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        lock (_gate)
+        {
+            return Task.FromResult(_byId.TryGetValue(id, out var m) && m.Room == room ? Fill(m) : null);
+        }
+    }
+
+    Task<MessageUpdateResult> IMessageStore.UpdateAsync(string room, Guid id, MessageMutation mutation, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        ArgumentNullException.ThrowIfNull(mutation);
+        lock (_gate)
+        {
+            if (!_byId.TryGetValue(id, out var current) || current.Room != room)
+            {
+                return Task.FromResult(MessageUpdateResult.NotFound);
+            }
+
+            var outcome = mutation.Apply(current, at);
+            if (outcome.Status != MutationStatus.Changed)
+            {
+                return Task.FromResult(MessageUpdateResult.From(outcome with { Message = Fill(outcome.Message) }, null));
+            }
+
+            var update = new MessageUpdate(room, LastSeq(room) + 1, id, mutation.Change, outcome.Message.Version, at);
+            PutMessage(outcome.Message);
+            PutUpdate(update);
+            return Task.FromResult(MessageUpdateResult.From(outcome with { Message = Fill(outcome.Message) }, update));
+        }
+    }
+
+    Task<IReadOnlyList<MessageEvent>> IMessageStore.ReadEventsAsync(string room, long afterSeq, long upToSeq, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        lock (_gate)
+        {
+            var events = new List<MessageEvent>();
+            var messages = _messages.GetValueOrDefault(room) ?? [];
+            var updates = _updates.GetValueOrDefault(room) ?? [];
+            var from = afterSeq == long.MaxValue ? afterSeq : afterSeq + 1;
+            var m = FirstAtOrAfter(messages, from);
+            var u = FirstUpdateAtOrAfter(updates, from);
+            while (events.Count < limit)
+            {
+                var nextMessage = m < messages.Count && messages[m].Seq <= upToSeq ? messages[m] : null;
+                var nextUpdate = u < updates.Count && updates[u].Update.Seq <= upToSeq ? updates[u].Update : null;
+                if (nextMessage is null && nextUpdate is null)
+                {
+                    break;
+                }
+
+                if (nextUpdate is null || (nextMessage is not null && nextMessage.Seq <= nextUpdate.Seq))
+                {
+                    events.Add(MessageEvent.Posted(Fill(nextMessage!)));
+                    m++;
+                    if (nextUpdate is not null && nextUpdate.Seq == nextMessage!.Seq)
+                    {
+                        u++; // a drifted replica holding both at one seq: the message wins
+                    }
+                }
+                else
+                {
+                    u++;
+                    if (_byId.TryGetValue(nextUpdate.MessageId, out var changed))
+                    {
+                        events.Add(MessageEvent.Updated(nextUpdate.Seq, nextUpdate.Change, Fill(changed)));
+                    }
+                }
+            }
+
+            return Task.FromResult<IReadOnlyList<MessageEvent>>(events);
+        }
+    }
+
+    Task<IReadOnlyList<ChatMessage>> IMessageStore.QueryThreadAsync(string room, Guid rootId, long? afterSeq, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        lock (_gate)
+        {
+            if (!_threads.TryGetValue((room, rootId), out var replies))
+            {
+                return Task.FromResult<IReadOnlyList<ChatMessage>>([]);
+            }
+
+            var after = afterSeq ?? 0;
+            IReadOnlyList<ChatMessage> page = replies.Where(kv => kv.Key > after).Take(limit).Select(kv => Fill(_byId[kv.Value])).ToArray();
+            return Task.FromResult(page);
+        }
+    }
+
+    Task<IReadOnlyList<ChatMessage>> IMessageStore.SearchAsync(MessageSearch search, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(search);
+        ArgumentOutOfRangeException.ThrowIfLessThan(search.Limit, 1);
+
+        // The terms go through the same folding as the text, so a term given unfolded (or with operator characters) still matches alike.
+        var terms = search.Terms.SelectMany(SearchText.Words).Distinct(StringComparer.Ordinal).ToArray();
+        if (terms.Length == 0 || search.Rooms.Count == 0)
+        {
+            return Task.FromResult<IReadOnlyList<ChatMessage>>([]);
+        }
+
+        lock (_gate)
+        {
+            IReadOnlyList<ChatMessage> found = search.Rooms.Distinct(StringComparer.Ordinal)
+                .SelectMany(room => _messages.GetValueOrDefault(room) ?? [])
+                .Where(m => !m.Deleted && (search.Before is not { } before || before.IsBefore(m)))
+                .Where(m =>
+                {
+                    var words = SearchText.Words(m.Text);
+                    return terms.All(t => words.Contains(t, StringComparer.Ordinal));
+                })
+                .OrderByDescending(m => m.SentAt).ThenByDescending(m => m.Seq).ThenByDescending(m => m.Room, StringComparer.Ordinal)
+                .Take(search.Limit)
+                .Select(Fill)
+                .ToArray();
+            return Task.FromResult(found);
+        }
+    }
+
+    Task<(ReadMarker Marker, bool Moved)> IReadStateStore.MarkReadAsync(string room, Guid userId, long seq, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        ArgumentOutOfRangeException.ThrowIfNegative(seq);
+        lock (_gate)
+        {
+            if (_readMarkers.TryGetValue((room, userId), out var current) && current.Marker.Seq >= seq)
+            {
+                return Task.FromResult((current.Marker, false));
+            }
+
+            if (current.Marker is null && seq == 0)
+            {
+                return Task.FromResult((new ReadMarker(room, userId, 0, at), false));
+            }
+
+            var marker = new ReadMarker(room, userId, seq, at);
+            PutReadMarker(marker);
+            return Task.FromResult((marker, true));
+        }
+    }
+
+    Task<ReadMarker?> IReadStateStore.FindAsync(string room, Guid userId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        lock (_gate)
+        {
+            return Task.FromResult(_readMarkers.TryGetValue((room, userId), out var m) ? m.Marker : null);
         }
     }
 
@@ -371,6 +541,8 @@ public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMes
                     DocumentKind.User => UpsertUser(change.User!),
                     DocumentKind.Room => UpsertRoom(change.Room!),
                     DocumentKind.Membership => UpsertMembership(change.Membership!),
+                    DocumentKind.MessageUpdate => UpsertUpdate(change.Update!),
+                    DocumentKind.ReadMarker => UpsertReadMarker(change.ReadMarker!),
                     _ => UpsertMessage(change.Message!),
                 };
             }
@@ -397,6 +569,13 @@ public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMes
                 DocumentKind.Membership => _memberships.OrderBy(kv => kv.Key, StringComparer.Ordinal)
                     .SelectMany(kv => kv.Value.Values.OrderBy(m => m.Membership.UserId))
                     .Select(m => ChangeRecord.ForMembership(m.Position, now, m.Membership))
+                    .ToArray(),
+                DocumentKind.MessageUpdate => _updates.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+                    .SelectMany(kv => kv.Value)
+                    .Select(u => ChangeRecord.ForUpdate(u.Position, now, u.Update))
+                    .ToArray(),
+                DocumentKind.ReadMarker => _readMarkers.Values.OrderBy(m => m.Marker.Room, StringComparer.Ordinal).ThenBy(m => m.Marker.UserId)
+                    .Select(m => ChangeRecord.ForReadMarker(m.Position, now, m.Marker))
                     .ToArray(),
                 _ => _messages.OrderBy(kv => kv.Key, StringComparer.Ordinal)
                     .SelectMany(kv => kv.Value)
@@ -426,7 +605,112 @@ public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMes
 
     private long NextPosition() => ++_position;
 
-    private long LastSeq(string room) => _messages.TryGetValue(room, out var list) && list.Count > 0 ? list[^1].Seq : 0L;
+    private long LastSeq(string room) => Math.Max(
+        _messages.TryGetValue(room, out var list) && list.Count > 0 ? list[^1].Seq : 0L,
+        _updates.TryGetValue(room, out var updates) && updates.Count > 0 ? updates[^1].Update.Seq : 0L);
+
+    /// <summary>The message with <see cref="ChatMessage.ReplyCount"/> derived from the index of replies by root.</summary>
+    private ChatMessage Fill(ChatMessage message)
+    {
+        var count = _replyCounts.GetValueOrDefault((message.Room, message.Id));
+        return message.ReplyCount == count ? message : message with { ReplyCount = count };
+    }
+
+    /// <summary>Messages by others after <paramref name="readSeq"/> that are not deleted, and those of them mentioning the user.</summary>
+    private (long Unread, long Mentions) CountUnread(string room, Guid userId, long readSeq)
+    {
+        if (!_messages.TryGetValue(room, out var list))
+        {
+            return (0, 0);
+        }
+
+        long unread = 0, mentions = 0;
+        for (var i = FirstAtOrAfter(list, readSeq == long.MaxValue ? readSeq : readSeq + 1); i < list.Count; i++)
+        {
+            var m = list[i];
+            if (m.Deleted || m.AuthorId == userId)
+            {
+                continue;
+            }
+
+            unread++;
+            if (m.Mentions.Contains(userId))
+            {
+                mentions++;
+            }
+        }
+
+        return (unread, mentions);
+    }
+
+    private static int FirstUpdateAtOrAfter(List<(MessageUpdate Update, long Position)> list, long seq)
+    {
+        int low = 0, high = list.Count;
+        while (low < high)
+        {
+            var middle = (int)((uint)(low + high) >> 1);
+            if (list[middle].Update.Seq < seq)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+
+        return low;
+    }
+
+    private void PutUpdate(MessageUpdate update)
+    {
+        var position = NextPosition();
+        if (!_updates.TryGetValue(update.Room, out var list))
+        {
+            _updates[update.Room] = list = [];
+        }
+
+        list.Insert(FirstUpdateAtOrAfter(list, update.Seq), (update, position));
+        _changes[position] = ChangeRecord.ForUpdate(position, _time.GetUtcNow(), update);
+    }
+
+    private int UpsertUpdate(MessageUpdate update)
+    {
+        if (_updates.TryGetValue(update.Room, out var list))
+        {
+            var index = FirstUpdateAtOrAfter(list, update.Seq);
+            if (index < list.Count && list[index].Update.Seq == update.Seq)
+            {
+                return 0; // immutable: the same (room, seq) is the same event
+            }
+        }
+
+        PutUpdate(update);
+        return 1;
+    }
+
+    private void PutReadMarker(ReadMarker marker)
+    {
+        var position = NextPosition();
+        if (_readMarkers.TryGetValue((marker.Room, marker.UserId), out var old))
+        {
+            _changes.Remove(old.Position);
+        }
+
+        _readMarkers[(marker.Room, marker.UserId)] = (marker, position);
+        _changes[position] = ChangeRecord.ForReadMarker(position, _time.GetUtcNow(), marker);
+    }
+
+    private int UpsertReadMarker(ReadMarker marker)
+    {
+        if (_readMarkers.TryGetValue((marker.Room, marker.UserId), out var current) && current.Marker.Seq >= marker.Seq)
+        {
+            return 0;
+        }
+
+        PutReadMarker(marker);
+        return 1;
+    }
 
     private long CountMembers(string room) => _memberships.TryGetValue(room, out var all) ? all.Values.Count(m => m.Membership.IsMember) : 0L;
 
@@ -499,37 +783,50 @@ public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMes
     private void PutMessage(ChatMessage message)
     {
         var position = NextPosition();
-        var list = RoomList(message.Room);
-        if (_messagePositions.TryGetValue(message.Id, out var oldPosition))
+        if (message.ReplyCount != 0)
         {
-            _changes.Remove(oldPosition);
-            var index = list.FindIndex(m => m.Id == message.Id);
-            if (list[index].ClientMessageId is { } oldKey)
-            {
-                _idempotency.Remove((message.Room, oldKey));
-            }
+            message = message with { ReplyCount = 0 }; // derived at read, never stored
+        }
 
-            list.RemoveAt(index);
+        if (_byId.TryGetValue(message.Id, out var old))
+        {
+            RemoveMessage(old);
         }
 
         // Keep the room ordered by seq (binary search: appends stay O(1), replicated messages O(log n) to find); a
         // replicated message may arrive out of order or collide with a drifted one.
+        var list = RoomList(message.Room);
         var collision = FirstAtOrAfter(list, message.Seq);
         if (collision < list.Count && list[collision].Seq == message.Seq)
         {
-            RemoveMessageAt(list, collision);
+            RemoveMessage(list[collision]);
         }
 
         if (message.ClientMessageId is { } key && _idempotency.TryGetValue((message.Room, key), out var keyHolder) && keyHolder.Id != message.Id)
         {
-            RemoveMessageAt(list, list.FindIndex(m => m.Id == keyHolder.Id));
+            RemoveMessage(keyHolder);
         }
 
         list.Insert(FirstAtOrAfter(list, message.Seq), message);
+        _byId[message.Id] = message;
         _messagePositions[message.Id] = position;
         if (message.ClientMessageId is { } k)
         {
             _idempotency[(message.Room, k)] = message;
+        }
+
+        if (message.ThreadRoot is { } root)
+        {
+            if (!_threads.TryGetValue((message.Room, root), out var replies))
+            {
+                _threads[(message.Room, root)] = replies = [];
+            }
+
+            replies[message.Seq] = message.Id;
+            if (!message.Deleted)
+            {
+                _replyCounts[(message.Room, root)] = _replyCounts.GetValueOrDefault((message.Room, root)) + 1;
+            }
         }
 
         _changes[position] = ChangeRecord.ForMessage(position, _time.GetUtcNow(), message);
@@ -560,18 +857,43 @@ public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMes
         return low;
     }
 
-    private void RemoveMessageAt(List<ChatMessage> list, int index)
+    /// <summary>Removes a stored message and its index entries (its change, idempotency key, thread entry).</summary>
+    private void RemoveMessage(ChatMessage victim)
     {
-        var victim = list[index];
+        var list = _messages[victim.Room];
+        var index = FirstAtOrAfter(list, victim.Seq);
+        if (index >= list.Count || list[index].Id != victim.Id)
+        {
+            index = list.FindIndex(m => m.Id == victim.Id);
+        }
+
         list.RemoveAt(index);
+        _byId.Remove(victim.Id);
         if (_messagePositions.Remove(victim.Id, out var position))
         {
             _changes.Remove(position);
         }
 
-        if (victim.ClientMessageId is { } key)
+        if (victim.ClientMessageId is { } key && _idempotency.TryGetValue((victim.Room, key), out var holder) && holder.Id == victim.Id)
         {
             _idempotency.Remove((victim.Room, key));
+        }
+
+        if (victim.ThreadRoot is { } root && _threads.TryGetValue((victim.Room, root), out var replies))
+        {
+            replies.Remove(victim.Seq);
+            if (!victim.Deleted)
+            {
+                var count = _replyCounts.GetValueOrDefault((victim.Room, root)) - 1;
+                if (count > 0)
+                {
+                    _replyCounts[(victim.Room, root)] = count;
+                }
+                else
+                {
+                    _replyCounts.Remove((victim.Room, root));
+                }
+            }
         }
     }
 
@@ -615,13 +937,9 @@ public sealed class InMemoryChatStore : IChatStore, IUserStore, IRoomStore, IMes
 
     private int UpsertMessage(ChatMessage message)
     {
-        if (_messagePositions.ContainsKey(message.Id))
+        if (_byId.TryGetValue(message.Id, out var current) && current.Version >= message.Version)
         {
-            var current = _messages[message.Room].First(m => m.Id == message.Id);
-            if (current.Version >= message.Version)
-            {
-                return 0;
-            }
+            return 0;
         }
 
         PutMessage(message);

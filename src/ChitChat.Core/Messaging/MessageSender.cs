@@ -158,6 +158,30 @@ public sealed partial class MessageSender
                 }
             }
 
+            // A reply must answer a message of this room that is not deleted (read before the turn: it does not depend on order).
+            // A retry of an accepted reply still gets its ack when the answered message was deleted since.
+            Guid? threadRoot = null;
+            if (request.ReplyTo is { } replyTo)
+            {
+                var answered = await _store.Messages.FindAsync(room.Value, replyTo, cancellationToken).ConfigureAwait(false);
+                if (answered is null || answered.Deleted)
+                {
+                    if (key is not null
+                        && await _store.Messages.FindByClientMessageIdAsync(room.Value, key, cancellationToken).ConfigureAwait(false) is { } original)
+                    {
+                        return Duplicate(author, original);
+                    }
+
+                    throw answered is null
+                        ? MessageOperations.MessageNotFound(replyTo)
+                        : new ChatException(ChatErrorCodes.Forbidden, "A deleted message cannot be answered.");
+                }
+
+                threadRoot = answered.ThreadRoot ?? answered.Id;
+            }
+
+            var mentions = await Mentions.ResolveAsync(_store, room.Value, text.Value, cancellationToken).ConfigureAwait(false);
+
             if (!previousTurn.IsCompleted)
             {
                 // Never faults or cancels: every turn is completed in a finally. Not cancellable either, so that a
@@ -166,7 +190,13 @@ public sealed partial class MessageSender
             }
 
             var now = _time.GetUtcNow();
-            var message = new NewMessage(Guid.CreateVersion7(now), room.Value, author.UserId, author.UserName, text.Value, now, key) { Origin = request.Origin };
+            var message = new NewMessage(Guid.CreateVersion7(now), room.Value, author.UserId, author.UserName, text.Value, now, key)
+            {
+                Origin = request.Origin,
+                ReplyTo = request.ReplyTo,
+                ThreadRoot = threadRoot,
+                Mentions = mentions,
+            };
             var append = _store.Messages.BeginAppend(message, cancellationToken);
             if (turn is not null)
             {
@@ -194,6 +224,7 @@ public sealed partial class MessageSender
                 LogPublishFailed(room.Value, result.Message.Seq, ex);
             }
 
+            await MessagePublishing.PublishMentionsAsync(_transport, result.Message, [], _logger, CancellationToken.None).ConfigureAwait(false);
             return result;
         }
         catch (ChatException ex)

@@ -12,6 +12,11 @@ public sealed record SendMessageRequest(RoomName Room, string? Text, string? Cli
     /// <see cref="ChatMessage.Origin"/>. Set by the host, never from a client's payload.</summary>
     public string? Origin { get; init; }
 
+    /// <summary>Gets the id of the message (of the same room, not deleted) this one answers, or <see langword="null"/>. The
+    /// reply joins that message's thread: its <see cref="ChatMessage.ThreadRoot"/> is the answered message's root, or the
+    /// answered message itself when it is a root.</summary>
+    public Guid? ReplyTo { get; init; }
+
     /// <summary>
     /// Gets an extra check the host runs for this send, or <see langword="null"/>: the sender awaits it inside the send's
     /// turn (so pipelined sends keep their order) and before its own rules (<see cref="Membership.MembershipService.EnsureCanSendAsync"/>).

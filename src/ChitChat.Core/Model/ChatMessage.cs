@@ -155,9 +155,14 @@ public readonly record struct MessageQuery(long? AfterSeq, long? BeforeSeq, int 
 /// <summary>The result of catching up a room from a sequence number.</summary>
 /// <param name="Room">The room name.</param>
 /// <param name="LastSeq">The last sequence number in the room when the catch-up was read.</param>
-/// <param name="Missed">The messages after the requested sequence number, ascending, up to the cap.</param>
-/// <param name="HasMore"><see langword="true"/> when more messages up to <paramref name="LastSeq"/> exist than were returned.</param>
-public sealed record CatchUpResult(string Room, long LastSeq, IReadOnlyList<ChatMessage> Missed, bool HasMore);
+/// <param name="Missed">The new messages after the requested sequence number (current state), ascending, up to the cap.</param>
+/// <param name="HasMore"><see langword="true"/> when more events up to <paramref name="LastSeq"/> exist than were returned.</param>
+public sealed record CatchUpResult(string Room, long LastSeq, IReadOnlyList<ChatMessage> Missed, bool HasMore)
+{
+    /// <summary>Gets the update events in the same range, ascending by their <c>seq</c>: with <see cref="Missed"/> every event
+    /// after the requested sequence number up to the cap (each message in its current state).</summary>
+    public IReadOnlyList<MessageEvent> Updates { get; init; } = [];
+}
 
 /// <summary>A user who is online in a room.</summary>
 /// <param name="UserId">The user id.</param>

@@ -70,6 +70,11 @@ public abstract record MessageMutation
             return false;
         }
 
+        if (!IsWellFormedUtf16(emoji))
+        {
+            return false; // a lone surrogate (the normalizer does not reject one on every platform)
+        }
+
         string nfc;
         try
         {
@@ -91,6 +96,23 @@ public abstract record MessageMutation
 
     private protected static MutationOutcome Changed(ChatMessage next, ChatMessage current) =>
         new(MutationStatus.Changed, next with { Version = current.Version + 1 });
+
+    private static bool IsWellFormedUtf16(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(text[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     private protected static MutationOutcome Unchanged(ChatMessage current) => new(MutationStatus.Unchanged, current);
 

@@ -13,6 +13,9 @@ public sealed class HubClient : IAsyncDisposable
     private readonly List<TypingEvent> _typing = [];
     private readonly List<MemberEvent> _members = [];
     private readonly List<RemovedEvent> _removed = [];
+    private readonly List<MessageUpdatedEvent> _updates = [];
+    private readonly List<ReadEvent> _reads = [];
+    private readonly List<MentionEvent> _mentions = [];
     private readonly List<(string Room, object Event)> _log = [];
     private readonly List<(Func<bool> Condition, TaskCompletionSource Signal)> _waiters = [];
 
@@ -24,6 +27,9 @@ public sealed class HubClient : IAsyncDisposable
         connection.On<TypingEvent>(HubEvents.Typing, t => Record(t.Room, t, () => _typing.Add(t)));
         connection.On<MemberEvent>(HubEvents.Member, m => Record(m.Room, m, () => _members.Add(m)));
         connection.On<RemovedEvent>(HubEvents.Removed, r => Record(r.Room, r, () => _removed.Add(r)));
+        connection.On<MessageUpdatedEvent>(HubEvents.MessageUpdated, u => Record(u.Room, u, () => _updates.Add(u)));
+        connection.On<ReadEvent>(HubEvents.Read, r => Record(r.Room, r, () => _reads.Add(r)));
+        connection.On<MentionEvent>(HubEvents.Mention, m => Record(m.Room, m, () => _mentions.Add(m)));
     }
 
     public HubConnection Connection { get; }
@@ -68,7 +74,40 @@ public sealed class HubClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Every event of a room in arrival order (messages, presence, typing, member, removed).</summary>
+    public MessageUpdatedEvent[] Updates(string room)
+    {
+        lock (_gate)
+        {
+            return _updates.Where(m => m.Room == room).ToArray();
+        }
+    }
+
+    public ReadEvent[] Reads(string room)
+    {
+        lock (_gate)
+        {
+            return _reads.Where(m => m.Room == room).ToArray();
+        }
+    }
+
+    public MentionEvent[] MentionEvents(string room)
+    {
+        lock (_gate)
+        {
+            return _mentions.Where(m => m.Room == room).ToArray();
+        }
+    }
+
+    /// <summary>The seqs of the room's sequence received live (messages and updates) in arrival order.</summary>
+    public long[] Sequenced(string room)
+    {
+        lock (_gate)
+        {
+            return _log.Where(e => e.Room == room).Select(e => e.Event switch { MessageDto m => m.Seq, MessageUpdatedEvent u => u.Seq, _ => -1 }).Where(s => s >= 0).ToArray();
+        }
+    }
+
+    /// <summary>Every event of a room in arrival order (messages, updates, presence, typing, member, removed, read, mention).</summary>
     public object[] Events(string room)
     {
         lock (_gate)

@@ -492,6 +492,183 @@ public abstract class DeliveryEngineSpecification : NodeSpecification<IChatTrans
         await sending.WaitAsync(Timeout);
     }
 
+    [Fact]
+    public async Task Updates_are_delivered_live_in_the_rooms_seq_order_together_with_new_messages()
+    {
+        var node = (await NodesAsync(1))[0];
+        var room = await NewRoomAsync();
+        var alice = node.Connect("alice");
+        await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout);
+
+        // seq 1 a message, 2 its edit, 3 a message, 4 a reaction to 1; published in reverse, then 2 again.
+        var m1 = await node.AppendAsync(room, "one");
+        var edit = await node.AppendUpdateAsync(room, m1.Id, new EditMessageText("one, edited", []));
+        var m3 = await node.AppendAsync(room, "three");
+        var react = await node.AppendUpdateAsync(room, m1.Id, new AddReaction("👍", Guid.NewGuid(), 20));
+        await node.Transport.PublishAsync(react).AsTask().WaitAsync(Timeout);
+        await node.PublishAsync(m3);
+        await node.Transport.PublishAsync(edit).AsTask().WaitAsync(Timeout);
+        await node.PublishAsync(m1);
+        await node.Transport.PublishAsync(edit).AsTask().WaitAsync(Timeout);
+
+        var received = await alice.NextSequencedAsync(room, 4);
+        Assert.Equal(new long[] { 1, 2, 3, 4 }, received.Select(SeqOf));
+        Assert.IsType<MessagePosted>(received[0]);
+        var edited = Assert.IsType<MessageUpdated>(received[1]);
+        Assert.Equal(MessageChange.Edited, edited.Change);
+        Assert.Equal("one, edited", edited.Message.Text);
+        Assert.Equal(1, edited.Message.Seq); // the message keeps its own seq
+        Assert.Equal(MessageChange.Reactions, Assert.IsType<MessageUpdated>(received[3]).Change);
+        await alice.AssertNothingBeforeSentinelAsync(node, room);
+    }
+
+    [Fact]
+    public async Task A_lost_update_is_filled_from_the_store_in_its_place_with_the_messages_current_state()
+    {
+        var node = (await NodesAsync(1, delivery: o => o.ReorderWindow = TimeSpan.FromSeconds(5)))[0];
+        var room = await NewRoomAsync();
+        var alice = node.Connect("alice");
+        await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout);
+
+        var m1 = await node.SendAsync(room, "one");
+        node.Transport.DropNext(1);
+        await node.UpdateAsync(room, m1.Id, new EditMessageText("one, edited", [])); // seq 2, lost
+        await node.UpdateAsync(room, m1.Id, new DeleteMessage()); // seq 3
+        Assert.Equal(new long[] { 1 }, (await alice.NextSequencedAsync(room, 1)).Select(SeqOf));
+        await alice.AssertNothingBeforeSentinelAsync(node, room); // seq 3 is held behind the gap
+
+        Time.Advance(TimeSpan.FromSeconds(5));
+        var filled = await alice.NextSequencedAsync(room, 2);
+        Assert.Equal(new long[] { 2, 3 }, filled.Select(SeqOf));
+        var gapFilled = Assert.IsType<MessageUpdated>(filled[0]);
+        Assert.Equal(MessageChange.Edited, gapFilled.Change);
+        Assert.True(gapFilled.Message.Deleted, "an update read from the store carries the message's current state (a deleted text is never served again)");
+        Assert.Equal(string.Empty, gapFilled.Message.Text);
+        Assert.Equal(MessageChange.Deleted, Assert.IsType<MessageUpdated>(filled[1]).Change);
+    }
+
+    [Fact]
+    public async Task A_join_with_a_position_returns_the_missed_messages_and_updates_and_then_every_later_event_live_once()
+    {
+        var node = (await NodesAsync(1))[0];
+        var room = await NewRoomAsync();
+        var m1 = await node.SendAsync(room, "one");
+        var m2 = await node.SendAsync(room, "two");
+        await node.UpdateAsync(room, m1.Id, new EditMessageText("one, edited", [])); // 3
+        await node.UpdateAsync(room, m2.Id, new DeleteMessage()); // 4
+        await node.SendAsync(room, "five");
+
+        var alice = node.Connect("alice");
+        var join = await node.Engine.JoinAsync(alice.Connection, new RoomJoinRequest(RoomName.Parse(room), 1)).WaitAsync(Timeout);
+        Assert.Equal(5, join.LastSeq);
+        Assert.Equal(new long[] { 2, 5 }, join.Missed.Select(m => m.Seq));
+        Assert.True(join.Missed[0].Deleted, "missed messages are in their current state");
+        Assert.Equal(new long[] { 3, 4 }, join.Updates.Select(u => u.Seq));
+        Assert.Equal("one, edited", join.Updates[0].Message.Text);
+        Assert.Equal(new[] { MessageChange.Edited, MessageChange.Deleted }, join.Updates.Select(u => u.Change!.Value));
+        Assert.False(join.HasMore);
+
+        await node.UpdateAsync(room, m1.Id, new AddReaction("🎉", Guid.NewGuid(), 20)); // 6
+        await node.SendAsync(room, "seven");
+        Assert.Equal(new long[] { 6, 7 }, (await alice.NextSequencedAsync(room, 2)).Select(SeqOf));
+        await alice.AssertNothingBeforeSentinelAsync(node, room);
+
+        // Reconnecting with the last seq seen gets exactly the rest, nothing twice.
+        var again = node.Connect("alice");
+        var rejoin = await node.Engine.JoinAsync(again.Connection, new RoomJoinRequest(RoomName.Parse(room), 6)).WaitAsync(Timeout);
+        Assert.Equal(new long[] { 7 }, rejoin.Missed.Select(m => m.Seq));
+        Assert.Empty(rejoin.Updates);
+    }
+
+    [Fact]
+    public async Task A_capped_catch_up_counts_updates_against_the_cap()
+    {
+        var node = (await NodesAsync(1, o => o.CatchUpLimit = 3))[0];
+        var room = await NewRoomAsync();
+        var m1 = await node.SendAsync(room, "one");
+        for (var i = 0; i < 4; i++)
+        {
+            await node.UpdateAsync(room, m1.Id, new EditMessageText($"edit {i}", [])); // 2..5
+        }
+
+        var join = await node.Engine.JoinAsync(node.Connect("a").Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout);
+        Assert.Equal(5, join.LastSeq);
+        Assert.Equal(new long[] { 1 }, join.Missed.Select(m => m.Seq));
+        Assert.Equal(new long[] { 2, 3 }, join.Updates.Select(u => u.Seq));
+        Assert.True(join.HasMore);
+    }
+
+    [Fact]
+    public async Task Updates_of_another_node_reach_a_member_in_order_across_a_reconnect_with_its_last_seq()
+    {
+        var nodes = await NodesAsync(2);
+        var room = await NewRoomAsync();
+        var bob = nodes[1].Connect("bob");
+        await nodes[1].Engine.JoinAsync(bob.Connection, new RoomJoinRequest(RoomName.Parse(room), 0)).WaitAsync(Timeout);
+        var m1 = await nodes[0].SendAsync(room, "one");
+        await nodes[0].UpdateAsync(room, m1.Id, new EditMessageText("edited on node 0", []));
+        var seen = await bob.NextSequencedAsync(room, 2);
+        Assert.Equal(new long[] { 1, 2 }, seen.Select(SeqOf));
+        Assert.Equal("edited on node 0", Assert.IsType<MessageUpdated>(seen[1]).Message.Text);
+
+        // Bob's connection drops; meanwhile node 0 edits again and sends; bob reconnects with the last seq he saw.
+        await nodes[1].Engine.DisconnectAsync(bob.Connection).WaitAsync(Timeout);
+        await nodes[0].UpdateAsync(room, m1.Id, new AddReaction("👍", Guid.NewGuid(), 20)); // 3
+        await nodes[0].SendAsync(room, "four");
+        var back = nodes[1].Connect("bob");
+        var join = await nodes[1].Engine.JoinAsync(back.Connection, new RoomJoinRequest(RoomName.Parse(room), 2)).WaitAsync(Timeout);
+        Assert.Equal(new long[] { 4 }, join.Missed.Select(m => m.Seq));
+        Assert.Equal(new long[] { 3 }, join.Updates.Select(u => u.Seq));
+        await nodes[0].UpdateAsync(room, m1.Id, new DeleteMessage()); // 5
+        Assert.Equal(new long[] { 5 }, (await back.NextSequencedAsync(room, 1)).Select(SeqOf));
+        await back.AssertNothingBeforeSentinelAsync(nodes[1], room);
+    }
+
+    [Fact]
+    public async Task A_connected_user_receives_read_and_mention_events_on_every_node_outside_joined_rooms()
+    {
+        var nodes = await NodesAsync(2);
+        var userId = Guid.NewGuid();
+        var phone = nodes[0].Connect("alice", userId);
+        var laptop = nodes[1].Connect("alice", userId);
+        var other = nodes[1].Connect("bob");
+        await nodes[0].Engine.ConnectAsync(phone.Connection).WaitAsync(Timeout);
+        await nodes[1].Engine.ConnectAsync(laptop.Connection).WaitAsync(Timeout);
+        await nodes[1].Engine.ConnectAsync(other.Connection).WaitAsync(Timeout);
+        await nodes[1].Engine.ConnectAsync(laptop.Connection).WaitAsync(Timeout); // again: nothing changes
+        var channel = UserChannels.For(userId);
+
+        var room = await NewRoomAsync();
+        var mentioning = await nodes[0].AppendAsync(room, "hi @alice");
+        await nodes[0].Transport.PublishAsync(new ReadMarkerMoved(userId, room, 7, phone.Connection.ConnectionId)).AsTask().WaitAsync(Timeout);
+        await nodes[0].Transport.PublishAsync(new UserMentioned(userId, mentioning)).AsTask().WaitAsync(Timeout);
+
+        // Both devices get both events from the engine (skipping the connection that marked, ExceptConnectionId, is the sink's job).
+        foreach (var device in new[] { phone, laptop })
+        {
+            var read = Assert.IsType<ReadMarkerMoved>(await device.NextAsync(channel));
+            Assert.Equal((room, 7L), (read.ChatRoom, read.Seq));
+            Assert.Equal(mentioning.Id, Assert.IsType<UserMentioned>(await device.NextAsync(channel)).Message.Id);
+        }
+
+        Assert.Empty(other.Received(channel));
+        Assert.Empty(other.Received(UserChannels.For(other.Connection.User.UserId)));
+
+        // A disconnected device gets nothing more; the other still does.
+        await nodes[0].Engine.DisconnectAsync(phone.Connection).WaitAsync(Timeout);
+        await nodes[1].Transport.PublishAsync(new ReadMarkerMoved(userId, room, 8, null)).AsTask().WaitAsync(Timeout);
+        Assert.Equal(8, Assert.IsType<ReadMarkerMoved>(await laptop.NextAsync(channel)).Seq);
+        Assert.Equal(2, phone.Received(channel).Count);
+        Assert.Equal(0, nodes[0].Engine.CountLocalMembers(channel));
+    }
+
+    private static long SeqOf(RoomEvent e) => e switch
+    {
+        MessagePosted p => p.Message.Seq,
+        MessageUpdated u => u.Seq,
+        _ => throw new ArgumentException($"not an event of the room's sequence: {e}"),
+    };
+
     /// <summary>
     /// Asserts a removal that happened while <paramref name="total"/> messages were sent: each removed connection received
     /// an unbroken run of the first messages, then <c>removed</c>, then nothing (after a sentinel reached
@@ -585,6 +762,30 @@ public abstract class DeliveryEngineSpecification : NodeSpecification<IChatTrans
         /// <param name="message">The message.</param>
         /// <returns>A task that completes when published.</returns>
         public Task PublishAsync(ChatMessage message) => Transport.PublishAsync(new MessagePosted(message)).AsTask().WaitAsync(Timeout);
+
+        /// <summary>Changes a stored message in the store (taking the room's next seq) without publishing the change.</summary>
+        /// <param name="room">The room.</param>
+        /// <param name="id">The message.</param>
+        /// <param name="mutation">The change.</param>
+        /// <returns>The event to publish.</returns>
+        public async Task<MessageUpdated> AppendUpdateAsync(string room, Guid id, MessageMutation mutation)
+        {
+            var result = await Store.Messages.UpdateAsync(room, id, mutation, Time.GetUtcNow()).WaitAsync(Timeout);
+            Assert.Equal(MessageUpdateStatus.Updated, result.Status);
+            return new MessageUpdated(result.Update!.Seq, result.Update.Change, result.Message!);
+        }
+
+        /// <summary>Changes a message as the message operations do: update in the store, then publish.</summary>
+        /// <param name="room">The room.</param>
+        /// <param name="id">The message.</param>
+        /// <param name="mutation">The change.</param>
+        /// <returns>The published event.</returns>
+        public async Task<MessageUpdated> UpdateAsync(string room, Guid id, MessageMutation mutation)
+        {
+            var updated = await AppendUpdateAsync(room, id, mutation);
+            await Transport.PublishAsync(updated).AsTask().WaitAsync(Timeout);
+            return updated;
+        }
 
         /// <summary>Sends as the message sender does: append, then publish.</summary>
         /// <param name="room">The room.</param>
@@ -684,6 +885,26 @@ public abstract class DeliveryEngineSpecification : NodeSpecification<IChatTrans
             return [.. seqs];
         }
 
+        /// <summary>Waits for the next <paramref name="count"/> events of the room's sequence (new messages and updates,
+        /// skipping other events), in arrival order.</summary>
+        /// <param name="room">The room.</param>
+        /// <param name="count">How many.</param>
+        /// <returns>The events.</returns>
+        public async Task<IReadOnlyList<RoomEvent>> NextSequencedAsync(string room, int count)
+        {
+            var events = new List<RoomEvent>();
+            while (events.Count < count)
+            {
+                var next = await NextAsync(room);
+                if (next is MessagePosted or MessageUpdated)
+                {
+                    events.Add(next);
+                }
+            }
+
+            return events;
+        }
+
         /// <summary>Gets everything received in a room so far.</summary>
         /// <param name="room">The room.</param>
         /// <returns>The events.</returns>
@@ -706,7 +927,7 @@ public abstract class DeliveryEngineSpecification : NodeSpecification<IChatTrans
                 }
 
                 // Presence of other members may still be on its way from another node; a message may not.
-                Assert.False(next is MessagePosted, $"expected no more messages before the sentinel, received {next}");
+                Assert.False(next is MessagePosted or MessageUpdated, $"expected no more messages or updates before the sentinel, received {next}");
             }
         }
     }
@@ -882,14 +1103,14 @@ public abstract class DeliveryEngineSpecification : NodeSpecification<IChatTrans
         /// <inheritdoc />
         public TransportStatus Status => inner.Status;
 
-        /// <summary>Loses the next <paramref name="count"/> message publications of this node (nobody, not even this node, receives them).</summary>
+        /// <summary>Loses the next <paramref name="count"/> message and update publications of this node (nobody, not even this node, receives them).</summary>
         /// <param name="count">How many.</param>
         public void DropNext(int count) => Interlocked.Add(ref _drop, count);
 
         /// <inheritdoc />
         public ValueTask PublishAsync(RoomEvent roomEvent, CancellationToken cancellationToken = default)
         {
-            if (roomEvent is MessagePosted && Interlocked.Decrement(ref _drop) >= 0)
+            if (roomEvent is MessagePosted or MessageUpdated && Interlocked.Decrement(ref _drop) >= 0)
             {
                 return ValueTask.CompletedTask;
             }

@@ -799,6 +799,8 @@ public abstract partial class StoreConformanceTests : IAsyncLifetime
 
         public IMembershipStore Memberships => inner.Memberships;
 
+        public IReadStateStore ReadState => inner.ReadState;
+
         public IReplicationStore Replication => inner.Replication;
 
         public Task InitializeAsync(CancellationToken cancellationToken = default) => inner.InitializeAsync(cancellationToken);
