@@ -16,8 +16,9 @@ public static class ClientExtensions
     /// <param name="recent">How many recent messages to deliver first.</param>
     /// <param name="onMessage">Called for each message, on a background task.</param>
     /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <param name="onRemoved">Called once when the server took this user out of the room (removed or banned): the stream has ended.</param>
     /// <returns>The subscription.</returns>
-    public static async Task<RoomSubscription> JoinWithRecentAsync(this ChitChatClient client, string room, int recent, Action<MessageDto> onMessage, CancellationToken cancellationToken)
+    public static async Task<RoomSubscription> JoinWithRecentAsync(this ChitChatClient client, string room, int recent, Action<MessageDto> onMessage, CancellationToken cancellationToken, Action<RemovedEvent>? onRemoved = null)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(onMessage);
@@ -40,6 +41,11 @@ public static class ClientExtensions
                     {
                         onMessage(received.Message);
                     }
+                }
+
+                if (subscription.Removed is { } removed)
+                {
+                    onRemoved?.Invoke(removed);
                 }
             }
             catch (ChitChatException)

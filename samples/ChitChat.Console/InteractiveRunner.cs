@@ -39,6 +39,7 @@ public sealed class InteractiveRunner(ChitChatClient client, ClientSettings sett
     {
         client.PresenceChanged += (_, p) => Print(string.Create(CultureInfo.InvariantCulture, $"[grey]* {Markup.Escape(p.UserName)} {(p.Online ? "joined" : "left")} #{Markup.Escape(p.Room)}[/]"));
         client.TypingReceived += (_, t) => OnTyping(t);
+        client.MemberChanged += (_, m) => OnMember(m);
         client.StateChanged += (_, change) => Print(change switch
         {
             { IsReconnect: true } => "[green]reconnected, caught up[/]",
@@ -70,14 +71,47 @@ public sealed class InteractiveRunner(ChitChatClient client, ClientSettings sett
                         await JoinAsync(command.Argument!.ToLowerInvariant(), 20, cancellationToken);
                         break;
                     case CommandKind.Create:
-                        var room = await client.CreateRoomAsync(command.Argument!, cancellationToken);
-                        Print($"[green]created #{Markup.Escape(room.Name)}[/] (/join {Markup.Escape(room.Name)})");
+                        var room = await client.CreateRoomAsync(command.Argument!, command.Extra, cancellationToken: cancellationToken);
+                        Print($"[green]created {Markup.Escape(room.Kind)} room #{Markup.Escape(room.Name)}[/] (/join {Markup.Escape(room.Name)})");
+                        break;
+                    case CommandKind.Direct:
+                        var direct = await client.OpenDirectAsync(command.Users!, cancellationToken);
+                        await JoinAsync(direct.Name, 20, cancellationToken, $"direct messages with {string.Join(", ", command.Users!)}");
+                        break;
+                    case CommandKind.Invite:
+                        var added = await client.AddMemberAsync(_room, command.Argument!, cancellationToken);
+                        Print($"[green]{Markup.Escape(added.UserName)} is a member of #{Markup.Escape(_room)}[/]");
+                        break;
+                    case CommandKind.Members:
+                        var members = new Table().AddColumns("Member", "Role", "Muted until");
+                        foreach (var m in await client.GetMembersAsync(_room, cancellationToken))
+                        {
+                            members.AddRow(Markup.Escape(m.UserName), Markup.Escape(m.Role), m.MutedUntil is { } until ? until.ToLocalTime().ToString("g", CultureInfo.CurrentCulture) : string.Empty);
+                        }
+
+                        lock (_screen)
+                        {
+                            AnsiConsole.Write(members);
+                        }
+
+                        break;
+                    case CommandKind.Kick:
+                        await client.RemoveMemberAsync(_room, command.Argument!, cancellationToken);
+                        Print($"[green]{Markup.Escape(command.Argument!)} removed from #{Markup.Escape(_room)}[/]");
+                        break;
+                    case CommandKind.Ban:
+                        await client.BanAsync(_room, command.Argument!, command.Extra, cancellationToken: cancellationToken);
+                        Print($"[green]{Markup.Escape(command.Argument!)} banned from #{Markup.Escape(_room)}[/]");
                         break;
                     case CommandKind.Rooms:
-                        var table = new Table().AddColumns("Room", "Created");
+                        var table = new Table().AddColumns("Room", "Kind", "Role", "Created");
                         foreach (var r in await client.GetRoomsAsync(cancellationToken))
                         {
-                            table.AddRow(Markup.Escape(r.Name == _room ? r.Name + " (current)" : r.Name), r.CreatedAt.ToLocalTime().ToString("g", CultureInfo.CurrentCulture));
+                            table.AddRow(
+                                Markup.Escape(r.Name == _room ? r.Name + " (current)" : r.Name),
+                                Markup.Escape(r.Kind),
+                                Markup.Escape(r.Role ?? string.Empty),
+                                r.CreatedAt.ToLocalTime().ToString("g", CultureInfo.CurrentCulture));
                         }
 
                         lock (_screen)
@@ -116,11 +150,42 @@ public sealed class InteractiveRunner(ChitChatClient client, ClientSettings sett
         return 0;
     }
 
-    private async Task JoinAsync(string room, int recent, CancellationToken cancellationToken)
+    private async Task JoinAsync(string room, int recent, CancellationToken cancellationToken, string? title = null)
     {
-        Print($"[blue]── #{Markup.Escape(room)} ──[/]");
-        await client.JoinWithRecentAsync(room, recent, m => Print(FormatMessage(m)), cancellationToken);
+        Print($"[blue]── {Markup.Escape(title ?? "#" + room)} ──[/]");
+        await client.JoinWithRecentAsync(room, recent, m => Print(FormatMessage(m)), cancellationToken, OnRemoved);
         _room = room;
+    }
+
+    private void OnMember(MemberEvent m)
+    {
+        var what = m.Change switch
+        {
+            MemberChanges.Added => $"was added to #{m.Room}",
+            MemberChanges.Removed => $"left or was removed from #{m.Room}",
+            MemberChanges.Banned => $"was banned from #{m.Room}",
+            MemberChanges.Role => $"is now {m.Role} of #{m.Room}",
+            MemberChanges.Muted => $"was muted or unmuted in #{m.Room}",
+            _ => $"changed in #{m.Room} ({m.Change})",
+        };
+        Print($"[grey]* {Markup.Escape(m.UserName)} {Markup.Escape(what)}[/]");
+    }
+
+    private void OnRemoved(RemovedEvent removed)
+    {
+        var why = removed.Reason switch
+        {
+            "removed" => "you were removed",
+            "banned" => "you were banned",
+            "left" => "you left",
+            var reason => "you were banned: " + reason,
+        };
+        Print($"[red]── you are no longer in #{Markup.Escape(removed.Room)} ({Markup.Escape(why)}) ──[/]");
+        if (removed.Room == _room)
+        {
+            _room = "global";
+            Print("[grey]now writing to #global (/join another room)[/]");
+        }
     }
 
     private string FormatMessage(MessageDto m)

@@ -19,10 +19,10 @@ public sealed class JsonRunner(ChitChatClient client, ClientSettings settings, T
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
         client.StateChanged += (_, change) => Diagnose($"connection: {change.Describe()}{(change.Error is null ? string.Empty : " (" + change.Error.Message + ")")}");
+        client.MemberChanged += (_, m) => Diagnose($"member: {m.Room} {m.UserName} {m.Change} {m.Role}");
 
         var room = settings.Room.ToLowerInvariant();
-        await client.JoinWithRecentAsync(room, settings.History ?? 0, Print, cancellationToken);
-        Diagnose($"joined: {room}");
+        await JoinAsync(room, cancellationToken);
         var failures = 0;
         while (await input.ReadLineAsync(cancellationToken) is { } line)
         {
@@ -37,12 +37,31 @@ public sealed class JsonRunner(ChitChatClient client, ClientSettings settings, T
                         break;
                     case CommandKind.Join:
                         room = command.Argument!.ToLowerInvariant();
-                        await client.JoinWithRecentAsync(room, settings.History ?? 0, Print, cancellationToken);
-                        Diagnose($"joined: {room}");
+                        await JoinAsync(room, cancellationToken);
                         break;
                     case CommandKind.Create:
-                        var created = await client.CreateRoomAsync(command.Argument!, cancellationToken);
+                        var created = await client.CreateRoomAsync(command.Argument!, command.Extra, cancellationToken: cancellationToken);
                         Diagnose($"created: {created.Name}");
+                        break;
+                    case CommandKind.Direct:
+                        var direct = await client.OpenDirectAsync(command.Users!, cancellationToken);
+                        room = direct.Name;
+                        await JoinAsync(room, cancellationToken);
+                        break;
+                    case CommandKind.Invite:
+                        var added = await client.AddMemberAsync(room, command.Argument!, cancellationToken);
+                        Diagnose($"invited: {added.UserName} {room}");
+                        break;
+                    case CommandKind.Members:
+                        Diagnose("members: " + string.Join(" ", (await client.GetMembersAsync(room, cancellationToken)).Select(m => $"{m.UserName}({m.Role})")));
+                        break;
+                    case CommandKind.Kick:
+                        await client.RemoveMemberAsync(room, command.Argument!, cancellationToken);
+                        Diagnose($"kicked: {command.Argument} {room}");
+                        break;
+                    case CommandKind.Ban:
+                        await client.BanAsync(room, command.Argument!, command.Extra, cancellationToken: cancellationToken);
+                        Diagnose($"banned: {command.Argument} {room}");
                         break;
                     case CommandKind.Rooms:
                         Diagnose("rooms: " + string.Join(" ", (await client.GetRoomsAsync(cancellationToken)).Select(r => r.Name)));
@@ -75,6 +94,12 @@ public sealed class JsonRunner(ChitChatClient client, ClientSettings settings, T
         }
 
         return failures == 0 ? 0 : 1;
+    }
+
+    private async Task JoinAsync(string room, CancellationToken cancellationToken)
+    {
+        await client.JoinWithRecentAsync(room, settings.History ?? 0, Print, cancellationToken, onRemoved: r => Diagnose($"removed: {r.Room} {r.Reason}"));
+        Diagnose($"joined: {room}");
     }
 
     private void Print(MessageDto message)

@@ -11,8 +11,18 @@ public enum CommandKind
     Join,
     /// <summary><c>/rooms</c>.</summary>
     Rooms,
-    /// <summary><c>/create &lt;room&gt;</c>.</summary>
+    /// <summary><c>/create &lt;room&gt; [public|private]</c>; <see cref="SlashCommand.Extra"/> holds the kind.</summary>
     Create,
+    /// <summary><c>/dm &lt;user&gt; [user...]</c>: open the direct room with those users and make it current; <see cref="SlashCommand.Users"/> holds them.</summary>
+    Direct,
+    /// <summary><c>/invite &lt;user&gt;</c>: add a member to the current room.</summary>
+    Invite,
+    /// <summary><c>/members</c>: the current room's members and roles.</summary>
+    Members,
+    /// <summary><c>/kick &lt;user&gt;</c>: remove a member from the current room.</summary>
+    Kick,
+    /// <summary><c>/ban &lt;user&gt; [reason]</c>: remove and bar a user from the current room; <see cref="SlashCommand.Extra"/> holds the reason.</summary>
+    Ban,
     /// <summary><c>/who</c>.</summary>
     Who,
     /// <summary><c>/history [n]</c>.</summary>
@@ -29,15 +39,25 @@ public enum CommandKind
 
 /// <summary>A parsed input line.</summary>
 /// <param name="Kind">The kind.</param>
-/// <param name="Argument">The text, room name or error.</param>
+/// <param name="Argument">The text, room name, user name or error.</param>
 /// <param name="Count">The count of <c>/history</c>.</param>
-public sealed record SlashCommand(CommandKind Kind, string? Argument = null, int Count = 0)
+/// <param name="Extra">The kind of <c>/create</c> (<c>public</c> or <c>private</c>, <see langword="null"/> for the default) or the reason of <c>/ban</c>.</param>
+/// <param name="Users">The user names of <c>/dm</c>.</param>
+public sealed record SlashCommand(CommandKind Kind, string? Argument = null, int Count = 0, string? Extra = null, IReadOnlyList<string>? Users = null)
 {
     /// <summary>The help text.</summary>
     public const string Help = """
         /join <room>     join a room and make it current
         /rooms           list the rooms
-        /create <room>   create a room (then /join it)
+        /create <room> [private]
+                         create a room, public or private (then /join it)
+        /dm <user> [user...]
+                         open the direct conversation with those users and make it current
+        /members         the current room's members and their roles
+        /invite <user>   add a member to the current room (owners and moderators)
+        /kick <user>     remove a member from the current room (owners and moderators)
+        /ban <user> [reason]
+                         remove a user and bar them from rejoining (owners and moderators)
         /who             who is online in the current room
         /history [n]     show the last n messages (default 20)
         /help            this help
@@ -69,11 +89,22 @@ public sealed record SlashCommand(CommandKind Kind, string? Argument = null, int
         var parts = line[1..].Split(' ', 2, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var name = parts.Length > 0 ? parts[0].ToLowerInvariant() : string.Empty;
         var argument = parts.Length > 1 ? parts[1] : null;
+        var words = argument?.Split([' ', ','], StringSplitOptions.RemoveEmptyEntries) ?? [];
         return name switch
         {
             "join" or "create" when string.IsNullOrEmpty(argument) => new(CommandKind.Invalid, $"/{name} needs a room name"),
             "join" => new(CommandKind.Join, argument),
-            "create" => new(CommandKind.Create, argument),
+            "create" when words.Length == 1 => new(CommandKind.Create, words[0]),
+            "create" when words.Length == 2 && words[1].ToLowerInvariant() is "public" or "private" => new(CommandKind.Create, words[0], Extra: words[1].ToLowerInvariant()),
+            "create" => new(CommandKind.Invalid, "/create takes a room name and optionally public or private"),
+            "dm" or "msg" when words.Length == 0 => new(CommandKind.Invalid, $"/{name} needs at least one user name"),
+            "dm" or "msg" => new(CommandKind.Direct, words[0], Users: words),
+            "invite" or "kick" or "ban" when words.Length == 0 => new(CommandKind.Invalid, $"/{name} needs a user name"),
+            "invite" or "kick" when words.Length > 1 => new(CommandKind.Invalid, $"/{name} takes one user name"),
+            "invite" => new(CommandKind.Invite, words[0]),
+            "kick" => new(CommandKind.Kick, words[0]),
+            "ban" => new(CommandKind.Ban, words[0], Extra: argument!.Split(' ', 2, StringSplitOptions.TrimEntries) is [_, var reason] && reason.Length > 0 ? reason : null),
+            "members" => new(CommandKind.Members),
             "rooms" => new(CommandKind.Rooms),
             "who" => new(CommandKind.Who),
             "help" or "?" => new(CommandKind.Help),

@@ -145,22 +145,11 @@ public sealed partial class ChitChatClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Lists the rooms.</summary>
+    /// <summary>Lists the caller's rooms: public rooms, and the private and direct rooms the caller is a member of.</summary>
     /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
-    /// <returns>The rooms, ordered by name.</returns>
-    public async Task<IReadOnlyList<RoomDto>> GetRoomsAsync(CancellationToken cancellationToken = default) =>
-        await SendHttpAsync<List<RoomDto>>(HttpMethod.Get, ChitChatRoutes.Rooms, null, authenticated: true, cancellationToken).ConfigureAwait(false);
-
-    /// <summary>Creates a room.</summary>
-    /// <param name="name">The room name (a slug: <c>[a-z0-9-_]</c>, 1 to 64 characters).</param>
-    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
-    /// <returns>The room.</returns>
-    /// <exception cref="ChitChatException"><c>validation_failed</c>, <c>room_exists</c>.</exception>
-    public Task<RoomDto> CreateRoomAsync(string name, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(name);
-        return SendHttpAsync<RoomDto>(HttpMethod.Post, ChitChatRoutes.Rooms, new CreateRoomBody(name), authenticated: true, cancellationToken);
-    }
+    /// <returns>The rooms, ordered by name, each with the caller's role (<see langword="null"/> for a public room not joined).</returns>
+    public async Task<IReadOnlyList<RoomListEntryDto>> GetRoomsAsync(CancellationToken cancellationToken = default) =>
+        await SendHttpAsync<List<RoomListEntryDto>>(HttpMethod.Get, ChitChatRoutes.Rooms, null, authenticated: true, cancellationToken).ConfigureAwait(false);
 
     /// <summary>
     /// Reads a page of a room's history over HTTP, ascending by seq: with <paramref name="afterSeq"/> the earliest messages
@@ -342,7 +331,14 @@ public sealed partial class ChitChatClient : IAsyncDisposable
         return login;
     }
 
-    private async Task<T> SendHttpAsync<T>(HttpMethod method, string path, object? body, bool authenticated, CancellationToken cancellationToken)
+    private Task<T> SendHttpAsync<T>(HttpMethod method, string path, object? body, bool authenticated, CancellationToken cancellationToken) =>
+        SendHttpCoreAsync<T>(method, path, body, authenticated, readBody: true, cancellationToken);
+
+    /// <summary>Sends an authenticated request whose success answer has no body (204).</summary>
+    private Task SendHttpNoContentAsync(HttpMethod method, string path, object? body, CancellationToken cancellationToken) =>
+        SendHttpCoreAsync<object?>(method, path, body, authenticated: true, readBody: false, cancellationToken);
+
+    private async Task<T> SendHttpCoreAsync<T>(HttpMethod method, string path, object? body, bool authenticated, bool readBody, CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
         var uri = new Uri(_server, path.TrimStart('/'));
@@ -370,6 +366,11 @@ public sealed partial class ChitChatClient : IAsyncDisposable
 
             if (response.IsSuccessStatusCode)
             {
+                if (!readBody)
+                {
+                    return default!;
+                }
+
                 return await response.Content.ReadFromJsonAsync<T>(Json, cancellationToken).ConfigureAwait(false)
                     ?? throw new ChitChatException("invalid_response", "The server sent an empty answer.", response.StatusCode);
             }

@@ -93,6 +93,58 @@ public sealed class ConsoleClientTests
     }
 
     [Fact]
+    public async Task Direct_messages_private_rooms_and_moderation_work_from_the_console()
+    {
+        await using var server = ServerFixture.Start();
+        await using var bob = await server.ConnectUserAsync("bob");
+        await using var alice = ConsoleProcess.Start(server.Address, "alice", register: true);
+        await alice.WaitForStderrAsync(l => l == "joined: global", "alice joins global");
+
+        // /dm opens the direct room with bob and makes it current.
+        await alice.SendLineAsync("/dm bob");
+        await alice.WaitForStderrAsync(l => l.StartsWith("joined: dm-", StringComparison.Ordinal), "alice opens the direct room");
+        var direct = alice.Stderr.Split('\n').Select(l => l.Trim()).Last(l => l.StartsWith("joined: dm-", StringComparison.Ordinal))["joined: ".Length..];
+        await bob.JoinAsync(direct);
+        await alice.SendLineAsync("psst, bob");
+        Assert.Equal(direct, (await bob.WaitForAsync(m => m.Text == "psst, bob", "bob receives the direct message")).Room);
+
+        // A private room: invite carol, list the members, kick her (her console is told), invite again, ban her.
+        await using var carol = ConsoleProcess.Start(server.Address, "carol", register: true);
+        await carol.WaitForStderrAsync(l => l == "joined: global", "carol joins global");
+        await alice.SendLineAsync("/create crew private");
+        await alice.WaitForStderrAsync(l => l == "created: crew", "alice creates a private room");
+        await alice.SendLineAsync("/join crew");
+        await alice.WaitForStderrAsync(l => l == "joined: crew", "alice joins crew");
+        await carol.SendLineAsync("/join crew");
+        await carol.WaitForStderrAsync(l => l.StartsWith("error: room_not_found:", StringComparison.Ordinal), "carol cannot see the private room");
+        await alice.SendLineAsync("/invite carol");
+        await alice.WaitForStderrAsync(l => l == "invited: carol crew", "alice invites carol");
+        await alice.WaitForStderrAsync(l => l == "member: crew carol added member", "alice sees carol's member event");
+        await alice.SendLineAsync("/members");
+        await alice.WaitForStderrAsync(l => l == "members: alice(owner) carol(member)", "alice lists the members");
+        await carol.SendLineAsync("/join crew");
+        await carol.WaitForStderrAsync(l => l == "joined: crew", "carol joins crew");
+
+        await alice.SendLineAsync("/kick carol");
+        await alice.WaitForStderrAsync(l => l == "kicked: carol crew", "alice kicks carol");
+        await carol.WaitForStderrAsync(l => l == "removed: crew removed", "carol's console is told she was removed");
+        await alice.WaitForStderrAsync(l => l == "member: crew carol removed member", "alice sees carol's removal");
+
+        await alice.SendLineAsync("/invite carol");
+        await alice.WaitForStderrAsync(l => l == "invited: carol crew", "alice invites carol again", count: 2);
+        await carol.SendLineAsync("/join crew");
+        await carol.WaitForStderrAsync(l => l == "joined: crew", "carol joins crew again", count: 2);
+        await alice.SendLineAsync("/ban carol being rude");
+        await alice.WaitForStderrAsync(l => l == "banned: carol crew", "alice bans carol");
+        await carol.WaitForStderrAsync(l => l == "removed: crew being rude", "carol's console is told she was banned, with the reason");
+        await carol.SendLineAsync("/join crew");
+        await carol.WaitForStderrAsync(l => l.StartsWith("error: room_not_found:", StringComparison.Ordinal), "a banned user cannot rejoin the private room", count: 2);
+
+        await alice.SendLineAsync("/quit");
+        await alice.ExpectExitAsync(0, "alice quits");
+    }
+
+    [Fact]
     public async Task Errors_are_reported_as_code_and_message_on_stderr()
     {
         await using var server = ServerFixture.Start();

@@ -25,7 +25,33 @@ public sealed class SlashCommandTests
         Assert.Equal(count, command.Count);
     }
 
+    [Fact]
+    public void Parses_conversation_and_moderation_commands()
+    {
+        Assert.Equal(new SlashCommand(CommandKind.Create, "crew", Extra: "private"), SlashCommand.Parse("/create crew Private"));
+        Assert.Equal(new SlashCommand(CommandKind.Create, "crew", Extra: "public"), SlashCommand.Parse("/create crew public"));
+
+        var dm = SlashCommand.Parse("/dm bob");
+        Assert.Equal((CommandKind.Direct, "bob"), (dm.Kind, dm.Argument));
+        Assert.Equal(["bob"], dm.Users!);
+        Assert.Equal(["bob", "carol", "dave"], SlashCommand.Parse("/dm bob carol,dave").Users!);
+
+        Assert.Equal(new SlashCommand(CommandKind.Invite, "bob"), SlashCommand.Parse("/invite bob"));
+        Assert.Equal(new SlashCommand(CommandKind.Kick, "bob"), SlashCommand.Parse("/KICK  bob "));
+        Assert.Equal(new SlashCommand(CommandKind.Members), SlashCommand.Parse("/members"));
+        Assert.Equal(new SlashCommand(CommandKind.Ban, "bob"), SlashCommand.Parse("/ban bob"));
+        Assert.Equal(new SlashCommand(CommandKind.Ban, "bob", Extra: "spamming the channel"), SlashCommand.Parse("/ban bob spamming the channel"));
+    }
+
     [Theory]
+    [InlineData("/dm")]
+    [InlineData("/invite")]
+    [InlineData("/invite bob carol")]
+    [InlineData("/kick")]
+    [InlineData("/kick bob carol")]
+    [InlineData("/ban")]
+    [InlineData("/create crew secret")]
+    [InlineData("/create crew private extra")]
     [InlineData("/join")]
     [InlineData("/create")]
     [InlineData("/history zero")]

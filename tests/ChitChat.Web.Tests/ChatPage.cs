@@ -99,6 +99,40 @@ public sealed class ChatPage : IAsyncDisposable
         await Expect(Page.GetByTestId("history-status")).Not.ToHaveTextAsync("Loading messages…");
     }
 
+    /// <summary>The sidebar entry of a room.</summary>
+    public ILocator RoomItem(string room) => Page.GetByTestId("room-item").And(Page.Locator($"[data-room='{room}']"));
+
+    /// <summary>A member of the current room's member list.</summary>
+    public ILocator Member(string userName) => Page.GetByTestId("member").And(Page.Locator($"[data-user='{userName}']"));
+
+    /// <summary>Creates a room from the sidebar form with the kind chosen, and waits until it is shown.</summary>
+    public async Task CreateRoomAsync(string room, string kind)
+    {
+        await Page.GetByTestId("new-room-name").FillAsync(room);
+        await Page.GetByTestId("new-room-kind").SelectOptionAsync(kind);
+        await Page.GetByTestId("new-room-submit").ClickAsync();
+        await Expect(Page.GetByTestId("room-title")).ToHaveTextAsync(room);
+        await Expect(RoomItem(room)).ToHaveAttributeAsync("data-kind", kind);
+    }
+
+    /// <summary>Reloads the room list (the ↻ button) and waits until <paramref name="room"/> is listed.</summary>
+    public async Task RefreshRoomsUntilListedAsync(string room)
+    {
+        await Page.GetByTestId("rooms-refresh").ClickAsync();
+        await Expect(RoomItem(room)).ToHaveCountAsync(1);
+    }
+
+    /// <summary>Finds a user in the directory and opens the direct conversation with them.</summary>
+    public async Task MessageFromDirectoryAsync(string userName)
+    {
+        await Page.GetByTestId("user-search").FillAsync(userName);
+        var result = Page.GetByTestId("user-result").And(Page.Locator($"[data-user='{userName}']"));
+        await result.GetByTestId("user-dm").ClickAsync();
+        await Expect(Page.GetByTestId("room-title")).ToHaveTextAsync(userName);
+        await Expect(Page.GetByTestId("room-title")).ToHaveAttributeAsync("data-kind", "direct");
+        await Expect(Page.GetByTestId("history-status")).Not.ToHaveTextAsync("Loading messages…");
+    }
+
     public async Task SendAsync(string text)
     {
         var input = Page.GetByTestId("composer-input");

@@ -3,12 +3,14 @@ import {
 } from '@microsoft/signalr';
 import { Emitter, type Unsubscribe } from './emitter.js';
 import { ChitChatError, fromHubError, isConnectionError } from './errors.js';
-import { ChitChatHttp, DEFAULT_LIMITS, type AccessTokenFactory, type HistoryQuery, type TokenReason } from './http.js';
+import {
+  ChitChatHttp, DEFAULT_LIMITS, type AccessTokenFactory, type BanOptions, type CreateRoomOptions, type HistoryQuery, type TokenReason,
+} from './http.js';
 import type { AckEvent, OutboxEntry, OutboxStorage, StoredOutboxEntry } from './outbox.js';
 import {
   ChitChatRoutes, HubEvents, HubMethods,
-  type LoginResponse, type MemberEvent, type Message, type PresenceEvent, type PresenceUser, type RegisterBody, type Room, type SendMessageAck,
-  type RemovedEvent, type ServerLimits, type TypingEvent, type User,
+  type Ban, type LoginResponse, type Member, type MemberEvent, type Message, type PresenceEvent, type PresenceUser, type RegisterBody, type Room,
+  type RoomListEntry, type SendMessageAck, type RemovedEvent, type ServerLimits, type TypingEvent, type User, type UserProfile,
 } from './protocol.js';
 import { RoomSubscription } from './subscription.js';
 import { RoomSync } from './sync.js';
@@ -177,14 +179,74 @@ export class ChitChatClient {
     return session;
   }
 
-  /** `GET /api/rooms`. */
-  getRooms(): Promise<Room[]> {
+  /** `GET /api/rooms`: public rooms, and the private and direct rooms the caller is a member of, with the caller's `role`. */
+  getRooms(): Promise<RoomListEntry[]> {
     return this.http.getRooms();
   }
 
-  /** `POST /api/rooms`. */
-  createRoom(name: string): Promise<Room> {
-    return this.http.createRoom(name);
+  /** `POST /api/rooms`: creates a room (`kind` `public` by default, or `private`); the caller becomes its owner. */
+  createRoom(name: string, options: CreateRoomOptions = {}): Promise<Room> {
+    return this.http.createRoom(name, options);
+  }
+
+  /** `GET /api/rooms/{room}`. */
+  getRoom(room: string): Promise<Room> {
+    return this.http.getRoom(room);
+  }
+
+  /** `GET /api/rooms/{room}/members`; keep the list current with the `member` event. */
+  getMembers(room: string): Promise<Member[]> {
+    return this.http.getMembers(room);
+  }
+
+  /** Adds a member (owners and moderators; your own name joins a public room). */
+  addMember(room: string, userName: string): Promise<Member> {
+    return this.http.addMember(room, userName);
+  }
+
+  /** Removes a member (owners, moderators) or leaves (your own name); the removed user's subscription ends with `removed`. */
+  removeMember(room: string, userName: string): Promise<void> {
+    return this.http.removeMember(room, userName);
+  }
+
+  /** Changes a member's role (the owner only). */
+  setMemberRole(room: string, userName: string, role: 'owner' | 'moderator' | 'member'): Promise<Member> {
+    return this.http.setMemberRole(room, userName, role);
+  }
+
+  /** Mutes a member until a time (owners, moderators): their sends are refused with `forbidden`. */
+  muteMember(room: string, userName: string, until: Date | string): Promise<Member> {
+    return this.http.muteMember(room, userName, until);
+  }
+
+  /** Lifts a member's mute (owners, moderators). */
+  unmuteMember(room: string, userName: string): Promise<Member> {
+    return this.http.unmuteMember(room, userName);
+  }
+
+  /** Bans a user (owners, moderators): removed at once and barred from rejoining. */
+  ban(room: string, userName: string, options: BanOptions = {}): Promise<void> {
+    return this.http.ban(room, userName, options);
+  }
+
+  /** Lifts a ban (owners, moderators). */
+  unban(room: string, userName: string): Promise<void> {
+    return this.http.unban(room, userName);
+  }
+
+  /** The bans in force (owners, moderators). */
+  getBans(room: string): Promise<Ban[]> {
+    return this.http.getBans(room);
+  }
+
+  /** Opens the direct room of this user and `userNames` (the same people always get the same room); join it like any room. */
+  openDirect(userNames: readonly string[]): Promise<Room> {
+    return this.http.openDirect(userNames);
+  }
+
+  /** The user directory: users whose name starts with `search`. */
+  searchUsers(search: string, limit?: number): Promise<UserProfile[]> {
+    return this.http.searchUsers(search, limit);
   }
 
   /** `GET /api/rooms/{room}/messages` (ascending by `seq`). */

@@ -1,8 +1,38 @@
 import { ChitChatError, fromProblem } from './errors.js';
 import {
   ChitChatRoutes, messagesRoute,
-  type LoginResponse, type Message, type RegisterBody, type Room, type SendMessageBody, type ServerLimits, type User,
+  type Ban, type LoginResponse, type Member, type Message, type RegisterBody, type Room, type RoomListEntry, type SendMessageBody,
+  type ServerLimits, type User, type UserProfile,
 } from './protocol.js';
+
+/** `POST /api/direct`: opens (creates once) the direct room of the caller and other users. */
+export const DirectRoute = '/api/direct';
+
+/** `GET /api/users?search=&limit=`: the user directory. */
+export const UsersRoute = '/api/users';
+
+/** The path of a room, or of a resource under it (`roomRoute('dev', 'members', 'bob')`), each segment escaped. */
+export const roomRoute = (room: string, ...segments: string[]): string =>
+  [ChitChatRoutes.Rooms, room, ...segments].map((s, i) => (i === 0 ? s : encodeURIComponent(s))).join('/');
+
+/** The kind of a room a user may create (`direct` rooms come from {@link ChitChatHttp.openDirect}). */
+export type CreatableRoomKind = 'public' | 'private';
+
+/** Options of {@link ChitChatHttp.createRoom}. */
+export interface CreateRoomOptions {
+  /** `public` (listed, anyone may join; the default) or `private` (members only). */
+  kind?: CreatableRoomKind;
+  /** The room's topic. */
+  topic?: string;
+}
+
+/** Options of {@link ChitChatHttp.ban}. */
+export interface BanOptions {
+  /** Why (the banned user's `removed` event carries it). */
+  reason?: string;
+  /** When the ban ends (default: never). */
+  until?: Date | string;
+}
 
 /** The server's documented defaults, used when `GET /api/limits` is not available (404). */
 export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
@@ -67,14 +97,89 @@ export class ChitChatHttp {
     return this.request<LoginResponse>('POST', ChitChatRoutes.Login, { body: { userName, password }, auth: false });
   }
 
-  /** `GET /api/rooms`. */
-  getRooms(): Promise<Room[]> {
-    return this.request<Room[]>('GET', ChitChatRoutes.Rooms);
+  /** `GET /api/rooms`: public rooms, and the private and direct rooms the caller is a member of, with the caller's `role`. */
+  getRooms(): Promise<RoomListEntry[]> {
+    return this.request<RoomListEntry[]>('GET', ChitChatRoutes.Rooms);
   }
 
-  /** `POST /api/rooms`. */
-  createRoom(name: string): Promise<Room> {
-    return this.request<Room>('POST', ChitChatRoutes.Rooms, { body: { name } });
+  /** `POST /api/rooms`: creates a room (public by default); the caller becomes its owner. */
+  createRoom(name: string, options: CreateRoomOptions = {}): Promise<Room> {
+    const body: { name: string; kind?: string; topic?: string } = { name };
+    if (options.kind !== undefined) body.kind = options.kind;
+    if (options.topic !== undefined) body.topic = options.topic;
+    return this.request<Room>('POST', ChitChatRoutes.Rooms, { body });
+  }
+
+  /** `GET /api/rooms/{room}` (`room_not_found` also for a private or direct room the caller is not a member of). */
+  getRoom(room: string): Promise<Room> {
+    return this.request<Room>('GET', roomRoute(room));
+  }
+
+  /** `GET /api/rooms/{room}/members`: the members with their roles and mutes. */
+  getMembers(room: string): Promise<Member[]> {
+    return this.request<Member[]>('GET', roomRoute(room, 'members'));
+  }
+
+  /**
+   * `POST /api/rooms/{room}/members`: your own name joins a public room; owners and moderators add anyone (the only
+   * way into a private room). Adding an existing member returns it.
+   */
+  addMember(room: string, userName: string): Promise<Member> {
+    return this.request<Member>('POST', roomRoute(room, 'members'), { body: { userName } });
+  }
+
+  /** `DELETE /api/rooms/{room}/members/{userName}`: removes a member (owners, moderators), or leaves (your own name). */
+  async removeMember(room: string, userName: string): Promise<void> {
+    await this.request<null>('DELETE', roomRoute(room, 'members', userName));
+  }
+
+  /** `PATCH /api/rooms/{room}/members/{userName}` `{role}`: changes a member's role (the owner only). */
+  setMemberRole(room: string, userName: string, role: 'owner' | 'moderator' | 'member'): Promise<Member> {
+    return this.request<Member>('PATCH', roomRoute(room, 'members', userName), { body: { role } });
+  }
+
+  /** `PATCH /api/rooms/{room}/members/{userName}` `{mutedUntil}`: mutes a member until a time (owners, moderators). */
+  muteMember(room: string, userName: string, until: Date | string): Promise<Member> {
+    const mutedUntil = typeof until === 'string' ? until : until.toISOString();
+    return this.request<Member>('PATCH', roomRoute(room, 'members', userName), { body: { mutedUntil } });
+  }
+
+  /** `PATCH /api/rooms/{room}/members/{userName}` `{mutedUntil: null}`: lifts a mute (owners, moderators). */
+  unmuteMember(room: string, userName: string): Promise<Member> {
+    return this.request<Member>('PATCH', roomRoute(room, 'members', userName), { body: { mutedUntil: null } });
+  }
+
+  /** `PUT /api/rooms/{room}/bans/{userName}`: removes the user and bars them from rejoining (owners, moderators). */
+  async ban(room: string, userName: string, options: BanOptions = {}): Promise<void> {
+    const body: { reason?: string; until?: string } = {};
+    if (options.reason !== undefined) body.reason = options.reason;
+    if (options.until !== undefined) body.until = typeof options.until === 'string' ? options.until : options.until.toISOString();
+    await this.request<null>('PUT', roomRoute(room, 'bans', userName), { body });
+  }
+
+  /** `DELETE /api/rooms/{room}/bans/{userName}`: lifts a ban (owners, moderators). */
+  async unban(room: string, userName: string): Promise<void> {
+    await this.request<null>('DELETE', roomRoute(room, 'bans', userName));
+  }
+
+  /** `GET /api/rooms/{room}/bans`: the bans in force (owners, moderators). */
+  getBans(room: string): Promise<Ban[]> {
+    return this.request<Ban[]>('GET', roomRoute(room, 'bans'));
+  }
+
+  /**
+   * `POST /api/direct`: the direct room of the caller and `userNames` (created on first use; the same people always
+   * get the same `dm-…` room). Join it like any room.
+   */
+  openDirect(userNames: readonly string[]): Promise<Room> {
+    return this.request<Room>('POST', DirectRoute, { body: { userNames: [...userNames] } });
+  }
+
+  /** `GET /api/users?search=&limit=`: users whose name starts with `search` (ignoring case), ordered by name. */
+  searchUsers(search: string, limit?: number): Promise<UserProfile[]> {
+    const params = new URLSearchParams({ search });
+    if (limit !== undefined) params.set('limit', String(limit));
+    return this.request<UserProfile[]>('GET', `${UsersRoute}?${params.toString()}`);
   }
 
   /** `GET /api/rooms/{room}/messages?limit&before&after`, ascending by `seq`. */

@@ -1,8 +1,8 @@
 export * from './protocol.js';
 export { ChitChatError, fromHubError, fromProblem, isConnectionError, parseRetryAfter } from './errors.js';
 export type { ChitChatErrorCode, ChitChatErrorInit, ChitChatErrorSource } from './errors.js';
-export { ChitChatHttp, DEFAULT_LIMITS } from './http.js';
-export type { AccessTokenFactory, ChitChatHttpOptions, HistoryQuery, TokenReason } from './http.js';
+export { ChitChatHttp, DEFAULT_LIMITS, DirectRoute, UsersRoute, roomRoute } from './http.js';
+export type { AccessTokenFactory, BanOptions, ChitChatHttpOptions, CreatableRoomKind, CreateRoomOptions, HistoryQuery, TokenReason } from './http.js';
 export { ChitChatClient } from './client.js';
 export type { ChitChatClientEvents, ChitChatClientOptions, ConnectionState, JoinRoomOptions } from './client.js';
 export { RoomSubscription } from './subscription.js';

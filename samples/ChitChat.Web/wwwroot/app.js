@@ -7,6 +7,8 @@ import { SessionStore } from './js/session.js';
 import { AuthView } from './js/views/auth-view.js';
 import { Banner, ConnectionIndicator, Sidebar } from './js/views/chrome.js';
 import { Composer } from './js/views/composer.js';
+import { DirectoryView } from './js/views/directory-view.js';
+import { MembersView } from './js/views/members-view.js';
 import { MessagesView } from './js/views/messages-view.js';
 import { PresenceView, TypingView } from './js/views/people-view.js';
 import { RoomsView } from './js/views/rooms-view.js';
@@ -29,10 +31,28 @@ class App {
     const chat = () => this.chat;
     this.views = {
       title: byId('room-title'),
+      titleMark: byId('room-title-mark'),
       banner: new Banner(),
       connection: new ConnectionIndicator(),
       sidebar: new Sidebar(),
-      rooms: new RoomsView({ select: (name) => chat()?.switchRoom(name), create: (name) => chat()?.createRoom(name) ?? Promise.resolve() }),
+      rooms: new RoomsView({
+        select: (name) => chat()?.switchRoom(name),
+        create: (name, kind) => chat()?.createRoom(name, kind) ?? Promise.resolve(),
+        refresh: () => chat()?.refreshRooms(),
+      }),
+      members: new MembersView({
+        invite: (userName) => chat()?.invite(userName) ?? Promise.resolve(),
+        suggest: (prefix) => chat()?.suggestInvite(prefix) ?? Promise.resolve([]),
+        mute: (userName) => chat()?.mute(userName) ?? Promise.resolve(),
+        unmute: (userName) => chat()?.unmute(userName) ?? Promise.resolve(),
+        remove: (userName) => chat()?.removeMember(userName) ?? Promise.resolve(),
+        ban: (userName) => chat()?.ban(userName) ?? Promise.resolve(),
+      }),
+      directory: new DirectoryView({
+        search: (prefix) => chat()?.searchUsers(prefix) ?? Promise.resolve([]),
+        message: (userName) => chat()?.openDirect(userName) ?? Promise.resolve(),
+        me: () => chat()?.me.userName ?? null,
+      }),
       messages: new MessagesView({
         nearTop: () => chat()?.loadOlder(),
         retry: (id) => chat()?.retry(id),

@@ -9,6 +9,7 @@ const FRIENDLY = {
   forbidden: 'You are not allowed to do that.',
   room_exists: 'A room with that name already exists.',
   room_not_found: 'That room does not exist (any more).',
+  user_not_found: 'There is no user with that name.',
   rate_limited: 'You are sending messages too fast. Please wait a moment and try again.',
   payload_too_large: 'That message is too long.',
   unavailable: 'The chat service is temporarily unavailable. Please try again in a moment.',

@@ -16,6 +16,8 @@ export class RoomModel {
     this.presence = new Map();
     /** @type {Map<string, { userName: string, expiresAt: number }>} */
     this.typing = new Map();
+    /** @type {Map<string, { userId: string, userName: string, role: string, mutedUntil: string | null }> | null} userId -> member, null until read */
+    this.members = null;
   }
 
   get joined() { return this.subscription !== null; }
@@ -33,11 +35,14 @@ export class RoomModel {
     for (const m of messages) this.messages.set(m.seq, m);
   }
 
-  /** The history status line. */
-  statusText() {
+  /**
+   * The history status line.
+   * @param {string} [label] how the room is called (default `#name`)
+   */
+  statusText(label = `#${this.name}`) {
     if (!this.joined) return 'Loading messages…';
     if (this.loadingOlder) return 'Loading earlier messages…';
     if (this.hasOlder) return '';
-    return this.messages.size ? `This is the beginning of #${this.name}.` : `No messages in #${this.name} yet. Say hello!`;
+    return this.messages.size ? `This is the beginning of ${label}.` : `No messages in ${label} yet. Say hello!`;
   }
 }
