@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Engines;
 using ChitChat;
 using ChitChat.Sqlite;
 using ChitChat.Storage;
@@ -13,9 +12,9 @@ namespace ChitChat.Benchmarks;
 /// middling frequency together (a few dozen), a middling word (about 7,000) and a very common word (about a third of
 /// all messages, the worst case: every match is sorted by date). The file is seeded once by bulk insert (one
 /// transaction, prepared statement, the store's own triggers filling the index) and kept in the temp directory for the
-/// next run (delete <c>chitchat-search-1m-v4.db</c> there to re-seed).
+/// next run (delete <c>chitchat-search-1m-v4.db</c> there to re-seed). Run it in process (the seeded file stays open
+/// once): <c>--filter '*SqliteSearch*' --inProcess</c>.
 /// </summary>
-[SimpleJob(RunStrategy.Throughput, launchCount: 1, warmupCount: 3, iterationCount: 10)]
 public class SqliteSearchBenchmarks
 {
     private const int Messages = 1_000_000;

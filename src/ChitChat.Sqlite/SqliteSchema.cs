@@ -169,22 +169,22 @@ internal static class SqliteSchema
             PRIMARY KEY (room, user_id));
         CREATE UNIQUE INDEX ux_read_markers_position ON read_markers (position);
 
-        -- Full-text search over the current text of messages that are not deleted (external content: the text is stored
-        -- once, in messages). The triggers keep it in the same statement, so in the same transaction, as every insert,
-        -- update and delete of a message (an append, an edit, a delete, a replicated version). A tombstone's text is empty.
+        -- Full-text search over the current text of messages (external content: the text is stored once, in messages).
+        -- The triggers keep it in the same statement, so in the same transaction, as every insert, update and delete of a
+        -- message (an append, an edit, a delete, a replicated version). Every row is indexed (FTS5's integrity check wants
+        -- the index and the table to hold the same rows): a tombstone's text is empty, so it has no words to match.
         CREATE VIRTUAL TABLE messages_fts USING fts5(text, content = 'messages', content_rowid = 'rowid', tokenize = "unicode61 remove_diacritics 2");
-        CREATE TRIGGER tr_messages_fts_insert AFTER INSERT ON messages WHEN new.deleted = 0 BEGIN
+        CREATE TRIGGER tr_messages_fts_insert AFTER INSERT ON messages BEGIN
             INSERT INTO messages_fts (rowid, text) VALUES (new.rowid, new.text);
         END;
-        CREATE TRIGGER tr_messages_fts_delete AFTER DELETE ON messages WHEN old.deleted = 0 BEGIN
+        CREATE TRIGGER tr_messages_fts_delete AFTER DELETE ON messages BEGIN
             INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
         END;
-        CREATE TRIGGER tr_messages_fts_update AFTER UPDATE OF text, deleted ON messages
-            WHEN old.text IS NOT new.text OR old.deleted IS NOT new.deleted BEGIN
-            INSERT INTO messages_fts (messages_fts, rowid, text) SELECT 'delete', old.rowid, old.text WHERE old.deleted = 0;
-            INSERT INTO messages_fts (rowid, text) SELECT new.rowid, new.text WHERE new.deleted = 0;
+        CREATE TRIGGER tr_messages_fts_update AFTER UPDATE OF text ON messages WHEN old.text IS NOT new.text BEGIN
+            INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+            INSERT INTO messages_fts (rowid, text) VALUES (new.rowid, new.text);
         END;
-        -- Index the messages already stored (none is deleted yet).
+        -- Index the messages already stored.
         INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
         """,
     ];

@@ -391,6 +391,45 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task The_search_index_matches_the_stored_texts_after_appends_edits_deletes_and_replication()
+    {
+        var (primaryFile, replicaFile) = (_directory.File("fts-primary.db"), _directory.File("fts-replica.db"));
+        await using (var primary = Open(primaryFile))
+        await using (var replica = Open(replicaFile))
+        {
+            var ids = new List<Guid>();
+            for (var i = 0; i < 60; i++)
+            {
+                ids.Add((await primary.Messages.AppendAsync(Message("fts", $"word{i % 7} común {i}", $"k{i}")).WaitAsync(Timeout)).Message.Id);
+            }
+
+            var at = DateTimeOffset.UtcNow;
+            for (var i = 0; i < 60; i += 3)
+            {
+                await primary.Messages.UpdateAsync("fts", ids[i], new EditMessageText($"rewritten {i} común", []), at).WaitAsync(Timeout);
+                await primary.Messages.UpdateAsync("fts", ids[i + 1], new DeleteMessage(), at).WaitAsync(Timeout);
+                await primary.Messages.UpdateAsync("fts", ids[i + 2], new AddReaction("👍", Guid.NewGuid(), 20), at).WaitAsync(Timeout);
+            }
+
+            // The replica gets the documents in two passes: first versions, then the latest ones over them.
+            var feed = (await primary.Replication.ReadChangesAsync(0, 10_000).WaitAsync(Timeout)).Changes;
+            await replica.Replication.ApplyAsync(new ReplicationWrite(feed, "p", 1, feed[^1].Position)).WaitAsync(Timeout);
+            Assert.Equal(40, (await replica.Messages.SearchAsync(new MessageSearch(["comun"], ["fts"], null, 100)).WaitAsync(Timeout)).Count);
+            Assert.Equal(20, (await replica.Messages.SearchAsync(new MessageSearch(["rewritten"], ["fts"], null, 100)).WaitAsync(Timeout)).Count);
+        }
+
+        foreach (var file in new[] { primaryFile, replicaFile })
+        {
+            using var raw = Raw(file);
+            Execute(raw, "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1);"); // fails when the index and the texts differ
+            Assert.Equal(40L, Scalar(raw, "SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH 'comun';"));
+            Assert.Equal(0L, Scalar(raw, "SELECT COUNT(*) FROM messages m JOIN messages_fts f ON f.rowid = m.rowid WHERE messages_fts MATCH 'comun' AND m.deleted = 1;"));
+            Assert.Equal(20L, Scalar(raw, "SELECT COUNT(*) FROM messages WHERE deleted = 1 AND text = '' AND reactions IS NULL AND mentions IS NULL;"));
+            Assert.Equal("ok", Scalar(raw, "PRAGMA integrity_check;"));
+        }
+    }
+
+    [Fact]
     public async Task A_batch_size_of_one_commits_once_per_append()
     {
         await using var store = Open(_directory.File("single.db"), o => o.MaxBatchSize = 1);

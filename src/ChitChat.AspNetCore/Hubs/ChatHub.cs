@@ -12,6 +12,7 @@ using ChitChat.ReadState;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace ChitChat.AspNetCore.Hubs;
@@ -34,6 +35,7 @@ public sealed class ChatHub : Hub
     private readonly PresenceService _presence;
     private readonly MessageOperations _operations;
     private readonly ReadStateService _readState;
+    private readonly ILogger<ChatHub> _logger;
     private readonly DeliveryEngine _delivery;
     private readonly SignalRDeliverySink _sink;
     private readonly ChitChatHubOptions _options;
@@ -67,13 +69,24 @@ public sealed class ChatHub : Hub
         _sink = services.GetRequiredService<SignalRDeliverySink>();
         _operations = services.GetRequiredService<MessageOperations>();
         _readState = services.GetRequiredService<ReadStateService>();
+        _logger = services.GetRequiredService<ILogger<ChatHub>>();
     }
 
     /// <inheritdoc />
     public override async Task OnConnectedAsync()
     {
-        // Every connection receives its user's events (read, mention) from the start, whatever rooms it joins.
-        await _delivery.ConnectAsync(Connection, Context.ConnectionAborted).ConfigureAwait(false);
+        // Every connection receives its user's events (read, mention) from the start, whatever rooms it joins. Best effort:
+        // a transport that cannot subscribe now (Redis down) must not refuse the connection; its rooms still work as
+        // the transport allows, and the unread and mention counts of the room list stay right.
+        try
+        {
+            await _delivery.ConnectAsync(Connection, Context.ConnectionAborted).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            HubLog.UserChannelFailed(_logger, ex);
+        }
+
         await base.OnConnectedAsync().ConfigureAwait(false);
     }
 
@@ -367,4 +380,11 @@ internal sealed class ConnectionTurns
             return (previous, turn);
         }
     }
+}
+
+/// <summary>The hub's logs (a static class: the hub type itself is public and not partial).</summary>
+internal static partial class HubLog
+{
+    [LoggerMessage(EventId = 6203, EventName = "UserChannelFailed", Level = LogLevel.Warning, Message = "A hub connection could not be subscribed to its user's channel; it receives no read or mention events.")]
+    public static partial void UserChannelFailed(ILogger logger, Exception exception);
 }

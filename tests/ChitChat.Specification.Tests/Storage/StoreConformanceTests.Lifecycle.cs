@@ -626,6 +626,39 @@ public abstract partial class StoreConformanceTests
         Assert.Equal(4, (await Append(NewMessage("converge", "local"))).Message.Seq);
     }
 
+    [Fact]
+    public async Task Scan_orders_updates_by_room_then_seq_and_read_markers_by_room_then_user()
+    {
+        var (u1, u2) = (new Guid("00000000-0000-0000-0000-000000000001"), new Guid("00000000-0000-0000-0000-000000000002"));
+        foreach (var room in new[] { "scan-b", "scan-a" })
+        {
+            var message = (await Append(NewMessage(room, "m"))).Message;
+            await Update(room, message.Id, new AddReaction("1", u1, 20));
+            await Update(room, message.Id, new AddReaction("2", u1, 20));
+            await Store.ReadState.MarkReadAsync(room, u2, 2, Now).WaitAsync(Timeout);
+            await Store.ReadState.MarkReadAsync(room, u1, 3, Now).WaitAsync(Timeout);
+        }
+
+        var feed = (await Store.Replication.ReadChangesAsync(0, 1000).WaitAsync(Timeout)).Changes.ToDictionary(c => c.DocumentId, c => c.Position);
+        var updates = await Scan(DocumentKind.MessageUpdate);
+        Assert.Equal(["scan-a/2", "scan-a/3", "scan-b/2", "scan-b/3"], updates.Select(c => $"{c.Update!.Room}/{c.Update.Seq}"));
+        var markers = await Scan(DocumentKind.ReadMarker);
+        Assert.Equal([(u1, 3L), (u2, 2L), (u1, 3L), (u2, 2L)], markers.Select(c => (c.ReadMarker!.UserId, c.ReadMarker.Seq)));
+        Assert.Equal(["scan-a", "scan-a", "scan-b", "scan-b"], markers.Select(c => c.ReadMarker!.Room));
+        Assert.All(updates.Concat(markers), c => Assert.Equal(feed[c.DocumentId], c.Position));
+    }
+
+    private async Task<List<ChangeRecord>> Scan(DocumentKind kind)
+    {
+        var scanned = new List<ChangeRecord>();
+        await foreach (var record in Store.Replication.ScanAsync(kind).WithCancellation(TestContext.Current.CancellationToken))
+        {
+            scanned.Add(record);
+        }
+
+        return scanned;
+    }
+
     private async Task<AppendResult> Append(NewMessage message) => await Store.Messages.AppendAsync(message).WaitAsync(Timeout);
 
     private async Task<MessageUpdateResult> Update(string room, Guid id, MessageMutation mutation) =>
