@@ -38,6 +38,18 @@ public sealed class ChitChatApi(Uri baseAddress) : IDisposable
         Assert.True(response.StatusCode == HttpStatusCode.Created, $"create room {name}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
     }
 
+    /// <summary>Bans a user from a room (<c>PUT /api/rooms/{room}/bans/{userName}</c>) with a reason.</summary>
+    public async Task BanAsync(string token, string room, string userName, string reason)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Put, $"{ChitChatRoutes.Rooms.TrimStart('/')}/{Uri.EscapeDataString(room)}/bans/{Uri.EscapeDataString(userName)}")
+        {
+            Content = JsonContent.Create(new BanBody(Reason: reason)),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await _http.SendAsync(request).WaitAsync(Timeout);
+        Assert.True(response.StatusCode == HttpStatusCode.NoContent, $"ban {userName} from {room}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+    }
+
     public async Task<MessageDto> PostMessageAsync(string token, string room, string text)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, ChitChatRoutes.Messages(room).TrimStart('/')) { Content = JsonContent.Create(new SendMessageBody(text, Guid.NewGuid().ToString())) };

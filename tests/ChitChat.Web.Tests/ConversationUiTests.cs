@@ -174,4 +174,28 @@ public sealed class ConversationUiTests(WebUiFixture fixture) : IClassFixture<We
         Assert.Empty(alice.PageErrors);
         Assert.Empty(bob.PageErrors);
     }
+
+    [Fact]
+    public async Task A_ban_reason_with_html_is_shown_to_the_banned_user_as_literal_text()
+    {
+        const string Reason = "<img src=x onerror=\"window.__pwned = 1\"><b>bold</b>";
+        var aliceName = NewName("alice");
+        var bobName = NewName("bob");
+        var room = NewName("strict-");
+        await using var alice = await fixture.OpenAsync();
+        await using var bob = await fixture.OpenAsync();
+        await alice.SignUpAsync(aliceName);
+        await bob.SignUpAsync(bobName);
+        await alice.CreateRoomAsync(room, "private");
+        await alice.Page.GetByTestId("invite-name").FillAsync(bobName);
+        await alice.Page.GetByTestId("invite-submit").ClickAsync();
+        await bob.RefreshRoomsUntilListedAsync(room);
+        await bob.OpenRoomAsync(room);
+
+        await fixture.Api.BanAsync(await fixture.Api.LoginAsync(aliceName, ChatPage.Password), room, bobName, Reason);
+        await Expect(bob.Page.GetByTestId("banner-text")).ToHaveTextAsync($"You were banned from #{room}: {Reason}");
+        await Expect(bob.Page.GetByTestId("banner").Locator("img, b")).ToHaveCountAsync(0);
+        Assert.False(await bob.Page.EvaluateAsync<bool>("() => window.__pwned === 1"));
+        Assert.Empty(bob.PageErrors);
+    }
 }
