@@ -18,7 +18,8 @@ public static class ClientExtensions
     /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
     /// <param name="onRemoved">Called once when the server took this user out of the room (removed or banned): the stream has ended.</param>
     /// <returns>The subscription.</returns>
-    public static async Task<RoomSubscription> JoinWithRecentAsync(this ChitChatClient client, string room, int recent, Action<MessageDto> onMessage, CancellationToken cancellationToken, Action<RemovedEvent>? onRemoved = null)
+    /// <param name="onUpdate">Called for each change of a message (edit, delete, reactions), in order with the messages.</param>
+    public static async Task<RoomSubscription> JoinWithRecentAsync(this ChitChatClient client, string room, int recent, Action<MessageDto> onMessage, CancellationToken cancellationToken, Action<RemovedEvent>? onRemoved = null, Action<MessageUpdated>? onUpdate = null)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(onMessage);
@@ -41,6 +42,10 @@ public static class ClientExtensions
                     {
                         onMessage(received.Message);
                     }
+                    else if (e is MessageUpdated updated)
+                    {
+                        onUpdate?.Invoke(updated);
+                    }
                 }
 
                 if (subscription.Removed is { } removed)
@@ -54,6 +59,34 @@ public static class ClientExtensions
             }
         }, CancellationToken.None);
         return subscription;
+    }
+
+    /// <summary>
+    /// Finds the message the console calls <c>[n]</c> in a room: the message whose seq is <paramref name="seq"/> (the number
+    /// printed before each message line).
+    /// </summary>
+    /// <param name="client">The client.</param>
+    /// <param name="room">The room name.</param>
+    /// <param name="seq">The message's seq.</param>
+    /// <param name="cancellationToken">The token to monitor for cancellation requests.</param>
+    /// <returns>The message.</returns>
+    /// <exception cref="ChitChatException"><c>message_not_found</c> when no message of the room has that number.</exception>
+    public static async Task<MessageDto> FindMessageAsync(this ChitChatClient client, string room, long seq, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var page = await client.GetHistoryAsync(room, 1, beforeSeq: seq + 1, cancellationToken: cancellationToken);
+        return page is [var message] && message.Seq == seq
+            ? message
+            : throw new ChitChatException("message_not_found", $"#{room} has no message [{seq}]");
+    }
+
+    /// <summary>Describes reactions as <c>👍 2, 🎉 1</c> (empty when none).</summary>
+    /// <param name="message">The message.</param>
+    /// <returns>The text.</returns>
+    public static string DescribeReactions(this MessageDto message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        return string.Join(", ", message.Reactions.Select(r => $"{r.Emoji} {r.Count}"));
     }
 
     /// <summary>Names a state change the way the console prints it: <c>connected</c>, <c>reconnecting</c>, <c>retrying</c>, <c>reconnected</c>, <c>disconnected</c>.</summary>

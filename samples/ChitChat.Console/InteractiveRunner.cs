@@ -104,19 +104,41 @@ public sealed class InteractiveRunner(ChitChatClient client, ClientSettings sett
                         Print($"[green]{Markup.Escape(command.Argument!)} banned from #{Markup.Escape(_room)}[/]");
                         break;
                     case CommandKind.Rooms:
-                        var table = new Table().AddColumns("Room", "Kind", "Role", "Created");
+                        var table = new Table().AddColumns("Room", "Kind", "Role", "Unread", "Created");
                         foreach (var r in await client.GetRoomsAsync(cancellationToken))
                         {
                             table.AddRow(
                                 Markup.Escape(r.Name == _room ? r.Name + " (current)" : r.Name),
                                 Markup.Escape(r.Kind),
                                 Markup.Escape(r.Role ?? string.Empty),
+                                r.Unread == 0 ? string.Empty : r.Mentions == 0 ? r.Unread.ToString(CultureInfo.InvariantCulture) : string.Create(CultureInfo.InvariantCulture, $"{r.Unread} (@{r.Mentions})"),
                                 r.CreatedAt.ToLocalTime().ToString("g", CultureInfo.CurrentCulture));
                         }
 
                         lock (_screen)
                         {
                             AnsiConsole.Write(table);
+                        }
+
+                        break;
+                    case CommandKind.Edit:
+                        await client.EditMessageAsync(_room, (await client.FindMessageAsync(_room, command.Count, cancellationToken)).Id, command.Argument!, cancellationToken);
+                        break;
+                    case CommandKind.Delete:
+                        await client.DeleteMessageAsync(_room, (await client.FindMessageAsync(_room, command.Count, cancellationToken)).Id, cancellationToken);
+                        break;
+                    case CommandKind.React:
+                        await client.ReactAsync(_room, (await client.FindMessageAsync(_room, command.Count, cancellationToken)).Id, command.Argument!, cancellationToken);
+                        break;
+                    case CommandKind.Reply:
+                        await client.ReplyAsync(_room, (await client.FindMessageAsync(_room, command.Count, cancellationToken)).Id, command.Argument!, cancellationToken: cancellationToken);
+                        break;
+                    case CommandKind.Search:
+                        var found = await client.SearchAsync(command.Argument!, cancellationToken: cancellationToken);
+                        Print($"[blue]── {found.Count} found for \"{Markup.Escape(command.Argument!)}\" ──[/]");
+                        foreach (var message in found)
+                        {
+                            Print(FormatMessage(message, showRoom: true));
                         }
 
                         break;
@@ -153,9 +175,16 @@ public sealed class InteractiveRunner(ChitChatClient client, ClientSettings sett
     private async Task JoinAsync(string room, int recent, CancellationToken cancellationToken, string? title = null)
     {
         Print($"[blue]── {Markup.Escape(title ?? "#" + room)} ──[/]");
-        await client.JoinWithRecentAsync(room, recent, m => Print(FormatMessage(m)), cancellationToken, OnRemoved);
+        await client.JoinWithRecentAsync(room, recent, m => Print(FormatMessage(m)), cancellationToken, OnRemoved, u => Print(FormatUpdate(u)));
         _room = room;
     }
+
+    private string FormatUpdate(MessageUpdated u) => u.Change switch
+    {
+        MessageChanges.Deleted => $"[grey][[{u.Message.Seq}]] {Markup.Escape(u.Message.AuthorName)}'s message was deleted[/]",
+        MessageChanges.Reactions => $"[grey][[{u.Message.Seq}]] reactions: {Markup.Escape(u.Message.DescribeReactions())}[/]",
+        _ => FormatMessage(u.Message) + " [grey](edited)[/]",
+    };
 
     private void OnMember(MemberEvent m)
     {
@@ -188,12 +217,16 @@ public sealed class InteractiveRunner(ChitChatClient client, ClientSettings sett
         }
     }
 
-    private string FormatMessage(MessageDto m)
+    /// <summary>One message line: <c>[seq] HH:mm author: text</c>; the <c>[seq]</c> is the <c>n</c> of /edit, /delete, /react and /reply.</summary>
+    private string FormatMessage(MessageDto m, bool showRoom = false)
     {
         var when = m.SentAt.ToLocalTime().ToString("HH:mm", CultureInfo.CurrentCulture);
         var mine = m.AuthorId == client.User?.Id;
-        var room = m.Room == _room ? string.Empty : $"[grey]#{Markup.Escape(m.Room)}[/] ";
-        return $"[grey]{when}[/] {room}[{(mine ? "green" : "aqua")}]{Markup.Escape(m.AuthorName)}[/]: {Markup.Escape(m.Text)}";
+        var room = m.Room == _room && !showRoom ? string.Empty : $"[grey]#{Markup.Escape(m.Room)}[/] ";
+        var reply = m.ReplyTo is null ? string.Empty : "[grey]↳[/] ";
+        var text = m.Deleted ? "[grey](deleted)[/]" : Markup.Escape(m.Text) + (m.EditedAt is null ? string.Empty : " [grey](edited)[/]");
+        var reactions = m.Reactions.Count == 0 ? string.Empty : $" [grey]{Markup.Escape(m.DescribeReactions())}[/]";
+        return string.Create(CultureInfo.InvariantCulture, $"[grey][[{m.Seq}]] {when}[/] {room}{reply}[{(mine ? "green" : "aqua")}]{Markup.Escape(m.AuthorName)}[/]: {text}{reactions}");
     }
 
     private void OnTyping(TypingEvent typing)

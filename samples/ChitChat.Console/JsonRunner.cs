@@ -64,7 +64,33 @@ public sealed class JsonRunner(ChitChatClient client, ClientSettings settings, T
                         Diagnose($"banned: {command.Argument} {room}");
                         break;
                     case CommandKind.Rooms:
-                        Diagnose("rooms: " + string.Join(" ", (await client.GetRoomsAsync(cancellationToken)).Select(r => r.Name)));
+                        Diagnose("rooms: " + string.Join(" ", (await client.GetRoomsAsync(cancellationToken)).Select(r => r.Unread > 0 ? $"{r.Name}(unread={r.Unread},mentions={r.Mentions})" : r.Name)));
+                        break;
+                    case CommandKind.Edit:
+                        var target = await client.FindMessageAsync(room, command.Count, cancellationToken);
+                        await client.EditMessageAsync(room, target.Id, command.Argument!, cancellationToken);
+                        Diagnose($"edited: {room} {command.Count}");
+                        break;
+                    case CommandKind.Delete:
+                        await client.DeleteMessageAsync(room, (await client.FindMessageAsync(room, command.Count, cancellationToken)).Id, cancellationToken);
+                        Diagnose($"deleted: {room} {command.Count}");
+                        break;
+                    case CommandKind.React:
+                        await client.ReactAsync(room, (await client.FindMessageAsync(room, command.Count, cancellationToken)).Id, command.Argument!, cancellationToken);
+                        Diagnose($"reacted: {room} {command.Count} {command.Argument}");
+                        break;
+                    case CommandKind.Reply:
+                        var replyAck = await client.ReplyAsync(room, (await client.FindMessageAsync(room, command.Count, cancellationToken)).Id, command.Argument!, cancellationToken: cancellationToken);
+                        Diagnose($"ack: {room} {replyAck.Seq}");
+                        break;
+                    case CommandKind.Search:
+                        var found = await client.SearchAsync(command.Argument!, cancellationToken: cancellationToken);
+                        foreach (var message in found)
+                        {
+                            Diagnose($"found: {message.Room} {message.Seq} {message.AuthorName}: {message.Text}");
+                        }
+
+                        Diagnose($"search: {found.Count} found");
                         break;
                     case CommandKind.Who:
                         Diagnose("who: " + string.Join(" ", (await client.GetPresenceAsync(room, cancellationToken)).Select(u => u.UserName)));
@@ -98,7 +124,13 @@ public sealed class JsonRunner(ChitChatClient client, ClientSettings settings, T
 
     private async Task JoinAsync(string room, CancellationToken cancellationToken)
     {
-        await client.JoinWithRecentAsync(room, settings.History ?? 0, Print, cancellationToken, onRemoved: r => Diagnose($"removed: {r.Room} {r.Reason}"));
+        await client.JoinWithRecentAsync(
+            room,
+            settings.History ?? 0,
+            Print,
+            cancellationToken,
+            onRemoved: r => Diagnose($"removed: {r.Room} {r.Reason}"),
+            onUpdate: u => Diagnose($"updated: {u.Room} {u.Message.Seq} {u.Change} {(u.Change == MessageChanges.Reactions ? u.Message.DescribeReactions() : u.Message.Text)}"));
         Diagnose($"joined: {room}");
     }
 

@@ -266,6 +266,9 @@ public sealed partial class ChitChatClient
         _options.ConfigureHubConnection?.Invoke(builder);
         var hub = builder.Build();
         hub.On<MessageDto>(HubEvents.Message, OnMessage);
+        hub.On<MessageUpdatedEvent>(HubEvents.MessageUpdated, OnMessageUpdated);
+        hub.On<ReadEvent>(HubEvents.Read, r => Raise(() => ReadReceived?.Invoke(this, r)));
+        hub.On<MentionEvent>(HubEvents.Mention, m => Raise(() => MentionReceived?.Invoke(this, m)));
         hub.On<PresenceEvent>(HubEvents.Presence, p => Raise(() => PresenceChanged?.Invoke(this, p)));
         hub.On<TypingEvent>(HubEvents.Typing, t => Raise(() => TypingReceived?.Invoke(this, t)));
         hub.On<MemberEvent>(HubEvents.Member, m => Raise(() => MemberChanged?.Invoke(this, m)));
@@ -313,6 +316,14 @@ public sealed partial class ChitChatClient
         if (message?.Room is { } room && _rooms.TryGetValue(room, out var subscription))
         {
             subscription.Synchronizer.OnLive(message);
+        }
+    }
+
+    private void OnMessageUpdated(MessageUpdatedEvent update)
+    {
+        if (update?.Room is { } room && update.Message is not null && _rooms.TryGetValue(room, out var subscription))
+        {
+            subscription.Synchronizer.OnLive(update);
         }
     }
 
@@ -463,7 +474,7 @@ public sealed partial class ChitChatClient
         public Task<JoinRoomResult> JoinRoomAsync(string room, long? afterSeq, CancellationToken cancellationToken) =>
             client.InvokeAsync<JoinRoomResult>(HubMethods.JoinRoom, [room, afterSeq], cancellationToken);
 
-        public Task<IReadOnlyList<MessageDto>> GetHistoryAsync(string room, long? beforeSeq, long? afterSeq, int? limit, CancellationToken cancellationToken) =>
-            client.InvokeAsync<IReadOnlyList<MessageDto>>(HubMethods.GetHistory, [room, beforeSeq, afterSeq, limit], cancellationToken);
+        public Task<IReadOnlyList<RoomEventDto>> GetEventsAsync(string room, long afterSeq, int? limit, CancellationToken cancellationToken) =>
+            client.InvokeAsync<IReadOnlyList<RoomEventDto>>(HubMethods.GetEvents, [room, afterSeq, limit], cancellationToken);
     }
 }

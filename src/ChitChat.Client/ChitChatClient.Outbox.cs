@@ -57,7 +57,7 @@ public sealed partial class ChitChatClient
     public Task<SendMessageAck> SendAsync(string room, string text, CancellationToken cancellationToken) =>
         SendCoreAsync(room, text, null, cancellationToken);
 
-    private Task<SendMessageAck> SendCoreAsync(string room, string text, string? clientMessageId, CancellationToken cancellationToken)
+    private Task<SendMessageAck> SendCoreAsync(string room, string text, string? clientMessageId, CancellationToken cancellationToken, Guid? replyTo = null)
     {
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(text);
@@ -67,7 +67,7 @@ public sealed partial class ChitChatClient
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        var entry = new OutboxEntry(NormalizeRoom(room), text, clientMessageId ?? "c-" + Guid.CreateVersion7().ToString("N"), _time.GetUtcNow());
+        var entry = new OutboxEntry(NormalizeRoom(room), text, clientMessageId ?? "c-" + Guid.CreateVersion7().ToString("N"), _time.GetUtcNow()) { ReplyTo = replyTo };
         lock (_outboxLock)
         {
             _outbox.Add(entry);
@@ -152,7 +152,9 @@ public sealed partial class ChitChatClient
     {
         try
         {
-            var ack = await hub.InvokeAsync<SendMessageAck>(HubMethods.SendMessage, entry.Room, entry.Text, entry.ClientMessageId, CancellationToken.None).ConfigureAwait(false);
+            var ack = entry.ReplyTo is { } replyTo
+                ? await hub.InvokeAsync<SendMessageAck>(HubMethods.Reply, entry.Room, replyTo, entry.Text, entry.ClientMessageId, CancellationToken.None).ConfigureAwait(false)
+                : await hub.InvokeAsync<SendMessageAck>(HubMethods.SendMessage, entry.Room, entry.Text, entry.ClientMessageId, CancellationToken.None).ConfigureAwait(false);
             LogAcked(entry.Room, entry.ClientMessageId, ack.Seq, entry.Attempts);
             Remove(entry, e => e.Completion.TrySetResult(ack));
         }
@@ -265,6 +267,8 @@ public sealed partial class ChitChatClient
 
         public DateTimeOffset EnqueuedAt { get; } = enqueuedAt;
 
+        public Guid? ReplyTo { get; init; }
+
         public TaskCompletionSource<SendMessageAck> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public CancellationTokenRegistration Registration { get; set; }
@@ -278,6 +282,6 @@ public sealed partial class ChitChatClient
 
         public DateTimeOffset NotBefore { get; set; }
 
-        public PendingMessage Snapshot() => new(Room, Text, ClientMessageId, EnqueuedAt, Attempts);
+        public PendingMessage Snapshot() => new(Room, Text, ClientMessageId, EnqueuedAt, Attempts) { ReplyTo = ReplyTo };
     }
 }

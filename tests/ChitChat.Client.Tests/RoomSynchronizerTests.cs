@@ -59,7 +59,7 @@ public sealed class RoomSynchronizerTests
     }
 
     [Fact]
-    public async Task A_capped_catch_up_is_paged_with_GetHistory_before_the_buffered_live_events()
+    public async Task A_capped_catch_up_is_paged_with_GetEvents_before_the_buffered_live_events()
     {
         var hub = new FakeHub();
         hub.History = (before, after, limit) => Enumerable.Range((int)after!.Value + 1, 2).Where(s => s <= 6).Select(s => Message(s)).ToList();
@@ -75,7 +75,7 @@ public sealed class RoomSynchronizerTests
     }
 
     [Fact]
-    public async Task A_seq_jump_is_repaired_from_history_and_nothing_is_delivered_twice()
+    public async Task A_seq_jump_is_repaired_with_GetEvents_and_nothing_is_delivered_twice()
     {
         var hub = new FakeHub();
         var delivered = new ConcurrentQueue<long>();
@@ -121,6 +121,62 @@ public sealed class RoomSynchronizerTests
         Assert.Equal([1, 2, 3, 4, 5, 6], delivered);
     }
 
+    [Fact]
+    public async Task Updates_are_merged_with_missed_messages_by_seq_and_a_lost_update_is_repaired_with_GetEvents()
+    {
+        var hub = new FakeHub();
+        var delivered = new ConcurrentQueue<RoomEvent>();
+        var repaired = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var sync = new RoomSynchronizer(Room, afterSeq: 0, hub, 500, e =>
+        {
+            delivered.Enqueue(e);
+            if (e.Seq == 6)
+            {
+                repaired.TrySetResult();
+            }
+        }, NullLogger.Instance);
+        var join = sync.JoinAsync(CancellationToken.None);
+        var call = await Wait.For(hub.Joins.Reader.ReadAsync().AsTask(), "join sent");
+        var first = Message(1) with { Text = "edited", EditedAt = DateTime.UtcNow };
+        sync.OnLive(new MessageUpdatedEvent(Room, 4, MessageChanges.Reactions, first)); // live, beyond the boundary
+        call.Result.SetResult(new JoinRoomResult(Room, 3, [first, Message(3)], false)
+        {
+            Updates = [new MessageUpdatedEvent(Room, 2, MessageChanges.Edited, first)],
+        });
+        await Wait.For(join, "join completes");
+        Assert.Equal([1L, 2, 3, 4], delivered.Select(e => e.Seq));
+        Assert.Equal([typeof(MessageReceived), typeof(MessageUpdated), typeof(MessageReceived), typeof(MessageUpdated)], delivered.Select(e => e.GetType()));
+        Assert.Equal(MessageChanges.Edited, ((MessageUpdated)delivered.ElementAt(1)).Change);
+
+        // The update with seq 5 is lost on the way: the jump to 6 is repaired with GetEvents (history has no updates).
+        var deleted = Message(3) with { Text = string.Empty, Deleted = true };
+        hub.Events = (after, limit) => after == 4 ? [new RoomEventDto(RoomEventTypes.MessageUpdated, 5, deleted, MessageChanges.Deleted)] : [];
+        sync.OnLive(Message(6));
+        await Wait.For(repaired.Task, "gap repaired");
+        sync.OnLive(new MessageUpdatedEvent(Room, 5, MessageChanges.Deleted, deleted)); // a late duplicate
+        Assert.Equal([1L, 2, 3, 4, 5, 6], delivered.Select(e => e.Seq));
+        var update = Assert.IsType<MessageUpdated>(delivered.ElementAt(4));
+        Assert.True(update.Message.Deleted);
+        Assert.Equal(3, update.Message.Seq);
+        Assert.Equal([4L], hub.HistoryCalls.Select(c => c.After!.Value));
+    }
+
+    [Fact]
+    public async Task A_join_without_afterSeq_continues_after_the_boundary_even_when_updates_took_the_last_seqs()
+    {
+        var hub = new FakeHub();
+        var delivered = new List<long>();
+        var sync = new RoomSynchronizer(Room, afterSeq: null, hub, 500, e => delivered.Add(e.Seq), NullLogger.Instance);
+        var join = sync.JoinAsync(CancellationToken.None);
+        var call = await Wait.For(hub.Joins.Reader.ReadAsync().AsTask(), "join sent");
+        sync.OnLive(new MessageUpdatedEvent(Room, 9, MessageChanges.Edited, Message(5)));
+        call.Result.SetResult(new JoinRoomResult(Room, 8, [Message(3), Message(5), Message(6)], false)); // 4, 7 and 8 were updates
+        await Wait.For(join, "join completes");
+        Assert.Equal([3L, 5, 6, 9], delivered);
+        Assert.Equal(9, sync.LastDelivered);
+        Assert.Empty(hub.HistoryCalls);
+    }
+
     private static MessageDto Message(long seq) =>
         new(Guid.CreateVersion7(), Room, seq, Guid.Empty, "someone", $"m{seq}", DateTime.UtcNow, null);
 
@@ -131,7 +187,11 @@ public sealed class RoomSynchronizerTests
 
         public ConcurrentQueue<(long? Before, long? After, int? Limit)> HistoryCalls { get; } = new();
 
+        /// <summary>Answers GetEvents with messages (before is always null: GetEvents pages forward only).</summary>
         public Func<long?, long?, int?, IReadOnlyList<MessageDto>> History { get; set; } = (_, _, _) => [];
+
+        /// <summary>Answers GetEvents with any events; when set, <see cref="History"/> is not used.</summary>
+        public Func<long, int?, IReadOnlyList<RoomEventDto>>? Events { get; set; }
 
         public Task<JoinRoomResult> JoinRoomAsync(string room, long? afterSeq, CancellationToken cancellationToken)
         {
@@ -140,10 +200,13 @@ public sealed class RoomSynchronizerTests
             return result.Task;
         }
 
-        public Task<IReadOnlyList<MessageDto>> GetHistoryAsync(string room, long? beforeSeq, long? afterSeq, int? limit, CancellationToken cancellationToken)
+        public Task<IReadOnlyList<RoomEventDto>> GetEventsAsync(string room, long afterSeq, int? limit, CancellationToken cancellationToken)
         {
-            HistoryCalls.Enqueue((beforeSeq, afterSeq, limit));
-            return Task.FromResult(History(beforeSeq, afterSeq, limit));
+            HistoryCalls.Enqueue((null, afterSeq, limit));
+            IReadOnlyList<RoomEventDto> page = Events is { } events
+                ? events(afterSeq, limit)
+                : History(null, afterSeq, limit).Select(m => new RoomEventDto(RoomEventTypes.Message, m.Seq, m, null)).ToList();
+            return Task.FromResult(page);
         }
     }
 }

@@ -145,6 +145,43 @@ public sealed class ConsoleClientTests
     }
 
     [Fact]
+    public async Task Edit_react_reply_delete_search_and_unread_counts_work_from_the_console()
+    {
+        await using var server = ServerFixture.Start();
+        await using var alice = ConsoleProcess.Start(server.Address, "alice", register: true);
+        await alice.SendLineAsync("/create plans");
+        await alice.WaitForStderrAsync(l => l == "created: plans", "alice creates a room");
+        await alice.SendLineAsync("/join plans");
+        await alice.WaitForStderrAsync(l => l == "joined: plans", "alice joins it");
+        await using var bob = await server.ConnectUserAsync("bob", "plans");
+
+        var first = await bob.SendAsync("plans", "lunch at noon?");
+        await alice.SendLineAsync($"/react {first} 👍");
+        await alice.WaitForStderrAsync(l => l == $"reacted: plans {first} 👍", "alice reacts");
+        await alice.WaitForStderrAsync(l => l == $"updated: plans {first} reactions 👍 1", "alice's console shows the reaction event");
+        await alice.SendLineAsync($"/reply {first} sounds good");
+        var reply = await bob.WaitForAsync(m => m.Text == "sounds good", "bob receives the reply");
+        Assert.NotNull(reply.ReplyTo);
+        await alice.SendLineAsync($"/edit {reply.Seq} sounds great");
+        await alice.WaitForStderrAsync(l => l == $"updated: plans {reply.Seq} edited sounds great", "the edit arrives as an update");
+        await alice.SendLineAsync($"/edit {first} not mine");
+        await alice.WaitForStderrAsync(l => l.StartsWith("error: forbidden:", StringComparison.Ordinal), "editing bob's message is refused");
+        await alice.SendLineAsync("/search GREAT sounds");
+        await alice.WaitForStderrAsync(l => l == $"found: plans {reply.Seq} alice: sounds great", "search finds the edited text");
+        await alice.WaitForStderrAsync(l => l == "search: 1 found", "one result");
+        await alice.SendLineAsync($"/delete {reply.Seq}");
+        await alice.WaitForStderrAsync(l => l == $"updated: plans {reply.Seq} deleted ", "the delete arrives as an update");
+        await alice.SendLineAsync("/delete 999");
+        await alice.WaitForStderrAsync(l => l.StartsWith("error: message_not_found:", StringComparison.Ordinal), "an unknown number is reported");
+
+        await bob.SendAsync("plans", "@alice still on?");
+        await alice.SendLineAsync("/rooms");
+        await alice.WaitForStderrAsync(l => l.StartsWith("rooms:", StringComparison.Ordinal) && l.Contains("plans(unread=2,mentions=1)", StringComparison.Ordinal), "the room list shows unread messages and mentions");
+        await alice.SendLineAsync("/quit");
+        await alice.ExpectExitAsync(1, "alice quits (two refused commands)");
+    }
+
+    [Fact]
     public async Task Errors_are_reported_as_code_and_message_on_stderr()
     {
         await using var server = ServerFixture.Start();

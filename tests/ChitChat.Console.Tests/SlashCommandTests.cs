@@ -43,6 +43,19 @@ public sealed class SlashCommandTests
         Assert.Equal(new SlashCommand(CommandKind.Ban, "bob", Extra: "spamming the channel"), SlashCommand.Parse("/ban bob spamming the channel"));
     }
 
+    [Fact]
+    public void Parses_message_commands_with_the_number_shown_before_each_message()
+    {
+        Assert.Equal(new SlashCommand(CommandKind.Edit, "fixed the typo", Count: 12), SlashCommand.Parse("/edit 12 fixed the typo"));
+        Assert.Equal(new SlashCommand(CommandKind.Edit, "bracketed", Count: 12), SlashCommand.Parse("/EDIT [12] bracketed"));
+        Assert.Equal(new SlashCommand(CommandKind.Delete, Count: 7), SlashCommand.Parse("/delete 7"));
+        Assert.Equal(new SlashCommand(CommandKind.Delete, Count: 7), SlashCommand.Parse("/delete #7"));
+        Assert.Equal(new SlashCommand(CommandKind.React, "👍", Count: 3), SlashCommand.Parse("/react 3 👍"));
+        Assert.Equal(new SlashCommand(CommandKind.Reply, "me too, see you there", Count: 41), SlashCommand.Parse("/reply 41  me too, see you there"));
+        Assert.Equal(new SlashCommand(CommandKind.Search, "release plan"), SlashCommand.Parse("/search release plan"));
+        Assert.Contains("/edit <n> <text>", SlashCommand.Help, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("/dm")]
     [InlineData("/invite")]
@@ -58,6 +71,18 @@ public sealed class SlashCommandTests
     [InlineData("/history 0")]
     [InlineData("/history 501")]
     [InlineData("/dance")]
+    [InlineData("/edit")]
+    [InlineData("/edit 12")]
+    [InlineData("/edit twelve new text")]
+    [InlineData("/edit 0 new text")]
+    [InlineData("/delete")]
+    [InlineData("/delete x")]
+    [InlineData("/delete 12 extra")]
+    [InlineData("/react 12")]
+    [InlineData("/reply 12")]
+    [InlineData("/reply -3 text")]
+    [InlineData("/search")]
+    [InlineData("/search   ")]
     public void Reports_malformed_commands(string line)
     {
         var command = SlashCommand.Parse(line);

@@ -4,12 +4,13 @@ import {
 import { Emitter, type Unsubscribe } from './emitter.js';
 import { ChitChatError, fromHubError, isConnectionError } from './errors.js';
 import {
-  ChitChatHttp, DEFAULT_LIMITS, type AccessTokenFactory, type BanOptions, type CreateRoomOptions, type HistoryQuery, type TokenReason,
+  ChitChatHttp, DEFAULT_LIMITS, type AccessTokenFactory, type BanOptions, type CreateRoomOptions, type HistoryQuery, type SearchQuery, type TokenReason,
 } from './http.js';
 import type { AckEvent, OutboxEntry, OutboxStorage, StoredOutboxEntry } from './outbox.js';
 import {
   ChitChatRoutes, HubEvents, HubMethods,
-  type Ban, type LoginResponse, type Member, type MemberEvent, type Message, type PresenceEvent, type PresenceUser, type RegisterBody, type Room,
+  type Ban, type LoginResponse, type Member, type MemberEvent, type MentionEvent, type Message, type MessageUpdatedEvent, type PresenceEvent, type ReadEvent,
+  type RoomEvent as RoomEventDto, type PresenceUser, type RegisterBody, type Room,
   type RoomListEntry, type SendMessageAck, type RemovedEvent, type ServerLimits, type TypingEvent, type User, type UserProfile,
 } from './protocol.js';
 import { RoomSubscription } from './subscription.js';
@@ -66,6 +67,13 @@ export interface ChitChatClientEvents {
    * the one removed, the room's subscription emits `removed` and ends.
    */
   member: MemberEvent;
+  /**
+   * This user's read marker moved on another of their connections (another device or tab called `markRead`), so every
+   * device agrees on what is read. The connection that marked gets no event.
+   */
+  read: ReadEvent;
+  /** A message mentions this user (`@userName`), also in a room this client has not joined. */
+  mention: MentionEvent;
   /** The outbox changed (a message was added, is being sent, failed, or was acknowledged). */
   outbox: readonly OutboxEntry[];
   /** A message was acknowledged (once per message, whatever the number of retries). */
@@ -87,6 +95,7 @@ interface MutableEntry {
   clientMessageId: string;
   room: string;
   text: string;
+  replyTo: string | null;
   createdAt: string;
   status: OutboxEntry['status'];
   attempts: number;
@@ -145,6 +154,11 @@ export class ChitChatClient {
     this.hub.on(HubEvents.Message, (m: Message) => {
       if (m && typeof m.room === 'string') this.subscriptions.get(roomKey(m.room))?.sync.onLive(m);
     });
+    this.hub.on(HubEvents.MessageUpdated, (u: MessageUpdatedEvent) => {
+      if (u && typeof u.room === 'string') this.subscriptions.get(roomKey(u.room))?.sync.onLiveUpdate(u);
+    });
+    this.hub.on(HubEvents.Read, (r: ReadEvent) => this.emitter.emit('read', r));
+    this.hub.on(HubEvents.Mention, (m: MentionEvent) => this.emitter.emit('mention', m));
     this.hub.on(HubEvents.Presence, (p: PresenceEvent) => this.emitter.emit('presence', p));
     this.hub.on(HubEvents.Typing, (t: TypingEvent) => this.emitter.emit('typing', t));
     this.hub.on(HubEvents.Member, (m: MemberEvent) => this.emitter.emit('member', m));
@@ -396,11 +410,67 @@ export class ChitChatClient {
    * outbox as `failed` until {@link retry} or {@link discard}.
    */
   send(room: string, text: string): Promise<SendMessageAck> {
+    return this.enqueue(room, text, null);
+  }
+
+  /**
+   * Sends a reply to a message of the same room (`Reply`) through the outbox, with the guarantees of {@link send}
+   * (queued while offline, retried with the same `clientMessageId`, stored once, in order with the other sends). A reply
+   * to a reply joins the root's thread (`threadRoot`).
+   */
+  reply(room: string, replyTo: string, text: string): Promise<SendMessageAck> {
+    return this.enqueue(room, text, replyTo);
+  }
+
+  /** Edits one of this user's messages (`EditMessage`); every subscriber gets a `messageUpdated` event (`edited`). */
+  editMessage(room: string, id: string, text: string): Promise<Message> {
+    return this.invoke<Message>(HubMethods.EditMessage, room, id, text);
+  }
+
+  /** Deletes a message (`DeleteMessage`; the author's own, owners and moderators any): it stays as a tombstone. */
+  async deleteMessage(room: string, id: string): Promise<void> {
+    await this.invoke<unknown>(HubMethods.DeleteMessage, room, id);
+  }
+
+  /** Adds this user's reaction (`React`); repeating it changes nothing. */
+  async react(room: string, id: string, emoji: string): Promise<void> {
+    await this.invoke<unknown>(HubMethods.React, room, id, emoji);
+  }
+
+  /** Removes this user's reaction (`Unreact`). */
+  async unreact(room: string, id: string, emoji: string): Promise<void> {
+    await this.invoke<unknown>(HubMethods.Unreact, room, id, emoji);
+  }
+
+  /** The thread of a root message (`GetReplies`), ascending by `seq`, tombstones included. */
+  getReplies(room: string, rootId: string, options: { afterSeq?: number | null; limit?: number | null } = {}): Promise<Message[]> {
+    return this.invoke<Message[]>(HubMethods.GetReplies, room, rootId, options.afterSeq ?? null, options.limit ?? null);
+  }
+
+  /** The room's events after `afterSeq` (`GetEvents`): messages and updates, ascending; subscriptions use it to fill gaps. */
+  getEvents(room: string, afterSeq: number, limit?: number | null): Promise<RoomEventDto[]> {
+    return this.invoke<RoomEventDto[]>(HubMethods.GetEvents, room, afterSeq, limit ?? null);
+  }
+
+  /**
+   * Moves this user's read marker forward (`MarkRead`; a lower `seq` changes nothing). The user's other connections
+   * get `read`; {@link getRooms} then reports `lastReadSeq`, `unread` and `mentions` from it.
+   */
+  async markRead(room: string, seq: number): Promise<void> {
+    await this.invoke<unknown>(HubMethods.MarkRead, room, seq);
+  }
+
+  /** `GET /api/search`: messages of the rooms this user may read that match every word of `q`, newest first (no connection needed). */
+  search(q: string, query: SearchQuery = {}): Promise<Message[]> {
+    return this.http.search(q, query);
+  }
+
+  private enqueue(room: string, text: string, replyTo: string | null): Promise<SendMessageAck> {
     if (text.length > this.limitsValue.maxMessageLength) {
       return Promise.reject(new ChitChatError('payload_too_large', `at most ${this.limitsValue.maxMessageLength} characters`, { source: 'client' }));
     }
     const entry: MutableEntry = {
-      clientMessageId: newId(), room, text, createdAt: new Date().toISOString(), status: 'queued', attempts: 0, error: null,
+      clientMessageId: newId(), room, text, replyTo, createdAt: new Date().toISOString(), status: 'queued', attempts: 0, error: null,
     };
     this.entries.push(entry);
     const promise = this.waitFor(entry.clientMessageId);
@@ -613,7 +683,9 @@ export class ChitChatClient {
     entry.attempts++;
     this.outboxChanged();
     try {
-      const ack = (await this.hub.invoke(HubMethods.SendMessage, entry.room, entry.text, entry.clientMessageId)) as SendMessageAck;
+      const ack = (entry.replyTo !== null
+        ? await this.hub.invoke(HubMethods.Reply, entry.room, entry.replyTo, entry.text, entry.clientMessageId)
+        : await this.hub.invoke(HubMethods.SendMessage, entry.room, entry.text, entry.clientMessageId)) as SendMessageAck;
       const index = this.entries.indexOf(entry);
       if (index >= 0) this.entries.splice(index, 1);
       this.outboxChanged();
@@ -656,14 +728,15 @@ function snapshot(e: MutableEntry): OutboxEntry {
 
 function toStored(e: MutableEntry): StoredOutboxEntry {
   return {
-    clientMessageId: e.clientMessageId, room: e.room, text: e.text, createdAt: e.createdAt,
+    clientMessageId: e.clientMessageId, room: e.room, text: e.text, createdAt: e.createdAt, replyTo: e.replyTo,
     failed: e.status === 'failed' && e.error ? { code: e.error.code, message: e.error.message } : null,
   };
 }
 
 function fromStored(s: StoredOutboxEntry): MutableEntry {
   return {
-    clientMessageId: s.clientMessageId, room: s.room, text: s.text, createdAt: s.createdAt ?? new Date().toISOString(),
+    clientMessageId: s.clientMessageId, room: s.room, text: s.text, replyTo: typeof s.replyTo === 'string' ? s.replyTo : null,
+    createdAt: s.createdAt ?? new Date().toISOString(),
     status: s.failed ? 'failed' : 'queued', attempts: 0,
     error: s.failed ? new ChitChatError(s.failed.code, s.failed.message, { source: 'hub' }) : null,
   };

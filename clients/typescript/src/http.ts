@@ -1,7 +1,7 @@
 import { ChitChatError, fromProblem } from './errors.js';
 import {
-  ChitChatRoutes, messagesRoute,
-  type Ban, type LoginResponse, type Member, type Message, type RegisterBody, type Room, type RoomListEntry, type SendMessageBody,
+  ChitChatRoutes, eventsRoute, messageRoute, messagesRoute, reactionRoute, readRoute, repliesRoute,
+  type RoomEvent as RoomEventDto, type Ban, type LoginResponse, type Member, type Message, type RegisterBody, type Room, type RoomListEntry, type SendMessageBody,
   type ServerLimits, type User, type UserProfile,
 } from './protocol.js';
 
@@ -50,7 +50,24 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   minUserNameLength: 3,
   maxUserNameLength: 32,
   minPasswordLength: 8,
+  defaultEventsPageSize: 100,
+  maxEventsPageSize: 500,
+  defaultSearchPageSize: 20,
+  maxSearchPageSize: 100,
+  maxReactionsPerMessage: 20,
+  maxEmojiLength: 32,
+  editWindowMs: 86400000,
 });
+
+/** Options of {@link ChitChatHttp.search}. */
+export interface SearchQuery {
+  /** Only this room (default: every room the caller may read). */
+  room?: string;
+  /** The page size (default 20, at most 100). */
+  limit?: number;
+  /** The id of the last result of the previous page: only older results follow. */
+  before?: string;
+}
 
 /** Why the SDK asks for a token. */
 export type TokenReason = 'connect' | 'reconnect' | 'unauthorized' | 'http';
@@ -195,6 +212,56 @@ export class ChitChatHttp {
   /** `POST /api/rooms/{room}/messages` (idempotent with a `clientMessageId`). */
   postMessage(room: string, request: SendMessageBody): Promise<Message> {
     return this.request<Message>('POST', messagesRoute(room), { body: request });
+  }
+
+  /** `PATCH /api/rooms/{room}/messages/{id}` `{text}`: edits one of the caller's messages; returns it in its new state. */
+  editMessage(room: string, id: string, text: string): Promise<Message> {
+    return this.request<Message>('PATCH', messageRoute(room, id), { body: { text } });
+  }
+
+  /** `DELETE /api/rooms/{room}/messages/{id}`: deletes a message (its author; owners and moderators any). */
+  async deleteMessage(room: string, id: string): Promise<void> {
+    await this.request<null>('DELETE', messageRoute(room, id));
+  }
+
+  /** `PUT /api/rooms/{room}/messages/{id}/reactions/{emoji}`. */
+  async react(room: string, id: string, emoji: string): Promise<void> {
+    await this.request<null>('PUT', reactionRoute(room, id, emoji));
+  }
+
+  /** `DELETE /api/rooms/{room}/messages/{id}/reactions/{emoji}`. */
+  async unreact(room: string, id: string, emoji: string): Promise<void> {
+    await this.request<null>('DELETE', reactionRoute(room, id, emoji));
+  }
+
+  /** `GET /api/rooms/{room}/messages/{id}/replies?after=&limit=`: the thread of a root, ascending. */
+  getReplies(room: string, id: string, query: { after?: number; limit?: number } = {}): Promise<Message[]> {
+    const params = new URLSearchParams();
+    if (query.after !== undefined) params.set('after', String(query.after));
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    const qs = params.toString();
+    return this.request<Message[]>('GET', `${repliesRoute(room, id)}${qs ? `?${qs}` : ''}`);
+  }
+
+  /** `GET /api/rooms/{room}/events?after=&limit=`: the room's events (messages and updates) after `after`, ascending. */
+  getEvents(room: string, after: number, limit?: number): Promise<RoomEventDto[]> {
+    const params = new URLSearchParams({ after: String(after) });
+    if (limit !== undefined) params.set('limit', String(limit));
+    return this.request<RoomEventDto[]>('GET', `${eventsRoute(room)}?${params.toString()}`);
+  }
+
+  /** `PUT /api/rooms/{room}/read` `{seq}`: moves the caller's read marker forward (every connection of the caller gets `read`). */
+  async markRead(room: string, seq: number): Promise<void> {
+    await this.request<null>('PUT', readRoute(room), { body: { seq } });
+  }
+
+  /** `GET /api/search?q=&room=&limit=&before=`: messages of readable rooms matching every word of `q`, newest first. */
+  search(q: string, query: SearchQuery = {}): Promise<Message[]> {
+    const params = new URLSearchParams({ q });
+    if (query.room !== undefined) params.set('room', query.room);
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    if (query.before !== undefined) params.set('before', query.before);
+    return this.request<Message[]>('GET', `${ChitChatRoutes.Search}?${params.toString()}`);
   }
 
   /** `GET /api/limits`; {@link DEFAULT_LIMITS} when the server does not have the endpoint (404). */

@@ -16,6 +16,8 @@ export interface OutboxEntry {
   readonly clientMessageId: string;
   readonly room: string;
   readonly text: string;
+  /** The id of the message this one answers (sent with `reply`), or `null`. */
+  readonly replyTo: string | null;
   /** When `send` was called (ISO-8601). */
   readonly createdAt: string;
   readonly status: OutboxStatus;
@@ -31,6 +33,7 @@ export interface StoredOutboxEntry {
   room: string;
   text: string;
   createdAt: string;
+  replyTo?: string | null;
   failed?: { code: string; message: string } | null;
 }
 

@@ -1,16 +1,28 @@
-import { HubMethods, type JoinRoomResult, type Message } from './protocol.js';
+import { HubMethods, type JoinRoomResult, type Message, type MessageUpdatedEvent, type RoomEvent as RoomEventDto } from './protocol.js';
 
 /** Invokes a hub method (the SDK passes the SignalR connection's `invoke`; tests pass a scripted fake hub). */
 export type HubInvoke = (method: string, ...args: unknown[]) => Promise<unknown>;
 
-/** One event of a room, in `seq` order. A discriminated union so later event types (`messageUpdated`) fit in. */
-export type RoomEvent = RoomMessageEvent;
+/** One event of a room, in `seq` order: a new message or a change of one. Switch on `type`; ignore types you do not know. */
+export type RoomEvent = RoomMessageEvent | RoomMessageUpdatedEvent;
 
 /** A new message of the room. */
 export interface RoomMessageEvent {
   type: 'message';
   room: string;
   seq: number;
+  message: Message;
+}
+
+/**
+ * A message of the room changed (the `messageUpdated` event): `seq` is the event's own, `message` the message's current
+ * state (its `message.seq` stays the one it was created with); `change` is `edited`, `deleted` or `reactions`.
+ */
+export interface RoomMessageUpdatedEvent {
+  type: 'messageUpdated';
+  room: string;
+  seq: number;
+  change: 'edited' | 'deleted' | 'reactions' | string;
   message: Message;
 }
 
@@ -28,7 +40,7 @@ export interface RoomSyncListener {
 export interface RoomSyncOptions {
   /** Join the first time with this `afterSeq` (the last seq the application already has). */
   afterSeq?: number | null;
-  /** Page size of catch-up and gap-fill `GetHistory` calls (the server's `catchUpLimit`, 500). */
+  /** Page size of catch-up and gap-fill `GetEvents` calls (the server's `catchUpLimit`, 500). */
   catchUpPageSize?: number;
   /** Delay before a gap that could not be filled is tried again (ms). */
   gapRetryMs?: number;
@@ -40,23 +52,39 @@ export interface RoomSyncOptions {
 const isMessage = (value: unknown): value is Message =>
   typeof value === 'object' && value !== null && typeof (value as Message).seq === 'number' && typeof (value as Message).room === 'string';
 
-const bySeq = (a: Message, b: Message): number => a.seq - b.seq;
+const bySeq = (a: { seq: number }, b: { seq: number }): number => a.seq - b.seq;
+
+const messageEvent = (room: string, m: Message): RoomMessageEvent => ({ type: 'message', room, seq: m.seq, message: m });
+
+const updateEvent = (room: string, seq: number, change: string, m: Message): RoomMessageUpdatedEvent =>
+  ({ type: 'messageUpdated', room, seq, change, message: m });
+
+/** Converts a `GetEvents` item; `null` for a type this SDK does not know. */
+function fromDto(room: string, e: RoomEventDto): RoomEvent | null {
+  if (!e || typeof e.seq !== 'number' || !isMessage(e.message)) return null;
+  if (e.type === 'message') return messageEvent(room, e.message);
+  if (e.type === 'messageUpdated') return updateEvent(room, e.seq, e.change ?? '', e.message);
+  return null;
+}
 
 /**
- * The merge logic of one room: turns the JoinRoom results, live `message` events and history pages into a stream
- * of events that holds every `seq` exactly once, in order.
+ * The merge logic of one room: turns the JoinRoom results (`missed` and `updates`), live `message` and
+ * `messageUpdated` events and `GetEvents` pages into a stream of events that holds every `seq` exactly once, in order.
  *
  * - Joins (the first one and re-joins after a reconnect, with `afterSeq` = the last delivered seq) and gap fills
  *   run one at a time; live events arriving meanwhile are buffered by `seq`.
- * - After a join: the missed messages first, then buffered ones above the boundary; anything at or below the last
- *   delivered seq is a duplicate and dropped. When the join says `hasMore`, the rest is paged with `GetHistory`.
- * - A live `seq` jump is a gap: `GetHistory(room, null, lastDelivered, n)` until it is filled, then the buffer.
+ * - After a join: the missed messages and updates merged by `seq`, then buffered ones above the boundary; anything at
+ *   or below the last delivered seq is a duplicate and dropped. When the join says `hasMore`, the rest is paged with
+ *   `GetEvents`. A first join without `afterSeq` delivers the latest messages (their seqs skip the updates', which they
+ *   already reflect) and continues after the join's boundary.
+ * - A live `seq` jump is a gap (a lost message or a lost update): `GetEvents(room, lastDelivered, n)` until it is
+ *   filled, then the buffer.
  */
 export class RoomSync {
   readonly room: string;
   private lastSeqValue: number | null = null;
   private oldestSeqValue: number | null = null;
-  private readonly buffer = new Map<number, Message>();
+  private readonly buffer = new Map<number, RoomEvent>();
   private busy = 0;
   private queue: Promise<void> = Promise.resolve();
   private gapTimer: unknown = null;
@@ -110,30 +138,30 @@ export class RoomSync {
       const result = (await this.invoke(HubMethods.JoinRoom, this.room, afterSeq)) as JoinRoomResult | null;
       if (this.disposed) return;
       const missed = (Array.isArray(result?.missed) ? result.missed : []).filter(isMessage).sort(bySeq);
+      const updates = (Array.isArray(result?.updates) ? result.updates : [])
+        .filter((u: MessageUpdatedEvent) => u && typeof u.seq === 'number' && isMessage(u.message));
       const boundary = Number(result?.lastSeq ?? 0);
       if (afterSeq === null) {
-        // Nothing known yet: start from the latest messages; older ones come with loadOlder.
-        let page = missed.filter((m) => m.seq <= boundary);
-        const last = page[page.length - 1];
-        if (boundary > 0 && (!last || last.seq !== boundary || !isContiguous(page))) {
-          const fetched = await this.invoke(HubMethods.GetHistory, this.room, boundary + 1, null, Math.max(missed.length, 1));
-          page = (Array.isArray(fetched) ? fetched : []).filter(isMessage).filter((m) => m.seq <= boundary).sort(bySeq);
-        }
-        const tail = contiguousTail(page);
-        this.lastSeqValue = tail.length > 0 ? tail[0]!.seq - 1 : boundary;
-        this.oldestSeqValue = this.lastSeqValue + 1;
-        this.append(tail);
+        // Nothing known yet: start from the latest messages (current state); older ones come with loadOlder.
+        const page = missed.filter((m) => m.seq <= boundary);
+        const events = page.map((m) => messageEvent(this.room, m));
+        this.lastSeqValue = boundary;
+        this.oldestSeqValue = page[0]?.seq ?? boundary + 1;
+        if (events.length > 0) this.listener.deliver(events);
       } else {
         if (this.lastSeqValue === null) {
           this.lastSeqValue = afterSeq;
           this.oldestSeqValue = afterSeq + 1;
         }
-        this.append(missed);
+        const merged: RoomEvent[] = [
+          ...missed.map((m) => messageEvent(this.room, m)),
+          ...updates.map((u: MessageUpdatedEvent) => updateEvent(this.room, u.seq, u.change, u.message)),
+        ];
+        this.append(merged);
         // More than the catch-up cap was missed: page forward up to the join's boundary.
         while (this.lastSeqValue < boundary && !this.disposed) {
-          const page = await this.invoke(HubMethods.GetHistory, this.room, boundary + 1, this.lastSeqValue, this.pageSize);
-          const list = (Array.isArray(page) ? page : []).filter(isMessage);
-          if (list.length === 0 || this.append(list) === 0) break;
+          const page = await this.events(this.lastSeqValue, this.pageSize);
+          if (page.length === 0 || this.append(page) === 0) break;
         }
       }
       this.joinedOnce = true;
@@ -144,18 +172,36 @@ export class RoomSync {
   /** A live `message` event (or any message known to be stored, e.g. built from an ack). */
   onLive(message: unknown): void {
     if (this.disposed || !isMessage(message) || message.room.toLowerCase() !== this.room.toLowerCase()) return;
+    this.offer(messageEvent(this.room, message));
+  }
+
+  /** A live `messageUpdated` event. */
+  onLiveUpdate(update: unknown): void {
+    const u = update as MessageUpdatedEvent | null;
+    if (this.disposed || !u || typeof u.seq !== 'number' || typeof u.room !== 'string' || !isMessage(u.message)) return;
+    if (u.room.toLowerCase() !== this.room.toLowerCase()) return;
+    this.offer(updateEvent(this.room, u.seq, u.change, u.message));
+  }
+
+  private offer(event: RoomEvent): void {
     if (this.busy > 0 || this.lastSeqValue === null) {
-      if (this.lastSeqValue === null || message.seq > this.lastSeqValue) this.buffer.set(message.seq, message);
+      if (this.lastSeqValue === null || event.seq > this.lastSeqValue) this.buffer.set(event.seq, event);
       return;
     }
-    if (message.seq <= this.lastSeqValue) return; // a duplicate
-    if (message.seq === this.lastSeqValue + 1) {
-      this.append([message]);
+    if (event.seq <= this.lastSeqValue) return; // a duplicate
+    if (event.seq === this.lastSeqValue + 1) {
+      this.append([event]);
       this.drain();
       return;
     }
-    this.buffer.set(message.seq, message);
+    this.buffer.set(event.seq, event);
     this.fillGap();
+  }
+
+  /** `GetEvents(room, afterSeq, limit)`, converted. */
+  private async events(afterSeq: number, limit: number): Promise<RoomEvent[]> {
+    const page = await this.invoke(HubMethods.GetEvents, this.room, afterSeq, limit);
+    return (Array.isArray(page) ? page : []).map((e: RoomEventDto) => fromDto(this.room, e)).filter((e): e is RoomEvent => e !== null);
   }
 
   /**
@@ -166,18 +212,11 @@ export class RoomSync {
     const before = this.oldestSeqValue;
     if (before === null || before <= 1) return [];
     const page = await this.invoke(HubMethods.GetHistory, this.room, before, null, limit);
-    const older = (Array.isArray(page) ? page : []).filter(isMessage).filter((m) => m.seq < before).sort(bySeq);
-    const out: Message[] = [];
-    let expected = before - 1;
-    for (let i = older.length - 1; i >= 0; i--) {
-      const m = older[i]!;
-      if (m.seq !== expected) break; // only what is contiguous with what the application has
-      out.unshift(m);
-      expected--;
-    }
+    // History serves messages only, so its seqs skip the numbers updates took: no contiguity to check.
+    const out = (Array.isArray(page) ? page : []).filter(isMessage).filter((m) => m.seq < before).sort(bySeq);
     if (this.oldestSeqValue === before) {
       if (out.length > 0) this.oldestSeqValue = out[0]!.seq;
-      else if (older.length === 0) this.oldestSeqValue = 1; // nothing older exists
+      else this.oldestSeqValue = 1; // nothing older exists
     }
     return out;
   }
@@ -196,7 +235,7 @@ export class RoomSync {
   private drain(): void {
     if (this.disposed || this.lastSeqValue === null || this.buffer.size === 0 || this.busy > 0) return;
     for (const seq of [...this.buffer.keys()]) if (seq <= this.lastSeqValue) this.buffer.delete(seq);
-    const ready: Message[] = [];
+    const ready: RoomEvent[] = [];
     let next = this.lastSeqValue + 1;
     for (let m = this.buffer.get(next); m; m = this.buffer.get(next)) {
       ready.push(m);
@@ -214,8 +253,7 @@ export class RoomSync {
       try {
         const target = Math.min(...this.buffer.keys()) - 1;
         while (this.lastSeqValue !== null && this.lastSeqValue < target && !this.disposed) {
-          const page = await this.invoke(HubMethods.GetHistory, this.room, null, this.lastSeqValue, Math.min(this.pageSize, target - this.lastSeqValue));
-          const list = (Array.isArray(page) ? page : []).filter(isMessage);
+          const list = await this.events(this.lastSeqValue, Math.min(this.pageSize, target - this.lastSeqValue));
           if (list.length === 0 || this.append(list) === 0) break;
           progressed = true;
         }
@@ -235,31 +273,19 @@ export class RoomSync {
     }, this.gapRetryMs);
   }
 
-  /** Delivers the messages that continue lastSeq; returns how many were delivered. */
-  private append(messages: Message[]): number {
+  /** Delivers the events that continue lastSeq (in seq order); returns how many were delivered. */
+  private append(input: RoomEvent[]): number {
     if (this.lastSeqValue === null) return 0;
     const events: RoomEvent[] = [];
-    for (const m of [...messages].sort(bySeq)) {
-      if (m.room.toLowerCase() !== this.room.toLowerCase()) continue;
-      if (m.seq <= this.lastSeqValue) continue;
-      if (m.seq !== this.lastSeqValue + 1) break;
-      this.lastSeqValue = m.seq;
-      events.push({ type: 'message', room: this.room, seq: m.seq, message: m });
+    for (const e of [...input].sort(bySeq)) {
+      if (e.seq <= this.lastSeqValue) continue;
+      if (e.seq !== this.lastSeqValue + 1) break;
+      this.lastSeqValue = e.seq;
+      events.push(e);
     }
-    if (this.oldestSeqValue === null || (events[0] && events[0].seq < this.oldestSeqValue)) this.oldestSeqValue = events[0]?.seq ?? this.oldestSeqValue;
+    const firstMessage = events.find((e) => e.type === 'message');
+    if (this.oldestSeqValue === null || (firstMessage && firstMessage.seq < this.oldestSeqValue)) this.oldestSeqValue = firstMessage?.seq ?? this.oldestSeqValue;
     if (events.length > 0) this.listener.deliver(events);
     return events.length;
   }
-}
-
-function isContiguous(sorted: Message[]): boolean {
-  for (let i = 1; i < sorted.length; i++) if (sorted[i]!.seq !== sorted[i - 1]!.seq + 1) return false;
-  return true;
-}
-
-/** The longest run of consecutive seqs at the end of a sorted list. */
-function contiguousTail(sorted: Message[]): Message[] {
-  let start = sorted.length - 1;
-  while (start > 0 && sorted[start - 1]!.seq === sorted[start]!.seq - 1) start--;
-  return start < 0 ? [] : sorted.slice(start);
 }

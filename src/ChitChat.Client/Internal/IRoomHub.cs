@@ -8,6 +8,6 @@ internal interface IRoomHub
     /// <summary>Calls <c>JoinRoom(room, afterSeq)</c>.</summary>
     Task<JoinRoomResult> JoinRoomAsync(string room, long? afterSeq, CancellationToken cancellationToken);
 
-    /// <summary>Calls <c>GetHistory(room, beforeSeq, afterSeq, limit)</c>.</summary>
-    Task<IReadOnlyList<MessageDto>> GetHistoryAsync(string room, long? beforeSeq, long? afterSeq, int? limit, CancellationToken cancellationToken);
+    /// <summary>Calls <c>GetEvents(room, afterSeq, limit)</c>: the room's events (messages and updates) after <paramref name="afterSeq"/>, ascending.</summary>
+    Task<IReadOnlyList<RoomEventDto>> GetEventsAsync(string room, long afterSeq, int? limit, CancellationToken cancellationToken);
 }

@@ -4,11 +4,12 @@ using Microsoft.Extensions.Logging;
 namespace ChitChat.Client.Internal;
 
 /// <summary>
-/// Turns one room's join results, history pages and live <c>message</c> events into one exactly-once, seq-ordered
-/// stream. Every message goes through <see cref="Offer"/>: kept when its seq is above the last delivered one, then
-/// delivered as soon as it is the next one. So a live event that arrives before the <c>JoinRoom</c> result waits (it is
-/// buffered), anything at or below the last delivered seq is dropped, and a jump leaves the later events waiting until a
-/// history page fills the gap.
+/// Turns one room's join results (<c>missed</c> and <c>updates</c>), <c>GetEvents</c> pages and live <c>message</c> and
+/// <c>messageUpdated</c> events into one exactly-once, seq-ordered stream. Every event goes through <see cref="Offer"/>:
+/// kept when its seq is above the last delivered one, then delivered as soon as it is the next one. So a live event that
+/// arrives before the <c>JoinRoom</c> result waits (it is buffered), anything at or below the last delivered seq is
+/// dropped, and a jump leaves the later events waiting until a <c>GetEvents</c> page fills the gap (messages and updates
+/// alike: history would not have the updates).
 /// </summary>
 /// <remarks>
 /// Live events are offered on SignalR's receive thread and never wait for the network: they only take the short state
@@ -19,7 +20,7 @@ internal sealed partial class RoomSynchronizer
 {
     private readonly Lock _lock = new();
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly SortedDictionary<long, MessageDto> _held = [];
+    private readonly SortedDictionary<long, RoomEvent> _held = [];
     private readonly IRoomHub _hub;
     private readonly int _pageSize;
     private readonly Action<RoomEvent> _deliver;
@@ -87,7 +88,13 @@ internal sealed partial class RoomSynchronizer
     public Task Joined => _joined.Task;
 
     /// <summary>Offers a live event. Returns at once; starts a gap repair in the background when the event is ahead of a gap.</summary>
-    public void OnLive(MessageDto message)
+    public void OnLive(MessageDto message) => OnLive(new MessageReceived(message));
+
+    /// <summary>Offers a live <c>messageUpdated</c> event (see <see cref="OnLive(RoomEvent)"/>).</summary>
+    public void OnLive(MessageUpdatedEvent update) => OnLive(MessageUpdated.From(update));
+
+    /// <summary>Offers a live event. Returns at once; starts a gap repair in the background when the event is ahead of a gap.</summary>
+    public void OnLive(RoomEvent message)
     {
         bool repair;
         lock (_lock)
@@ -139,22 +146,44 @@ internal sealed partial class RoomSynchronizer
             {
                 if (!_hasBaseline)
                 {
-                    // No afterSeq: the result holds the latest messages; start right before the first of them.
-                    _last = result.Missed.Count > 0 ? result.Missed[0].Seq - 1 : result.LastSeq;
+                    // No afterSeq: the result holds the latest messages in their current state (their seqs skip the
+                    // updates', which they already reflect): deliver them, then continue right after the boundary.
+                    _last = result.Missed.Count > 0 ? result.Missed.Min(m => m.Seq) - 1 : result.LastSeq;
                     _hasBaseline = true;
+                    foreach (var message in result.Missed.OrderBy(m => m.Seq))
+                    {
+                        if (!_closed && message.Seq > _last)
+                        {
+                            _last = message.Seq;
+                            _oldest = Math.Min(_oldest, message.Seq);
+                            _deliver(new MessageReceived(message));
+                        }
+                    }
+
+                    _last = Math.Max(_last, result.LastSeq);
                     foreach (var stale in _held.Keys.Where(s => s <= _last).ToList())
                     {
                         _held.Remove(stale);
                     }
-                }
 
-                foreach (var message in result.Missed)
+                    Drain();
+                }
+                else
                 {
-                    Offer(message);
+                    // missed and updates together hold every event after afterSeq (up to the cap): merged by seq.
+                    foreach (var message in result.Missed)
+                    {
+                        Offer(new MessageReceived(message));
+                    }
+
+                    foreach (var update in result.Updates ?? [])
+                    {
+                        Offer(MessageUpdated.From(update));
+                    }
                 }
             }
 
-            LogJoined(Room, afterSeq ?? -1, result.LastSeq, result.Missed.Count, result.HasMore);
+            LogJoined(Room, afterSeq ?? -1, result.LastSeq, result.Missed.Count + (result.Updates?.Count ?? 0), result.HasMore);
             await FillAsync(result.LastSeq, cancellationToken).ConfigureAwait(false);
             lock (_lock)
             {
@@ -213,7 +242,7 @@ internal sealed partial class RoomSynchronizer
         }
     }
 
-    /// <summary>While events wait behind a gap, reads the history after the last delivered seq. Runs under the gate.</summary>
+    /// <summary>While events wait behind a gap, reads the room's events after the last delivered seq. Runs under the gate.</summary>
     private async Task RepairAsync(CancellationToken cancellationToken)
     {
         while (true)
@@ -231,12 +260,12 @@ internal sealed partial class RoomSynchronizer
 
             if (!await FillAsync(target, cancellationToken).ConfigureAwait(false))
             {
-                return; // the history does not have it (yet); the next live event or re-join tries again
+                return; // the server does not have it (yet); the next live event or re-join tries again
             }
         }
     }
 
-    /// <summary>Delivers history pages after the last delivered seq until <paramref name="upTo"/>; false when a page came back empty first.</summary>
+    /// <summary>Delivers <c>GetEvents</c> pages after the last delivered seq until <paramref name="upTo"/>; false when a page came back empty first.</summary>
     private async Task<bool> FillAsync(long upTo, CancellationToken cancellationToken)
     {
         while (true)
@@ -252,7 +281,7 @@ internal sealed partial class RoomSynchronizer
                 after = _last;
             }
 
-            var page = await _hub.GetHistoryAsync(Room, null, after, _pageSize, cancellationToken).ConfigureAwait(false);
+            var page = await _hub.GetEventsAsync(Room, after, _pageSize, cancellationToken).ConfigureAwait(false);
             if (page.Count == 0)
             {
                 return false;
@@ -260,16 +289,26 @@ internal sealed partial class RoomSynchronizer
 
             lock (_lock)
             {
-                foreach (var message in page)
+                foreach (var e in page)
                 {
-                    Offer(message);
+                    if (ToRoomEvent(e) is { } roomEvent)
+                    {
+                        Offer(roomEvent);
+                    }
                 }
             }
         }
     }
 
-    /// <summary>Keeps a message above the last delivered seq and delivers every now contiguous one. Under the lock.</summary>
-    private void Offer(MessageDto message)
+    private RoomEvent? ToRoomEvent(RoomEventDto e) => e.Type switch
+    {
+        RoomEventTypes.Message when e.Message is not null => new MessageReceived(e.Message),
+        RoomEventTypes.MessageUpdated when e.Message is not null => new MessageUpdated(Room, e.Seq, e.Change ?? string.Empty, e.Message),
+        _ => null, // a kind this client does not know: the seq stays a gap only if nothing else fills it
+    };
+
+    /// <summary>Keeps an event above the last delivered seq and delivers every now contiguous one. Under the lock.</summary>
+    private void Offer(RoomEvent message)
     {
         if (_closed || (_hasBaseline && message.Seq <= _last))
         {
@@ -282,6 +321,12 @@ internal sealed partial class RoomSynchronizer
             return; // the first join's result says where the stream starts
         }
 
+        Drain();
+    }
+
+    /// <summary>Delivers every held event that continues the last delivered seq. Under the lock.</summary>
+    private void Drain()
+    {
         while (_held.Count > 0)
         {
             var (seq, next) = _held.First();
@@ -298,15 +343,19 @@ internal sealed partial class RoomSynchronizer
 
             _held.Remove(seq);
             _last = seq;
-            _oldest = Math.Min(_oldest, seq);
-            _deliver(new MessageReceived(next));
+            if (next is MessageReceived)
+            {
+                _oldest = Math.Min(_oldest, seq);
+            }
+
+            _deliver(next);
         }
     }
 
-    [LoggerMessage(EventId = 9100, EventName = "RoomGap", Level = LogLevel.Debug, Message = "Gap in {Room} after seq {Last} (received {Seq}); reading it from history.")]
+    [LoggerMessage(EventId = 9100, EventName = "RoomGap", Level = LogLevel.Debug, Message = "Gap in {Room} after seq {Last} (received {Seq}); reading it with GetEvents.")]
     private partial void LogGap(string room, long last, long seq);
 
-    [LoggerMessage(EventId = 9101, EventName = "RoomJoined", Level = LogLevel.Debug, Message = "Joined {Room} after seq {AfterSeq}: boundary {LastSeq}, {Missed} missed, hasMore {HasMore}.")]
+    [LoggerMessage(EventId = 9101, EventName = "RoomJoined", Level = LogLevel.Debug, Message = "Joined {Room} after seq {AfterSeq}: boundary {LastSeq}, {Missed} missed events, hasMore {HasMore}.")]
     private partial void LogJoined(string room, long afterSeq, long lastSeq, int missed, bool hasMore);
 
     [LoggerMessage(EventId = 9102, EventName = "RoomRepairFailed", Level = LogLevel.Debug, Message = "Repairing a gap in {Room} failed ({Reason}); the next re-join repairs it.")]

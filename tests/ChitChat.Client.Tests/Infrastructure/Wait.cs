@@ -53,7 +53,7 @@ public static class Wait
 /// <summary>Collects what a subscription delivers through <see cref="RoomSubscription.ReadEventsAsync"/>.</summary>
 public sealed class EventCollector
 {
-    private readonly List<MessageDto> _messages = [];
+    private readonly List<RoomEvent> _events = [];
     private readonly Channel<bool> _changed = Channel.CreateUnbounded<bool>();
 
     public EventCollector(RoomSubscription subscription)
@@ -62,9 +62,9 @@ public sealed class EventCollector
         {
             await foreach (var e in subscription.ReadEventsAsync())
             {
-                lock (_messages)
+                lock (_events)
                 {
-                    _messages.Add(((MessageReceived)e).Message);
+                    _events.Add(e);
                 }
 
                 _changed.Writer.TryWrite(true);
@@ -74,24 +74,32 @@ public sealed class EventCollector
 
     public Task Pump { get; }
 
-    public List<MessageDto> Messages
+    /// <summary>Gets every delivered event (messages and updates), in delivery order.</summary>
+    public List<RoomEvent> Events
     {
         get
         {
-            lock (_messages)
+            lock (_events)
             {
-                return [.. _messages];
+                return [.. _events];
             }
         }
     }
 
+    /// <summary>Gets the delivered new messages (<see cref="MessageReceived"/>), in delivery order.</summary>
+    public List<MessageDto> Messages => Events.OfType<MessageReceived>().Select(e => e.Message).ToList();
+
+    /// <summary>Gets the seqs of the delivered new messages.</summary>
     public List<long> Seqs => Messages.ConvertAll(m => m.Seq);
 
-    /// <summary>Waits until a message with at least <paramref name="seq"/> was delivered.</summary>
+    /// <summary>Gets the seqs of every delivered event.</summary>
+    public List<long> EventSeqs => Events.ConvertAll(e => e.Seq);
+
+    /// <summary>Waits until an event with at least <paramref name="seq"/> was delivered.</summary>
     public async Task WaitForSeqAsync(long seq, string phase)
     {
         using var cts = new CancellationTokenSource(Wait.Timeout);
-        while (!Messages.Exists(m => m.Seq >= seq))
+        while (!Events.Exists(m => m.Seq >= seq))
         {
             try
             {
@@ -99,7 +107,7 @@ public sealed class EventCollector
             }
             catch (OperationCanceledException)
             {
-                throw new TimeoutException($"{phase}: seq {seq} not delivered within {Wait.Timeout}; delivered: [{string.Join(", ", Seqs)}].");
+                throw new TimeoutException($"{phase}: seq {seq} not delivered within {Wait.Timeout}; delivered: [{string.Join(", ", EventSeqs)}].");
             }
         }
     }

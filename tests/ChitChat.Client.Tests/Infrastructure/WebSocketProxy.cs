@@ -29,7 +29,9 @@ public sealed class WebSocketProxy : IAsyncDisposable
     private readonly ConcurrentDictionary<Relay, byte> _relays = new();
     private readonly ConcurrentDictionary<string, int> _sendsByClientMessageId = new(StringComparer.Ordinal);
     private volatile bool _refusing;
+    private readonly ConcurrentDictionary<string, int> _invocations = new(StringComparer.Ordinal);
     private int _dropMessageEvents;
+    private int _dropUpdateEvents;
     private int _dropSendCompletions;
     private int _droppedCompletions;
 
@@ -60,6 +62,19 @@ public sealed class WebSocketProxy : IAsyncDisposable
         proxy.Address = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single());
         return proxy;
     }
+
+    /// <summary>Completes with the event seq of a dropped <c>messageUpdated</c> event.</summary>
+    public TaskCompletionSource<long> UpdateEventDropped { get; private set; } = NewSignal<long>();
+
+    /// <summary>Drops the next <c>messageUpdated</c> event the server sends to any relayed client.</summary>
+    public void DropNextUpdateEvent()
+    {
+        UpdateEventDropped = NewSignal<long>();
+        Interlocked.Increment(ref _dropUpdateEvents);
+    }
+
+    /// <summary>How many invocations of a hub method the relayed clients sent.</summary>
+    public int InvocationCount(string method) => _invocations.GetValueOrDefault(method);
 
     /// <summary>Drops the next <c>message</c> event the server sends to any relayed client.</summary>
     public void DropNextMessageEvent()
@@ -279,6 +294,11 @@ public sealed class WebSocketProxy : IAsyncDisposable
         var invocationId = root.TryGetProperty("invocationId", out var id) ? id.GetString() : null;
         if (toServer)
         {
+            if (type == 1 && target is not null)
+            {
+                _invocations.AddOrUpdate(target, 1, (_, n) => n + 1);
+            }
+
             if (type == 1 && target == "SendMessage" && root.GetProperty("arguments")[2].GetString() is { } clientMessageId)
             {
                 _sendsByClientMessageId.AddOrUpdate(clientMessageId, 1, (_, n) => n + 1);
@@ -294,6 +314,12 @@ public sealed class WebSocketProxy : IAsyncDisposable
         if (type == 1 && target == "message" && TryTake(ref _dropMessageEvents))
         {
             MessageEventDropped.TrySetResult(root.GetProperty("arguments")[0].GetProperty("seq").GetInt64());
+            return true;
+        }
+
+        if (type == 1 && target == "messageUpdated" && TryTake(ref _dropUpdateEvents))
+        {
+            UpdateEventDropped.TrySetResult(root.GetProperty("arguments")[0].GetProperty("seq").GetInt64());
             return true;
         }
 

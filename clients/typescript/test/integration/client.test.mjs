@@ -182,7 +182,7 @@ test('member and removed events: the removed room\'s subscription emits removed,
   assert.equal(otherSub.removed, null);
 });
 
-test('a dropped live message frame is repaired from history (gap fill)', async () => {
+test('a dropped live message frame is repaired with GetEvents (gap fill)', async () => {
   const { client: alice } = await newClient();
   const { client: bob } = await newClient({ viaProxy: true });
   const room = await newRoom(alice);
@@ -191,7 +191,7 @@ test('a dropped live message frame is repaired from history (gap fill)', async (
   const bobView = collect(sub);
 
   const dropped = proxy.dropServerRecord((m) => m.type === 1 && m.target === 'message' && m.arguments?.[0]?.room === room && m.arguments[0].seq === 1);
-  const historyCallsBefore = proxy.invocations.filter((i) => i.target === 'GetHistory').length;
+  const historyCallsBefore = proxy.invocations.filter((i) => i.target === 'GetEvents').length;
   await alice.send(room, 'one (dropped on the way to bob)');
   const record = await within(dropped, 'the proxy to drop the first message frame');
   assert.equal(record.arguments[0].text, 'one (dropped on the way to bob)');
@@ -200,8 +200,31 @@ test('a dropped live message frame is repaired from history (gap fill)', async (
   await bobView.waitFor(3, 'bob to repair the gap');
   assert.deepEqual(bobView.seqs, [1, 2, 3]);
   assert.deepEqual(bobView.texts, ['one (dropped on the way to bob)', 'two', 'three']);
-  const repairs = proxy.invocations.filter((i) => i.target === 'GetHistory').slice(historyCallsBefore);
-  assert.ok(repairs.some((i) => i.arguments[0] === room && i.arguments[2] === 0), `a GetHistory(room, null, 0, n) repair: ${JSON.stringify(repairs)}`);
+  const repairs = proxy.invocations.filter((i) => i.target === 'GetEvents').slice(historyCallsBefore);
+  assert.ok(repairs.some((i) => i.arguments[0] === room && i.arguments[1] === 0), `a GetEvents(room, 0, n) repair: ${JSON.stringify(repairs)}`);
+});
+
+test('a dropped live messageUpdated frame is repaired with GetEvents, exactly once and in order', async () => {
+  const { client: alice } = await newClient();
+  const { client: bob } = await newClient({ viaProxy: true });
+  const room = await newRoom(alice);
+  await Promise.all([alice.connect(), bob.connect()]);
+  const sub = await bob.joinRoom(room, { afterSeq: 0 });
+  const events = [];
+  let reached = null;
+  sub.on('event', (e) => { events.push(e); if (reached && e.seq >= reached.seq) reached.resolve(); });
+  const upTo = (seq) => new Promise((resolve) => { reached = { seq, resolve }; if (events.some((e) => e.seq >= seq)) resolve(); });
+  const first = await alice.send(room, 'first');
+  const dropped = proxy.dropServerRecord((m) => m.type === 1 && m.target === 'messageUpdated' && m.arguments?.[0]?.room === room);
+  const before = proxy.invocations.filter((i) => i.target === 'GetEvents').length;
+  await alice.editMessage(room, first.id, 'first, edited');
+  const record = await within(dropped, 'the proxy to drop the update frame');
+  assert.equal(record.arguments[0].seq, first.seq + 1);
+  const next = await alice.send(room, 'next');
+  await within(upTo(next.seq), 'bob to repair the lost update');
+  assert.deepEqual(events.map((e) => [e.seq, e.type]), [[first.seq, 'message'], [first.seq + 1, 'messageUpdated'], [next.seq, 'message']]);
+  assert.deepEqual([events[1].change, events[1].message.text, events[1].message.seq], ['edited', 'first, edited', first.seq]);
+  assert.ok(proxy.invocations.filter((i) => i.target === 'GetEvents').length > before);
 });
 
 test('a lost ack and a cut: the outbox retries with the same clientMessageId, the server stores it once, one ack', async () => {

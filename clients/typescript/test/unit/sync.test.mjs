@@ -32,6 +32,15 @@ function fakeHub({ total = 40, cap = 2 } = {}) {
         const missed = upTo.filter((m) => m.seq > after);
         return { room, lastSeq: hub.serverLast, missed: missed.slice(0, cap), hasMore: missed.length > cap };
       }
+      if (method === 'GetEvents') {
+        const [, after, limit] = args;
+        const updates = hub.updates ?? [];
+        const events = [
+          ...all.filter((m) => m.seq <= hub.serverLast && !updates.some((u) => u.seq === m.seq)).map((m) => ({ type: 'message', seq: m.seq, message: m, change: null })),
+          ...updates.filter((u) => u.seq <= hub.serverLast).map((u) => ({ type: 'messageUpdated', seq: u.seq, message: u.message, change: u.change })),
+        ].filter((e) => e.seq > after).sort((a, b) => a.seq - b.seq);
+        return events.slice(0, limit);
+      }
       if (method === 'GetHistory') {
         const [, before, after, limit] = args;
         let page = all.filter((m) => m.seq <= hub.serverLast && (before === null || m.seq < before) && (after === null || m.seq > after));
@@ -49,7 +58,7 @@ function newSync(hub, options = {}) {
   const joins = [];
   const errors = [];
   const sync = new RoomSync(room, (m, ...a) => hub.invoke(m, ...a), {
-    deliver: (events) => delivered.push(...events.map((e) => { assert.equal(e.type, 'message'); assert.equal(e.seq, e.message.seq); return e.seq; })),
+    deliver: (events) => delivered.push(...events.map((e) => { if (e.type === 'message') assert.equal(e.seq, e.message.seq); return options.full ? e : e.seq; })),
     joined: (info) => joins.push(info),
     error: (e) => errors.push(e),
   }, { catchUpPageSize: 500, gapRetryMs: 5, ...options });
@@ -65,7 +74,7 @@ test('merge by seq: fills gaps, drops duplicates, pages a catch-up beyond the ca
   assert.deepEqual(delivered, range(1, 10), 'first join');
   assert.deepEqual(joins, [{ lastSeq: 10, rejoin: false }]);
 
-  // Live: a duplicate, then a gap (13 while at 10) filled with GetHistory(afterSeq), then 14 twice.
+  // Live: a duplicate, then a gap (13 while at 10) filled with GetEvents(afterSeq), then 14 twice.
   hub.serverLast = 14;
   sync.onLive(all[9]);
   sync.onLive(all[12]);
@@ -73,14 +82,14 @@ test('merge by seq: fills gaps, drops duplicates, pages a catch-up beyond the ca
   sync.onLive(all[13]);
   sync.onLive(all[13]);
   assert.deepEqual(delivered, range(1, 14), 'after the gap');
-  assert.ok(hub.calls.includes('GetHistory(r,null,10,2)'), hub.calls.join(' '));
+  assert.ok(hub.calls.includes('GetEvents(r,10,2)'), hub.calls.join(' '));
 
   // Re-join after a reconnect with more missed than the cap: paged forward to lastSeq.
   hub.serverLast = 30;
   await sync.join();
   assert.deepEqual(delivered, range(1, 30), 'after the re-join');
   assert.ok(hub.calls.includes('JoinRoom(r,14)'), hub.calls.join(' '));
-  assert.ok(hub.calls.includes('GetHistory(r,31,16,500)'), hub.calls.join(' '));
+  assert.ok(hub.calls.includes('GetEvents(r,16,500)'), hub.calls.join(' '));
   assert.deepEqual(joins.at(-1), { lastSeq: 30, rejoin: true });
 
   // Live events racing a join are buffered and applied once, in order, after it.
@@ -128,7 +137,7 @@ test('a gap that cannot be filled yet is retried, and a later live event still c
     const original = hub.invoke;
     hub.invoke = async (...args) => {
       const result = await original(...args);
-      if (args[0] === 'GetHistory' && hub.calls.length > 2) resolve();
+      if (args[0] === 'GetEvents' && hub.calls.length > 2) resolve();
       return result;
     };
   });
@@ -169,5 +178,61 @@ test('a first join of an empty room delivers nothing and then follows live event
   sync.onLive(all[0]);
   sync.onLive(all[1]);
   assert.deepEqual(delivered, [1, 2]);
+  sync.dispose();
+});
+
+test('updates are room events: merged with missed messages by seq on a join, and a lost update is repaired with GetEvents', async () => {
+  const { hub, all } = fakeHub({ total: 10, cap: 500 });
+  hub.serverLast = 0;
+  const { sync, delivered } = newSync(hub, { afterSeq: 0, full: true });
+  await sync.join();
+  // Seq 1 and 3 are messages, 2 is the edit of 1, 4 a reaction on 3 (live); 5 (a delete of 3) is lost; 6 a message.
+  const edited = { ...all[0], text: 'edited', editedAt: '2026-01-01T00:01:00Z' };
+  const deleted = { ...all[2], text: '', deleted: true };
+  hub.updates = [{ seq: 2, change: 'edited', message: edited }, { seq: 4, change: 'reactions', message: all[2] }, { seq: 5, change: 'deleted', message: deleted }];
+  hub.serverLast = 3;
+  let open;
+  hub.joinGate = new Promise((r) => { open = r; });
+  const original = hub.invoke;
+  hub.invoke = async (method, ...args) => {
+    if (method === 'JoinRoom') {
+      hub.calls.push(`JoinRoom(${args.join(',')})`);
+      await hub.joinGate;
+      return { room, lastSeq: 3, missed: [edited, all[2]], updates: [{ room, seq: 2, change: 'edited', message: edited }], hasMore: false };
+    }
+    return original(method, ...args);
+  };
+  const joining = sync.join();
+  sync.onLiveUpdate({ room, seq: 4, change: 'reactions', message: all[2] }); // races the join
+  open();
+  await joining;
+  await sync.idle();
+  assert.deepEqual(delivered.map((e) => `${e.seq}:${e.type}:${e.change ?? ''}`), ['1:message:', '2:messageUpdated:edited', '3:message:', '4:messageUpdated:reactions']);
+  hub.serverLast = 6;
+  sync.onLive({ ...all[5] }); // seq 6 while at 4: the update 5 was lost
+  await sync.idle();
+  sync.onLiveUpdate({ room, seq: 5, change: 'deleted', message: deleted }); // a late duplicate
+  assert.deepEqual(delivered.map((e) => e.seq), [1, 2, 3, 4, 5, 6]);
+  assert.equal(delivered[4].type, 'messageUpdated');
+  assert.equal(delivered[4].message.deleted, true);
+  assert.equal(delivered[4].message.seq, 3);
+  assert.ok(hub.calls.includes('GetEvents(r,4,1)'), hub.calls.join(' '));
+  assert.ok(!hub.calls.some((c) => c.startsWith('GetHistory')), hub.calls.join(' '));
+  sync.dispose();
+});
+
+test('a first join without afterSeq continues after the boundary when updates took the last seqs', async () => {
+  const { hub, all } = fakeHub({ total: 10 });
+  hub.invoke = async (method, ...args) => {
+    hub.calls.push(method);
+    if (method === 'JoinRoom') return { room, lastSeq: 8, missed: [all[2], all[4], all[5]], updates: [], hasMore: false }; // 4, 7, 8 were updates
+    throw new Error(`unexpected ${method}`);
+  };
+  const { sync, delivered } = newSync(hub);
+  await sync.join();
+  sync.onLiveUpdate({ room, seq: 9, change: 'edited', message: all[4] });
+  assert.deepEqual(delivered, [3, 5, 6, 9]);
+  assert.equal(sync.lastSeq, 9);
+  assert.deepEqual(hub.calls, ['JoinRoom']);
   sync.dispose();
 });
