@@ -158,6 +158,7 @@ internal sealed class Participant : IAsyncDisposable
         if (kind is >= 16 and < 19 && _unreacted.TryDequeue(out var target))
         {
             await Connection.InvokeAsync(HubMethods.React, ct, _room.Name, target, "👍");
+            Interlocked.Increment(ref _counters.Reactions);
             return;
         }
 
@@ -174,6 +175,7 @@ internal sealed class Participant : IAsyncDisposable
         if (own is not null)
         {
             await Connection.InvokeAsync(HubMethods.EditMessage, ct, _room.Name, own, text);
+            Interlocked.Increment(ref _counters.Edits);
             return;
         }
 
@@ -266,6 +268,8 @@ internal sealed class RunCounters(long expectedMeasured)
     private long _warmDelivered;
     public long Duplicates;
     public long Unexpected;
+    public long Reactions;
+    public long Edits;
     public long LastDeliveryTimestamp;
 
     public long DeliveredCount => Interlocked.Read(ref _delivered);

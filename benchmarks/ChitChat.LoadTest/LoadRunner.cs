@@ -32,7 +32,9 @@ internal sealed record RunResult(
     long Lost,
     long Duplicates,
     double ServerCpuSeconds,
-    double DriverCpuSeconds);
+    double DriverCpuSeconds,
+    long Reactions = 0,
+    long Edits = 0);
 
 /// <summary>Runs measurements: starts servers, connects clients, sends, counts, stops.</summary>
 internal sealed class LoadRunner(string signingKey, string configuration, Uri? externalUrl)
@@ -175,7 +177,8 @@ internal sealed class LoadRunner(string signingKey, string configuration, Uri? e
             var result = new RunResult(
                 spec, repeat, seconds, delivered, delivered / seconds,
                 Pct(0.50), Pct(0.90), Pct(0.99), latencies.Count == 0 ? double.NaN : latencies[^1] * 1000.0 / Stopwatch.Frequency,
-                receiversTotal * spec.Messages - delivered, Interlocked.Read(ref counters.Duplicates), serverCpu, driverCpu);
+                receiversTotal * spec.Messages - delivered, Interlocked.Read(ref counters.Duplicates), serverCpu, driverCpu,
+                Interlocked.Read(ref counters.Reactions), Interlocked.Read(ref counters.Edits));
             return result;
         }
         finally

@@ -63,6 +63,25 @@ public sealed class LoadToolRunTests
     }
 }
 
+/// <summary>The mixed scenario: edits and reactions are room events counted by seq like messages.</summary>
+public sealed class MixedScenarioTests
+{
+    [Fact]
+    public async Task Mixed_sends_reactions_and_edits_each_take_one_seq_and_reach_every_receiver_once()
+    {
+        using var run = await LoadTool.RunAsync(
+            "--scenario", "mixed", "--receivers", "4", "--senders", "2", "--messages", "400", "--warmup", "20",
+            "--warmup-seconds", "0", "--repeat", "1");
+        var result = Assert.Single(run.Json.RootElement.GetProperty("results").EnumerateArray());
+        Assert.Equal("mixed", result.GetProperty("Spec").GetProperty("Scenario").GetString());
+        Assert.Equal(4L * 400, result.GetProperty("Deliveries").GetInt64()); // an operation without a seq of its own would leave a hole
+        Assert.Equal(0, result.GetProperty("Lost").GetInt64());
+        Assert.Equal(0, result.GetProperty("Duplicates").GetInt64());
+        Assert.InRange(result.GetProperty("Reactions").GetInt64(), 1, 400 * 3 / 20);
+        Assert.InRange(result.GetProperty("Edits").GetInt64(), 1, 400 / 20);
+    }
+}
+
 /// <summary>Runs the built load tool (benchmarks/ChitChat.LoadTest, this test's configuration) in a temp output directory.</summary>
 internal sealed class LoadTool : IDisposable
 {
