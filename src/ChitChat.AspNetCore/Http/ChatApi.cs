@@ -86,9 +86,7 @@ internal static class ChatApi
             .WithName("ChitChatUpdateRoom")
             .WithSummary("Changes a room's topic (owner, moderator).")
             .Produces<RoomDto>()
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status403Forbidden)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesRoomProblems();
         rooms.MapGet("/{room}/members", ListMembersAsync)
             .WithName("ChitChatListMembers")
             .WithSummary("Lists a room's members.")
@@ -100,30 +98,22 @@ internal static class ChatApi
             .WithSummary("Adds a member: yourself into a public room, anyone as an owner or moderator; an existing member is returned (200).")
             .Produces<MemberDto>(StatusCodes.Status201Created)
             .Produces<MemberDto>()
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status403Forbidden)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesRoomProblems();
         rooms.MapDelete("/{room}/members/{userName}", RemoveMemberAsync)
             .WithName("ChitChatRemoveMember")
             .WithSummary("Leaves (yourself) or removes a member (owner, moderator).")
             .Produces(StatusCodes.Status204NoContent)
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status403Forbidden)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesRoomProblems();
         rooms.MapPatch("/{room}/members/{userName}", UpdateMemberAsync)
             .WithName("ChitChatUpdateMember")
             .WithSummary("Changes a member's role (owner) and/or mute (owner, moderator), together or not at all.")
             .Produces<MemberDto>()
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status403Forbidden)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesRoomProblems();
         rooms.MapPut("/{room}/bans/{userName}", BanAsync)
             .WithName("ChitChatBan")
             .WithSummary("Bans a user: removed and barred from rejoining (owner, moderator).")
             .Produces(StatusCodes.Status204NoContent)
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status403Forbidden)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesRoomProblems();
         rooms.MapDelete("/{room}/bans/{userName}", UnbanAsync)
             .WithName("ChitChatUnban")
             .WithSummary("Lifts a ban (owner, moderator).")
@@ -161,9 +151,7 @@ internal static class ChatApi
             .WithName("ChitChatEditMessage")
             .WithSummary("Edits a message's text (its author, within ChitChat:EditWindow).")
             .Produces<MessageDto>()
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status403Forbidden)
-            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesRoomProblems()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
         rooms.MapDelete("/{room}/messages/{id}", DeleteMessageAsync)
             .WithName("ChitChatDeleteMessage")
@@ -175,46 +163,34 @@ internal static class ChatApi
             .WithName("ChitChatReact")
             .WithSummary("Adds the caller's reaction (repeating it changes nothing).")
             .Produces(StatusCodes.Status204NoContent)
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status403Forbidden)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesRoomProblems();
         rooms.MapDelete("/{room}/messages/{id}/reactions/{emoji}", UnreactAsync)
             .WithName("ChitChatUnreact")
             .WithSummary("Removes the caller's reaction.")
             .Produces(StatusCodes.Status204NoContent)
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status403Forbidden)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesRoomProblems();
         rooms.MapGet("/{room}/messages/{id}/replies", GetRepliesAsync)
             .WithName("ChitChatGetReplies")
             .WithSummary("Reads a thread: the replies of a root message, ascending by seq (query: after, limit).")
             .Produces<MessageDto[]>()
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status403Forbidden)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesRoomProblems();
         rooms.MapGet("/{room}/events", GetEventsAsync)
             .WithName("ChitChatGetEvents")
             .WithSummary("Reads the room's event sequence after a seq: new messages and updates, ascending (query: after, limit 1 to 500, default 100).")
             .Produces<RoomEventDto[]>()
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status403Forbidden)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesRoomProblems();
         rooms.MapPut("/{room}/read", MarkReadAsync)
             .WithName("ChitChatMarkRead")
             .WithSummary("Moves the caller's read marker forward (clamped to the room's last seq).")
             .Produces(StatusCodes.Status204NoContent)
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status403Forbidden)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesRoomProblems();
 
         api.MapGet("/search", SearchAsync)
             .RequireAuthorization(ChitChatAuthenticationDefaults.AuthorizationPolicy)
             .WithName("ChitChatSearch")
             .WithSummary("Searches the messages of the rooms the caller may read, newest first (query: q, room, limit 1 to 100, default 20, before: a message id).")
             .Produces<MessageDto[]>()
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status403Forbidden)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesRoomProblems();
 
         api.MapPost("/direct", CreateDirectAsync)
             .RequireAuthorization(ChitChatAuthenticationDefaults.AuthorizationPolicy)
@@ -238,6 +214,13 @@ internal static class ChatApi
             .ProducesProblem(StatusCodes.Status401Unauthorized);
         return api;
     }
+
+    /// <summary>The problems every operation on a room can answer: bad input (400), refused (403), and a room, message or user
+    /// the caller cannot see (404).</summary>
+    private static RouteHandlerBuilder ProducesRoomProblems(this RouteHandlerBuilder builder) =>
+        builder.ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound);
 
     private static async Task<IResult> RegisterAsync(HttpContext context, AccountService accounts, IOptions<ChitChatAspNetCoreOptions> options)
     {
