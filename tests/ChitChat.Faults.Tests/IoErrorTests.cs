@@ -17,17 +17,14 @@ namespace ChitChat.Faults.Tests;
 public sealed class IoErrorTests : IAsyncLifetime
 {
     private const string Room = "ioerror";
-    private readonly List<IAsyncDisposable> _cleanup = [];
+    private readonly Cleanup _cleanup = new();
     private SmallVolume? _volume;
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public async ValueTask DisposeAsync()
     {
-        for (var i = _cleanup.Count - 1; i >= 0; i--)
-        {
-            await _cleanup[i].DisposeAsync();
-        }
+        await _cleanup.DisposeAsync();
 
         _volume?.Dispose();
     }
@@ -42,12 +39,12 @@ public sealed class IoErrorTests : IAsyncLifetime
         }
 
         var settings = NodeProcess.WebSettings(Path.Combine(_volume.Path, "chitchat.db"), redis: null);
-        var node = Track(await NodeProcess.StartWebAsync("node", settings));
+        var node = _cleanup.Track(await NodeProcess.StartWebAsync("node", settings));
         await Chat.RegisterAsync(node.Address, "alice");
-        var alice = Track(Chat.Client(node.Address, "alice"));
+        var alice = _cleanup.Track(Chat.Client(node.Address, "alice"));
         await Chat.ConnectAsync(alice, "connect alice");
         await Wait.For(alice.CreateRoomAsync(Room), "create the room");
-        var hub = Track(await Chat.HubAsync(node.Address, "alice"));
+        var hub = _cleanup.Track(await Chat.HubAsync(node.Address, "alice"));
         var acked = new List<SendMessageAck>();
         for (var i = 0; i < 10; i++)
         {
@@ -68,21 +65,14 @@ public sealed class IoErrorTests : IAsyncLifetime
         // The operator's recovery: stop the node, check and remount the file system, start the node again.
         node.Kill();
         _volume.Remount();
-        var restarted = Track(await NodeProcess.StartWebAsync("restarted node", settings));
-        var reader = Track(Chat.Client(restarted.Address, "alice"));
+        var restarted = _cleanup.Track(await NodeProcess.StartWebAsync("restarted node", settings));
+        var reader = _cleanup.Track(Chat.Client(restarted.Address, "alice"));
         await Chat.ConnectAsync(reader, "connect alice to the restarted node");
         Assert.Equal(acked.Select(a => (a.Id, a.Seq)), (await Wait.HistoryAsync(reader, Room)).Select(m => (m.Id, m.Seq)));
-        var restartedHub = Track(await Chat.HubAsync(restarted.Address, "alice"));
+        var restartedHub = _cleanup.Track(await Chat.HubAsync(restarted.Address, "alice"));
         Assert.Equal(acked.Count + 1, (await SendAsync(restartedHub, "after the recovery")).Seq);
     }
 
     private static Task<SendMessageAck> SendAsync(HubConnection hub, string text) =>
         Wait.For(hub.InvokeAsync<SendMessageAck>(HubMethods.SendMessage, Room, text, "c-" + Guid.NewGuid().ToString("N")), $"send '{text}'");
-
-    private T Track<T>(T resource)
-        where T : IAsyncDisposable
-    {
-        _cleanup.Add(resource);
-        return resource;
-    }
 }

@@ -23,17 +23,14 @@ public sealed class NodeCrashTests : IAsyncLifetime
 
     private readonly RedisServerFixture _redis = RedisServerFixture.CreateUnstarted();
     private readonly TempDir _dir = new();
-    private readonly List<IAsyncDisposable> _cleanup = [];
+    private readonly Cleanup _cleanup = new();
     private readonly TaskCompletionSource _fortyAcknowledged = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public async ValueTask InitializeAsync() => await _redis.StartAsync();
 
     public async ValueTask DisposeAsync()
     {
-        for (var i = _cleanup.Count - 1; i >= 0; i--)
-        {
-            await _cleanup[i].DisposeAsync();
-        }
+        await _cleanup.DisposeAsync();
 
         await _redis.DisposeAsync();
         _dir.Dispose();
@@ -43,16 +40,16 @@ public sealed class NodeCrashTests : IAsyncLifetime
     public async Task Every_acknowledged_message_reaches_every_receiver_once_in_order_after_a_node_is_killed_mid_traffic()
     {
         var database = Path.Combine(_dir.Path, "chitchat.db");
-        var a = Track(await NodeProcess.StartWebAsync("node A", NodeProcess.WebSettings(database, _redis.ConnectionString)));
-        var b = Track(await NodeProcess.StartWebAsync("node B", NodeProcess.WebSettings(database, _redis.ConnectionString)));
-        var proxy = Track(new TcpProxy(a.Address));
+        var a = _cleanup.Track(await NodeProcess.StartWebAsync("node A", NodeProcess.WebSettings(database, _redis.ConnectionString)));
+        var b = _cleanup.Track(await NodeProcess.StartWebAsync("node B", NodeProcess.WebSettings(database, _redis.ConnectionString)));
+        var proxy = _cleanup.Track(new TcpProxy(a.Address));
         await Chat.RegisterAsync(b.Address, "alice", "carol", "bob", "dave");
 
         // Senders and bob go through the proxy (node A, then node B); dave stays on node B and sees A's messages over Redis.
-        var alice = Track(Chat.Client(proxy.Address, "alice"));
-        var carol = Track(Chat.Client(proxy.Address, "carol"));
-        var bob = Track(Chat.Client(proxy.Address, "bob"));
-        var dave = Track(Chat.Client(b.Address, "dave"));
+        var alice = _cleanup.Track(Chat.Client(proxy.Address, "alice"));
+        var carol = _cleanup.Track(Chat.Client(proxy.Address, "carol"));
+        var bob = _cleanup.Track(Chat.Client(proxy.Address, "bob"));
+        var dave = _cleanup.Track(Chat.Client(b.Address, "dave"));
         var bobStates = new StateRecorder(bob);
         foreach (var (client, name) in new[] { (alice, "alice"), (carol, "carol"), (bob, "bob"), (dave, "dave") })
         {
@@ -180,12 +177,5 @@ public sealed class NodeCrashTests : IAsyncLifetime
         }
 
         return rows;
-    }
-
-    private T Track<T>(T resource)
-        where T : IAsyncDisposable
-    {
-        _cleanup.Add(resource);
-        return resource;
     }
 }

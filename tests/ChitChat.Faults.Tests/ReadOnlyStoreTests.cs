@@ -19,16 +19,13 @@ public sealed class ReadOnlyStoreTests : IAsyncLifetime
 {
     private const string Room = "readonly";
     private readonly TempDir _dir = new();
-    private readonly List<IAsyncDisposable> _cleanup = [];
+    private readonly Cleanup _cleanup = new();
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public async ValueTask DisposeAsync()
     {
-        for (var i = _cleanup.Count - 1; i >= 0; i--)
-        {
-            await _cleanup[i].DisposeAsync();
-        }
+        await _cleanup.DisposeAsync();
 
         _dir.Dispose();
     }
@@ -48,12 +45,12 @@ public sealed class ReadOnlyStoreTests : IAsyncLifetime
         var settings = NodeProcess.WebSettings(database, redis: null);
         settings["HOME"] = _dir.Path;
 
-        var first = Track(await NodeProcess.StartWebAsync("node", settings, runAsNobody: true));
+        var first = _cleanup.Track(await NodeProcess.StartWebAsync("node", settings, runAsNobody: true));
         await Chat.RegisterAsync(first.Address, "alice");
-        var owner = Track(Chat.Client(first.Address, "alice"));
+        var owner = _cleanup.Track(Chat.Client(first.Address, "alice"));
         await Chat.ConnectAsync(owner, "connect alice");
         await Wait.For(owner.CreateRoomAsync(Room), "create the room");
-        var hub = Track(await Chat.HubAsync(first.Address, "alice"));
+        var hub = _cleanup.Track(await Chat.HubAsync(first.Address, "alice"));
         var acked = new List<SendMessageAck>();
         for (var i = 0; i < 5; i++)
         {
@@ -63,10 +60,10 @@ public sealed class ReadOnlyStoreTests : IAsyncLifetime
         first.Kill();
         File.SetUnixFileMode(database, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
 
-        var node = Track(await NodeProcess.StartWebAsync("node on the read-only file", settings, runAsNobody: true));
-        var alice = Track(Chat.Client(node.Address, "alice"));
+        var node = _cleanup.Track(await NodeProcess.StartWebAsync("node on the read-only file", settings, runAsNobody: true));
+        var alice = _cleanup.Track(Chat.Client(node.Address, "alice"));
         await Chat.ConnectAsync(alice, "connect alice to the node on the read-only file (login only reads)");
-        var readOnlyHub = Track(await Chat.HubAsync(node.Address, "alice"));
+        var readOnlyHub = _cleanup.Track(await Chat.HubAsync(node.Address, "alice"));
         for (var i = 0; i < 2; i++)
         {
             var refused = await Assert.ThrowsAsync<HubException>(() => SendAsync(readOnlyHub, $"read-only {i}"));
@@ -88,11 +85,4 @@ public sealed class ReadOnlyStoreTests : IAsyncLifetime
 
     private static Task<SendMessageAck> SendAsync(HubConnection hub, string text) =>
         Wait.For(hub.InvokeAsync<SendMessageAck>(HubMethods.SendMessage, Room, text, "c-" + Guid.NewGuid().ToString("N")), $"send '{text}'");
-
-    private T Track<T>(T resource)
-        where T : IAsyncDisposable
-    {
-        _cleanup.Add(resource);
-        return resource;
-    }
 }

@@ -17,16 +17,13 @@ public sealed class RedisCrashTests : IAsyncLifetime
 
     private readonly RedisServerFixture _redis = RedisServerFixture.CreateUnstarted();
     private readonly TempDir _dir = new();
-    private readonly List<IAsyncDisposable> _cleanup = [];
+    private readonly Cleanup _cleanup = new();
 
     public async ValueTask InitializeAsync() => await _redis.StartAsync();
 
     public async ValueTask DisposeAsync()
     {
-        for (var i = _cleanup.Count - 1; i >= 0; i--)
-        {
-            await _cleanup[i].DisposeAsync();
-        }
+        await _cleanup.DisposeAsync();
 
         await _redis.DisposeAsync();
         _dir.Dispose();
@@ -36,11 +33,11 @@ public sealed class RedisCrashTests : IAsyncLifetime
     public async Task Messages_stored_on_one_node_while_redis_was_down_reach_the_other_node_after_redis_restarts_without_a_new_message()
     {
         var database = Path.Combine(_dir.Path, "chitchat.db");
-        var a = Track(await NodeProcess.StartWebAsync("node A", NodeProcess.WebSettings(database, _redis.ConnectionString)));
-        var b = Track(await NodeProcess.StartWebAsync("node B", NodeProcess.WebSettings(database, _redis.ConnectionString)));
+        var a = _cleanup.Track(await NodeProcess.StartWebAsync("node A", NodeProcess.WebSettings(database, _redis.ConnectionString)));
+        var b = _cleanup.Track(await NodeProcess.StartWebAsync("node B", NodeProcess.WebSettings(database, _redis.ConnectionString)));
         await Chat.RegisterAsync(a.Address, "alice", "bob");
-        var alice = Track(Chat.Client(a.Address, "alice"));
-        var bob = Track(Chat.Client(b.Address, "bob"));
+        var alice = _cleanup.Track(Chat.Client(a.Address, "alice"));
+        var bob = _cleanup.Track(Chat.Client(b.Address, "bob"));
         var bobStates = new StateRecorder(bob);
         await Chat.ConnectAsync(alice, "connect alice to node A");
         await Chat.ConnectAsync(bob, "connect bob to node B");
@@ -82,12 +79,5 @@ public sealed class RedisCrashTests : IAsyncLifetime
         // Node B caught up on its own: bob's connection to node B never dropped, so his client did not re-join.
         Assert.Empty(bobStates.Changes.Skip(bobStatesBefore));
         Assert.False(a.HasExited || b.HasExited, $"a node exited:\n{a.Output}\n{b.Output}");
-    }
-
-    private T Track<T>(T resource)
-        where T : IAsyncDisposable
-    {
-        _cleanup.Add(resource);
-        return resource;
     }
 }

@@ -20,17 +20,14 @@ public sealed class VolumeFullTests : IAsyncLifetime
     private const string Room = "full";
     private const int MaxSendsUntilFull = 5_000;
 
-    private readonly List<IAsyncDisposable> _cleanup = [];
+    private readonly Cleanup _cleanup = new();
     private SmallVolume? _volume;
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public async ValueTask DisposeAsync()
     {
-        for (var i = _cleanup.Count - 1; i >= 0; i--)
-        {
-            await _cleanup[i].DisposeAsync();
-        }
+        await _cleanup.DisposeAsync();
 
         _volume?.Dispose();
     }
@@ -45,13 +42,13 @@ public sealed class VolumeFullTests : IAsyncLifetime
         }
 
         var settings = NodeProcess.WebSettings(Path.Combine(_volume.Path, "chitchat.db"), redis: null);
-        var node = Track(await NodeProcess.StartWebAsync("node", settings));
+        var node = _cleanup.Track(await NodeProcess.StartWebAsync("node", settings));
         await Chat.RegisterAsync(node.Address, "alice");
-        var alice = Track(Chat.Client(node.Address, "alice"));
+        var alice = _cleanup.Track(Chat.Client(node.Address, "alice"));
         await Chat.ConnectAsync(alice, "connect alice");
         await Wait.For(alice.CreateRoomAsync(Room), "create the room");
         var limits = await Wait.For(alice.GetLimitsAsync(), "read the limits");
-        var hub = Track(await Chat.HubAsync(node.Address, "alice"));
+        var hub = _cleanup.Track(await Chat.HubAsync(node.Address, "alice"));
 
         var acked = new List<(string Text, SendMessageAck Ack)>();
         for (var i = 0; i < 10; i++)
@@ -96,11 +93,11 @@ public sealed class VolumeFullTests : IAsyncLifetime
         _volume.Fill();
         await SendUntilUnavailableAsync(hub, acked, limits.MaxMessageLength);
         node.Kill();
-        var restarted = Track(await NodeProcess.StartWebAsync("node restarted on the full volume", settings));
-        var reader = Track(Chat.Client(restarted.Address, "alice"));
+        var restarted = _cleanup.Track(await NodeProcess.StartWebAsync("node restarted on the full volume", settings));
+        var reader = _cleanup.Track(Chat.Client(restarted.Address, "alice"));
         await Chat.ConnectAsync(reader, "connect alice to the node restarted on the full volume");
         AssertAcknowledgedStored(acked, await Wait.HistoryAsync(reader, Room), "after the node was killed and restarted on the full volume");
-        var restartedHub = Track(await Chat.HubAsync(restarted.Address, "alice"));
+        var restartedHub = _cleanup.Track(await Chat.HubAsync(restarted.Address, "alice"));
         var refused = await Assert.ThrowsAsync<HubException>(() => SendAsync(restartedHub, "full after the restart", limits.MaxMessageLength));
         Assert.Contains($"HubException: {ChatErrorCodes.Unavailable}:", refused.Message, StringComparison.Ordinal);
 
@@ -149,12 +146,5 @@ public sealed class VolumeFullTests : IAsyncLifetime
         }
 
         Assert.Equal(acked.Count, history.Count);
-    }
-
-    private T Track<T>(T resource)
-        where T : IAsyncDisposable
-    {
-        _cleanup.Add(resource);
-        return resource;
     }
 }
